@@ -1,0 +1,8 @@
+export { formatDuration, parseDuration } from "./duration";
+export { type ConfigProblem, ConfigError } from "./errors";
+export { parseStackConfig, type StackValues } from "./parse";
+export { quantityBytes } from "./quantity";
+export { FASTEST_TIMING, type Timing, timingFor, timingWithin } from "./schedule";
+export { DR_STRATEGIES, TOPOLOGIES, type Topology } from "./settings";
+export { listStacks, loadStack, PROJECT_ROOT, readStackValues, stackFileName } from "./stack-files";
+export type * from "./types";

@@ -1,0 +1,292 @@
+/**
+ * From the raw keys of one stack file to a typed PraConfig, with every default filled in and
+ * every derived value (schedules, deadlines, retention) computed. All problems are collected
+ * and thrown together as one ConfigError.
+ */
+import type { z } from "zod";
+import { formatDuration, parseDuration } from "./duration";
+import { type ConfigProblem, ConfigError, describeFound } from "./errors";
+import { cadenceAtMost, FASTEST_TIMING, longestGapSeconds, type Timing, timingFor, timingWithin } from "./schedule";
+import {
+  expectationOf,
+  keysOf,
+  type LabSettings,
+  type StackSettings,
+  stackSettings,
+  TOPOLOGIES,
+  type TargetSettings,
+  type Topology,
+} from "./settings";
+import type { BackupPolicy, LabConfig, Objectives, PraConfig, RestoreTestPolicy, TargetConfig } from "./types";
+
+/** Defaults that differ by topology: the lab is the workshop, the target is production. */
+const TOPOLOGY_DEFAULTS: Record<
+  Topology,
+  { rpo: string; rto: string; retention: string; restoreTestEvery: string; monitoring: boolean }
+> = {
+  lab: { rpo: "2m", rto: "5m", retention: "1h", restoreTestEvery: "10m", monitoring: false },
+  target: { rpo: "15m", rto: "1h", retention: "14d", restoreTestEvery: "1h", monitoring: true },
+};
+
+/** RDS keeps automated backups (point-in-time recovery) for at most 35 days. */
+const RDS_MAX_BACKUP_RETENTION_DAYS = 35;
+
+export interface StackValues {
+  /** The stack's name (`lab`). */
+  readonly stack: string;
+  /** The stack file, as it should appear in messages (`Pulumi.lab.yaml`). */
+  readonly file: string;
+  /** Every key of the stack's config, namespaced as in the file (`pra:rpo`, `aws:region`). */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export const NAMESPACE = "pra";
+
+export function parseStackConfig({ stack, file, values }: StackValues): PraConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = value;
+  }
+  const origin = { stack, file, region: values["aws:region"] };
+  const parsed = stackSettings.safeParse(raw);
+  if (parsed.success) {
+    const problems: ConfigProblem[] = [];
+    const config = resolve(parsed.data, origin, problems);
+    if (problems.length > 0 || !config) throw new ConfigError(file, problems);
+    return config;
+  }
+  const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw));
+  // Report the checks between settings too, not only the malformed ones: set the bad keys
+  // aside, check what is left, and keep what that finds about the other keys.
+  const badKeys = new Set(problems.map((problem) => problem.key));
+  const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => !badKeys.has(`${NAMESPACE}:${key}`)));
+  const retry = badKeys.has(`${NAMESPACE}:topology`) ? undefined : stackSettings.safeParse(rest);
+  if (retry?.success) {
+    const derived: ConfigProblem[] = [];
+    resolve(retry.data, origin, derived);
+    problems.push(...derived.filter((problem) => !badKeys.has(problem.key)));
+  }
+  throw new ConfigError(file, problems);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): ConfigProblem[] {
+  const topology = typeof raw.topology === "string" ? raw.topology : undefined;
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ key: `${NAMESPACE}:${key}`, message: unknownKeyMessage(key, topology) }));
+  }
+  const key = String(issue.path[0] ?? "topology");
+  const expected =
+    key === "topology" ? TOPOLOGIES.join(" or ") : (expectationOf(topology, key) ?? "a valid value");
+  return [{ key: `${NAMESPACE}:${key}`, message: `expected ${expected}; found ${describeFound(raw[key])}` }];
+}
+
+function unknownKeyMessage(key: string, topology: string | undefined): string {
+  const own = TOPOLOGIES.find((t) => t === topology);
+  const other = TOPOLOGIES.find((t) => t !== own && keysOf(t).includes(key));
+  if (own && other) return `not a setting of topology ${own} (it applies to topology ${other})`;
+  const candidates = own ? keysOf(own) : [...new Set(TOPOLOGIES.flatMap(keysOf))];
+  const nearest = candidates
+    .map((candidate) => ({ candidate, distance: editDistance(key.toLowerCase(), candidate.toLowerCase()) }))
+    .sort((a, b) => a.distance - b.distance)[0];
+  const hint = nearest && nearest.distance <= 3 ? `; did you mean ${NAMESPACE}:${nearest.candidate}?` : "";
+  return `unknown setting${hint}`;
+}
+
+interface Origin {
+  readonly stack: string;
+  readonly file: string;
+  readonly region: unknown;
+}
+
+function resolve(settings: StackSettings, origin: Origin, problems: ConfigProblem[]): PraConfig | undefined {
+  const defaults = TOPOLOGY_DEFAULTS[settings.topology];
+  const objectives: Objectives = {
+    rpoSeconds: parseDuration(settings.rpo ?? defaults.rpo)!,
+    rtoSeconds: parseDuration(settings.rto ?? defaults.rto)!,
+    retentionSeconds: parseDuration(settings.retention ?? defaults.retention)!,
+  };
+  const backup = backupPolicy(settings, objectives, problems);
+  const restoreTest = backup && restoreTestPolicy(settings.restoreTestEvery ?? defaults.restoreTestEvery, backup, problems);
+  if (!backup || !restoreTest) return undefined;
+  const common = {
+    stack: origin.stack,
+    file: origin.file,
+    namespace: settings.namespace,
+    image: settings.image,
+    objectives,
+    backup,
+    restoreTest,
+    monitoring: settings.monitoring ?? defaults.monitoring,
+  };
+  return settings.topology === "lab"
+    ? labConfig(settings, common)
+    : targetConfig(settings, common, origin.region, problems);
+}
+
+function backupPolicy(
+  settings: StackSettings,
+  objectives: Objectives,
+  problems: ConfigProblem[],
+): BackupPolicy | undefined {
+  const rpo = formatDuration(objectives.rpoSeconds);
+  let timing: Timing | undefined;
+  if (settings.backupSchedule !== undefined) {
+    let gap: number;
+    try {
+      gap = longestGapSeconds(settings.backupSchedule);
+    } catch (error) {
+      problems.push({
+        key: "pra:backupSchedule",
+        message: `expected ${expectationOf(settings.topology, "backupSchedule")}; found ${describeFound(settings.backupSchedule)} (${(error as Error).message})`,
+      });
+      return undefined;
+    }
+    timing = timingFor(settings.backupSchedule, gap);
+    if (timing.worstCaseAgeSeconds > objectives.rpoSeconds) {
+      const fits = timingWithin(objectives.rpoSeconds);
+      problems.push({
+        key: "pra:backupSchedule",
+        message:
+          `expected a schedule that keeps restore points within pra:rpo (${rpo})` +
+          `${fits ? `, such as '${fits.schedule}'` : ""}; found ${describeFound(settings.backupSchedule)}, ` +
+          `which runs up to ${formatDuration(gap)} apart: with its deadlines a restore point can be ` +
+          `${formatDuration(timing.worstCaseAgeSeconds)} old`,
+      });
+      return undefined;
+    }
+  } else {
+    timing = timingWithin(objectives.rpoSeconds);
+    if (!timing) {
+      problems.push({
+        key: "pra:rpo",
+        message:
+          `expected at least ${formatDuration(FASTEST_TIMING.worstCaseAgeSeconds)}: a CronJob runs at most once a ` +
+          `minute, a run may start ${FASTEST_TIMING.startingDeadlineSeconds}s late and take ` +
+          `${FASTEST_TIMING.activeDeadlineSeconds}s, so a restore point can be ` +
+          `${formatDuration(FASTEST_TIMING.worstCaseAgeSeconds)} old; found ${describeFound(settings.rpo)}`,
+      });
+      return undefined;
+    }
+  }
+  if (objectives.retentionSeconds < timing.intervalSeconds) {
+    problems.push({
+      key: "pra:retention",
+      message: `expected at least the backup interval (${formatDuration(timing.intervalSeconds)}); found ${describeFound(settings.retention)}`,
+    });
+    return undefined;
+  }
+  return {
+    timing,
+    scheduleIsExplicit: settings.backupSchedule !== undefined,
+    keepWithinSeconds: objectives.retentionSeconds,
+    keepLast: settings.backupKeepLast,
+  };
+}
+
+function restoreTestPolicy(
+  every: string,
+  backup: BackupPolicy,
+  problems: ConfigProblem[],
+): RestoreTestPolicy | undefined {
+  const cadence = cadenceAtMost(parseDuration(every)!);
+  if (!cadence) {
+    problems.push({
+      key: "pra:restoreTestEvery",
+      message: `expected at least 1m (a CronJob runs at most once a minute); found ${describeFound(every)}`,
+    });
+    return undefined;
+  }
+  return {
+    schedule: cadence.cron,
+    intervalSeconds: cadence.seconds,
+    maxAgeSeconds: backup.timing.worstCaseAgeSeconds,
+  };
+}
+
+type Common = Omit<LabConfig, "topology" | "volumes">;
+
+function labConfig(settings: LabSettings, common: Common): LabConfig {
+  const storageClass = settings.storageClass;
+  return {
+    ...common,
+    topology: "lab",
+    volumes: {
+      data: { size: settings.dataVolumeSize, ...(storageClass ? { storageClass } : {}) },
+      backup: { size: settings.backupVolumeSize, ...(storageClass ? { storageClass } : {}) },
+    },
+  };
+}
+
+function targetConfig(
+  settings: TargetSettings,
+  common: Common,
+  region: unknown,
+  problems: ConfigProblem[],
+): TargetConfig | undefined {
+  const before = problems.length;
+  if (typeof region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
+    problems.push({
+      key: "aws:region",
+      message: `expected the primary AWS region, such as eu-west-3; found ${describeFound(region)}`,
+    });
+  } else if (settings.drRegion === region) {
+    problems.push({
+      key: "pra:drRegion",
+      message: `expected a region other than aws:region (${region}): a disaster that takes the primary region takes its copies with it; found ${describeFound(settings.drRegion)}`,
+    });
+  }
+  if (settings.maxNodesPerZone < settings.nodesPerZone) {
+    problems.push({
+      key: "pra:maxNodesPerZone",
+      message: `expected at least pra:nodesPerZone (${settings.nodesPerZone}); found ${settings.maxNodesPerZone}`,
+    });
+  }
+  if (settings.dbMaxAllocatedStorage < settings.dbAllocatedStorage) {
+    problems.push({
+      key: "pra:dbMaxAllocatedStorage",
+      message: `expected at least pra:dbAllocatedStorage (${settings.dbAllocatedStorage}); found ${settings.dbMaxAllocatedStorage}`,
+    });
+  }
+  const backupRetentionDays = Math.ceil(common.objectives.retentionSeconds / 86400);
+  if (backupRetentionDays > RDS_MAX_BACKUP_RETENTION_DAYS) {
+    problems.push({
+      key: "pra:retention",
+      message: `expected at most ${RDS_MAX_BACKUP_RETENTION_DAYS}d, the longest RDS keeps point-in-time recovery; found ${describeFound(settings.retention)}`,
+    });
+  }
+  if (problems.length > before) return undefined;
+  return {
+    ...common,
+    topology: "target",
+    region: region as string,
+    dr: { region: settings.drRegion, strategy: settings.drStrategy },
+    network: { availabilityZones: settings.availabilityZones, natGateways: settings.natGateways },
+    cluster: {
+      kubernetesVersion: settings.kubernetesVersion,
+      nodeInstanceType: settings.nodeInstanceType,
+      nodesPerZone: settings.nodesPerZone,
+      maxNodesPerZone: settings.maxNodesPerZone,
+    },
+    database: {
+      instanceClass: settings.dbInstanceClass,
+      engineVersion: settings.dbEngineVersion,
+      allocatedStorageGb: settings.dbAllocatedStorage,
+      maxAllocatedStorageGb: settings.dbMaxAllocatedStorage,
+      backupRetentionDays,
+    },
+    app: { replicas: settings.replicas },
+    alerts: settings.alertEmail ? { email: settings.alertEmail } : {},
+  };
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,105 @@
+/**
+ * Backup schedules derived from objectives.
+ *
+ * A restore point taken by a Kubernetes CronJob can be this old when disaster strikes: the gap
+ * between two scheduled runs, plus how late the next run may start (`startingDeadlineSeconds`),
+ * plus how long it may take to finish (`activeDeadlineSeconds`). That sum is the worst-case
+ * RPO the schedule provides, and it is what gets checked against the declared `rpo`.
+ */
+import { CronExpressionParser } from "cron-parser";
+
+/** Cadences a five-field cron expression keeps evenly spaced, shortest first. */
+const CADENCES: ReadonlyArray<{ seconds: number; cron: string }> = [
+  ...[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].map((m) => ({
+    seconds: m * 60,
+    cron: m === 1 ? "* * * * *" : `*/${m} * * * *`,
+  })),
+  ...[1, 2, 3, 4, 6, 8, 12].map((h) => ({ seconds: h * 3600, cron: h === 1 ? "0 * * * *" : `0 */${h} * * *` })),
+  { seconds: 86400, cron: "0 0 * * *" },
+];
+
+/** The shortest interval a CronJob can run at. */
+export const MIN_CRON_INTERVAL_SECONDS = 60;
+
+export interface Timing {
+  /** Five-field cron expression, evaluated in UTC. */
+  readonly schedule: string;
+  /** The longest gap between two consecutive scheduled runs. */
+  readonly intervalSeconds: number;
+  /** How late a run may start before it is skipped (CronJob `startingDeadlineSeconds`). */
+  readonly startingDeadlineSeconds: number;
+  /** How long a run may take before it is killed (Job `activeDeadlineSeconds`). */
+  readonly activeDeadlineSeconds: number;
+  /** intervalSeconds + startingDeadlineSeconds + activeDeadlineSeconds. */
+  readonly worstCaseAgeSeconds: number;
+}
+
+/**
+ * Deadlines that scale with the interval: together they take at most half of it, so a late or
+ * hung run is gone before the next one is due, and never below what a pod needs to start
+ * (the CronJob controller itself only looks every 10 seconds).
+ */
+export function timingFor(schedule: string, intervalSeconds: number): Timing {
+  const startingDeadlineSeconds = clamp(Math.round(intervalSeconds / 6), 10, 600);
+  const activeDeadlineSeconds = clamp(Math.round(intervalSeconds / 3), 20, 3600);
+  return {
+    schedule,
+    intervalSeconds,
+    startingDeadlineSeconds,
+    activeDeadlineSeconds,
+    worstCaseAgeSeconds: intervalSeconds + startingDeadlineSeconds + activeDeadlineSeconds,
+  };
+}
+
+/**
+ * The least frequent schedule whose worst-case age still fits in `maxAgeSeconds`,
+ * or undefined when even a run every minute cannot.
+ */
+export function timingWithin(maxAgeSeconds: number): Timing | undefined {
+  let best: Timing | undefined;
+  for (const cadence of CADENCES) {
+    const timing = timingFor(cadence.cron, cadence.seconds);
+    if (timing.worstCaseAgeSeconds <= maxAgeSeconds) best = timing;
+  }
+  return best;
+}
+
+/** The fastest a CronJob schedule can keep restore points: every minute, with its deadlines. */
+export const FASTEST_TIMING: Timing = timingFor(CADENCES[0]!.cron, CADENCES[0]!.seconds);
+
+/** The least frequent even cadence that runs at least every `seconds`, or undefined below a minute. */
+export function cadenceAtMost(seconds: number): { seconds: number; cron: string } | undefined {
+  let best: { seconds: number; cron: string } | undefined;
+  for (const cadence of CADENCES) if (cadence.seconds <= seconds) best = cadence;
+  return best;
+}
+
+/**
+ * The longest gap between consecutive runs of a five-field cron expression, found by walking
+ * eight days of its runs in UTC (a week covers every day-of-week pattern; the extra day covers
+ * the wrap). Throws with the parser's reason when the expression is not valid.
+ */
+export function longestGapSeconds(expression: string): number {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    throw new Error(`a cron expression has 5 fields (minute hour day month weekday), this one has ${fields.length}`);
+  }
+  const start = new Date(Date.UTC(2026, 0, 5)); // a Monday; any fixed date keeps this deterministic
+  const end = start.getTime() + 8 * 86400_000;
+  const runs = CronExpressionParser.parse(expression, { currentDate: start, endDate: new Date(end), tz: "UTC" });
+  let previous: number | undefined;
+  let longest = 0;
+  while (runs.hasNext()) {
+    const at = runs.next().getTime();
+    if (previous !== undefined) longest = Math.max(longest, (at - previous) / 1000);
+    previous = at;
+  }
+  if (previous === undefined || longest === 0) {
+    throw new Error("it runs less than twice in eight days, too rarely to hold an objective");
+  }
+  return longest;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

@@ -1,0 +1,119 @@
+/**
+ * The `pra:` settings of a stack file, as schemas. Each setting carries the sentence that goes
+ * after "expected" in an error, so a bad value is reported in the user's terms.
+ *
+ * Values arrive typed from a YAML file (`3`, `true`) or as strings from Pulumi's config
+ * (`"3"`, `"true"`); both spellings are accepted, anything else is refused.
+ */
+import { z } from "zod";
+import { DURATION_EXPECTED, parseDuration } from "./duration";
+import { QUANTITY_EXPECTED, quantityBytes } from "./quantity";
+
+function setting<T extends z.ZodType>(schema: T, expected: string): T {
+  return schema.describe(expected);
+}
+
+const duration = z.string().refine((text) => parseDuration(text) !== undefined && parseDuration(text)! > 0);
+
+function wholeNumber(min: number, max: number) {
+  return z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+    .pipe(z.number().int().min(min).max(max));
+}
+
+const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+// A tag that is not `latest`, or a digest: what runs must be what was reviewed.
+const PINNED_IMAGE = /^[^\s@:]+(:[^\s@:]+)*(:(?!latest$)[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+const commonSettings = {
+  namespace: setting(z.string().regex(DNS_LABEL).default("pra"), "a DNS label (lowercase letters, digits, '-')"),
+  image: setting(
+    z.string().regex(PINNED_IMAGE).default("pra-app:0.1.0"),
+    "an image reference with a tag other than 'latest' or a sha256 digest, such as pra-app:0.1.0",
+  ),
+  rpo: setting(duration.optional(), `${DURATION_EXPECTED} (the recovery point objective)`),
+  rto: setting(duration.optional(), `${DURATION_EXPECTED} (the recovery time objective)`),
+  retention: setting(duration.optional(), `${DURATION_EXPECTED} (how far back restore points must reach)`),
+  backupSchedule: setting(
+    z.string().min(1).optional(),
+    "a five-field cron expression such as '*/5 * * * *' (leave unset to derive it from pra:rpo)",
+  ),
+  backupKeepLast: setting(
+    wholeNumber(1, 10_000).default(3),
+    "a whole number from 1 to 10000 (restore points kept whatever their age)",
+  ),
+  restoreTestEvery: setting(duration.optional(), `${DURATION_EXPECTED} (how often a restore test runs)`),
+  monitoring: setting(flag.optional(), "true or false"),
+};
+
+export const labSettings = z.strictObject({
+  topology: z.literal("lab"),
+  ...commonSettings,
+  dataVolumeSize: setting(
+    z
+      .string()
+      .refine((q) => quantityBytes(q) !== undefined)
+      .default("200Mi"),
+    QUANTITY_EXPECTED,
+  ),
+  backupVolumeSize: setting(
+    z
+      .string()
+      .refine((q) => quantityBytes(q) !== undefined)
+      .default("200Mi"),
+    QUANTITY_EXPECTED,
+  ),
+  storageClass: setting(
+    z.string().regex(DNS_SUBDOMAIN).optional(),
+    "the name of a StorageClass (leave unset for the cluster's default)",
+  ),
+});
+
+export const DR_STRATEGIES = ["pilot-light", "warm-standby"] as const;
+
+export const targetSettings = z.strictObject({
+  topology: z.literal("target"),
+  ...commonSettings,
+  drRegion: setting(z.string().regex(AWS_REGION), "an AWS region such as eu-central-1, other than aws:region"),
+  drStrategy: setting(z.enum(DR_STRATEGIES).default("pilot-light"), "pilot-light or warm-standby"),
+  availabilityZones: setting(wholeNumber(2, 6).default(3), "a whole number of availability zones from 2 to 6"),
+  natGateways: setting(
+    z.enum(["per-zone", "single"]).default("per-zone"),
+    "per-zone (one NAT gateway in each zone) or single (one shared, cheaper, not zone-redundant)",
+  ),
+  kubernetesVersion: setting(z.string().regex(/^1\.\d{2}$/).default("1.35"), "an EKS version such as 1.35"),
+  nodeInstanceType: setting(z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/).default("m7i.large"), "an EC2 instance type"),
+  nodesPerZone: setting(wholeNumber(1, 100).default(1), "a whole number of nodes per zone from 1 to 100"),
+  maxNodesPerZone: setting(wholeNumber(1, 100).default(3), "a whole number of nodes per zone from 1 to 100"),
+  dbInstanceClass: setting(z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/).default("db.m7g.large"), "an RDS instance class"),
+  dbEngineVersion: setting(z.string().regex(/^\d{2}(\.\d+)?$/).default("18"), "a PostgreSQL major version such as 18"),
+  dbAllocatedStorage: setting(wholeNumber(20, 65_536).default(50), "a whole number of GiB from 20 to 65536"),
+  dbMaxAllocatedStorage: setting(wholeNumber(20, 65_536).default(200), "a whole number of GiB from 20 to 65536"),
+  replicas: setting(wholeNumber(2, 100).default(3), "a whole number of app replicas from 2 to 100"),
+  alertEmail: setting(z.email().optional(), "an e-mail address for alarm notifications"),
+});
+
+export const stackSettings = z.discriminatedUnion("topology", [labSettings, targetSettings]);
+
+export type LabSettings = z.output<typeof labSettings>;
+export type TargetSettings = z.output<typeof targetSettings>;
+export type StackSettings = LabSettings | TargetSettings;
+
+export const TOPOLOGIES = ["lab", "target"] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+/** The sentence after "expected" for `key` in `topology`, if the key exists there. */
+export function expectationOf(topology: string | undefined, key: string): string | undefined {
+  const shape: Record<string, z.ZodType> =
+    topology === "target" ? targetSettings.shape : topology === "lab" ? labSettings.shape : {};
+  return shape[key]?.description;
+}
+
+/** Every key `topology` accepts, for unknown-key suggestions. */
+export function keysOf(topology: Topology): string[] {
+  return Object.keys(topology === "lab" ? labSettings.shape : targetSettings.shape);
+}

@@ -1,0 +1,83 @@
+import type { Timing } from "./schedule";
+import type { DR_STRATEGIES } from "./settings";
+
+/** What the stack promises, in seconds. */
+export interface Objectives {
+  /** Recovery point objective: the most data, in time, a disaster may lose. */
+  readonly rpoSeconds: number;
+  /** Recovery time objective: the longest the service may be down. */
+  readonly rtoSeconds: number;
+  /** How far back restore points must reach (to undo an error noticed late). */
+  readonly retentionSeconds: number;
+}
+
+export interface BackupPolicy {
+  readonly timing: Timing;
+  /** True when `pra:backupSchedule` set the schedule instead of `pra:rpo`. */
+  readonly scheduleIsExplicit: boolean;
+  /** Restore points younger than this are kept. */
+  readonly keepWithinSeconds: number;
+  /** The newest this many restore points are kept whatever their age. */
+  readonly keepLast: number;
+}
+
+export interface RestoreTestPolicy {
+  readonly schedule: string;
+  readonly intervalSeconds: number;
+  /** A newest restore point older than this fails the test: the backups have stopped. */
+  readonly maxAgeSeconds: number;
+}
+
+interface CommonConfig {
+  /** The stack's name: `lab` for `Pulumi.lab.yaml`. */
+  readonly stack: string;
+  /** The stack file the settings came from, for messages. */
+  readonly file: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly objectives: Objectives;
+  readonly backup: BackupPolicy;
+  readonly restoreTest: RestoreTestPolicy;
+  /** Prometheus rules, ServiceMonitor and dashboard. */
+  readonly monitoring: boolean;
+}
+
+export interface VolumeSettings {
+  /** A Kubernetes quantity, exactly as configured (`200Mi`). */
+  readonly size: string;
+  readonly storageClass?: string;
+}
+
+export interface LabConfig extends CommonConfig {
+  readonly topology: "lab";
+  readonly volumes: { readonly data: VolumeSettings; readonly backup: VolumeSettings };
+}
+
+export type DrStrategy = (typeof DR_STRATEGIES)[number];
+
+export interface TargetConfig extends CommonConfig {
+  readonly topology: "target";
+  /** The primary AWS region (`aws:region`). */
+  readonly region: string;
+  readonly dr: { readonly region: string; readonly strategy: DrStrategy };
+  readonly network: { readonly availabilityZones: number; readonly natGateways: "per-zone" | "single" };
+  readonly cluster: {
+    readonly kubernetesVersion: string;
+    readonly nodeInstanceType: string;
+    readonly nodesPerZone: number;
+    readonly maxNodesPerZone: number;
+  };
+  readonly database: {
+    readonly instanceClass: string;
+    readonly engineVersion: string;
+    readonly allocatedStorageGb: number;
+    readonly maxAllocatedStorageGb: number;
+    /** Automated backups (point-in-time recovery) kept this many days; derived from retention. */
+    readonly backupRetentionDays: number;
+  };
+  readonly app: { readonly replicas: number };
+  readonly alerts: { readonly email?: string };
+}
+
+/** A stack's settings, typed and with every default filled in. */
+export type PraConfig = LabConfig | TargetConfig;
