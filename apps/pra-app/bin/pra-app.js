@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `pra-app` command. The image ships the compiled dist/ and no src/; a repository checkout has
+// src/ and runs it through tsx, so `npx pra-app` never runs a stale build.
+
+const { existsSync } = require("node:fs");
+const { join } = require("node:path");
+
+const source = join(__dirname, "..", "src", "main.ts");
+if (existsSync(source)) {
+  require("tsx/cjs");
+  require(source);
+} else {
+  require(join(__dirname, "..", "dist", "main.js"));
+}

@@ -1,0 +1,27 @@
+/** The one check every restore point passes before it is trusted: SQLite's integrity check and a query. */
+import Database from "better-sqlite3";
+import { errorMessage } from "../log";
+
+export type CheckResult = { ok: true; rows: number } | { ok: false; reason: string };
+
+/**
+ * Opens `path` read-only (it is never modified), runs `PRAGMA integrity_check` and counts the events
+ * the service would serve from it.
+ */
+export function checkDatabaseFile(path: string): CheckResult {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const problems = db.pragma("integrity_check", { simple: false }) as { integrity_check: string }[];
+    const messages = problems.map((row) => row.integrity_check);
+    if (messages.length !== 1 || messages[0] !== "ok") {
+      return { ok: false, reason: `integrity check failed: ${messages.slice(0, 3).join("; ")}` };
+    }
+    const row = db.prepare("SELECT count(*) AS count FROM events").get() as { count: number };
+    return { ok: true, rows: row.count };
+  } catch (error) {
+    return { ok: false, reason: `cannot be read as the app's database: ${errorMessage(error)}` };
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,86 @@
+import { Pool, type PoolConfig } from "pg";
+import { log } from "../log";
+import type { Storage, StoredEvent } from "./types";
+
+// Any fixed number: replicas starting together take it so only one creates the schema at a time.
+const SCHEMA_LOCK_KEY = 4_202_611;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    id BIGSERIAL PRIMARY KEY,
+    message TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  )`;
+
+interface EventRow {
+  id: string | number;
+  message: string;
+  created_at: Date;
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return { id: Number(row.id), message: row.message, created_at: row.created_at.toISOString() };
+}
+
+/**
+ * The pool's settings. TLS comes from the URL as libpq spells it (`sslmode`, `sslrootcert`); a CA
+ * file given apart (DATABASE_CA_FILE) is added to the URL when the URL names none, and then turns on
+ * certificate checking.
+ */
+export function poolConfig(databaseUrl: string, caFile: string | undefined): PoolConfig {
+  const url = new URL(databaseUrl);
+  if (caFile && !url.searchParams.has("sslrootcert")) {
+    url.searchParams.set("sslrootcert", caFile);
+    if (!url.searchParams.has("sslmode")) url.searchParams.set("sslmode", "verify-full");
+  }
+  return {
+    connectionString: url.toString(),
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+  };
+}
+
+export async function createPostgresStorage(databaseUrl: string, caFile?: string): Promise<Storage> {
+  const pool = new Pool(poolConfig(databaseUrl, caFile));
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on("error", (error) => log.warn("postgres idle client error", { error: error.message }));
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK_KEY]);
+    await client.query(SCHEMA);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    client.release();
+    await pool.end();
+    throw error;
+  }
+  client.release();
+  return {
+    kind: "postgres",
+    addEvent: async (message) => {
+      const result = await pool.query<EventRow>(
+        "INSERT INTO events (message) VALUES ($1) RETURNING id, message, created_at",
+        [message],
+      );
+      return toEvent(result.rows[0]!);
+    },
+    countEvents: async () => {
+      const result = await pool.query<{ count: string }>("SELECT count(*) AS count FROM events");
+      return Number(result.rows[0]!.count);
+    },
+    recentEvents: async (limit) => {
+      const result = await pool.query<EventRow>(
+        "SELECT id, message, created_at FROM events ORDER BY id DESC LIMIT $1",
+        [limit],
+      );
+      return result.rows.map(toEvent);
+    },
+    ping: async () => {
+      await pool.query("SELECT 1");
+    },
+    close: () => pool.end(),
+  };
+}
