@@ -1,5 +1,5 @@
 export { formatDuration, parseDuration } from "./duration";
-export { type ConfigProblem, ConfigError } from "./errors";
+export { ConfigError, type ConfigProblem } from "./errors";
 export { parseStackConfig, type StackValues } from "./parse";
 export { quantityBytes } from "./quantity";
 export { FASTEST_TIMING, type Timing, timingFor, timingWithin } from "./schedule";

@@ -5,19 +5,33 @@
  */
 import type { z } from "zod";
 import { formatDuration, parseDuration } from "./duration";
-import { type ConfigProblem, ConfigError, describeFound } from "./errors";
-import { cadenceAtMost, FASTEST_TIMING, longestGapSeconds, type Timing, timingFor, timingWithin } from "./schedule";
+import { ConfigError, type ConfigProblem, describeFound } from "./errors";
+import {
+  cadenceAtMost,
+  FASTEST_TIMING,
+  longestGapSeconds,
+  type Timing,
+  timingFor,
+  timingWithin,
+} from "./schedule";
 import {
   expectationOf,
   keysOf,
   type LabSettings,
   type StackSettings,
   stackSettings,
-  TOPOLOGIES,
   type TargetSettings,
+  TOPOLOGIES,
   type Topology,
 } from "./settings";
-import type { BackupPolicy, LabConfig, Objectives, PraConfig, RestoreTestPolicy, TargetConfig } from "./types";
+import type {
+  BackupPolicy,
+  LabConfig,
+  Objectives,
+  PraConfig,
+  RestoreTestPolicy,
+  TargetConfig,
+} from "./types";
 
 /** Defaults that differ by topology: the lab is the workshop, the target is production. */
 const TOPOLOGY_DEFAULTS: Record<
@@ -72,7 +86,10 @@ export function parseStackConfig({ stack, file, values }: StackValues): PraConfi
 function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): ConfigProblem[] {
   const topology = typeof raw.topology === "string" ? raw.topology : undefined;
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({ key: `${NAMESPACE}:${key}`, message: unknownKeyMessage(key, topology) }));
+    return issue.keys.map((key) => ({
+      key: `${NAMESPACE}:${key}`,
+      message: unknownKeyMessage(key, topology),
+    }));
   }
   const key = String(issue.path[0] ?? "topology");
   const expected =
@@ -106,7 +123,8 @@ function resolve(settings: StackSettings, origin: Origin, problems: ConfigProble
     retentionSeconds: parseDuration(settings.retention ?? defaults.retention)!,
   };
   const backup = backupPolicy(settings, objectives, problems);
-  const restoreTest = backup && restoreTestPolicy(settings.restoreTestEvery ?? defaults.restoreTestEvery, backup, problems);
+  const restoreTest =
+    backup && restoreTestPolicy(settings.restoreTestEvery ?? defaults.restoreTestEvery, backup, problems);
   if (!backup || !restoreTest) return undefined;
   const common = {
     stack: origin.stack,
@@ -284,7 +302,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }

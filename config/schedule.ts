@@ -14,7 +14,10 @@ const CADENCES: ReadonlyArray<{ seconds: number; cron: string }> = [
     seconds: m * 60,
     cron: m === 1 ? "* * * * *" : `*/${m} * * * *`,
   })),
-  ...[1, 2, 3, 4, 6, 8, 12].map((h) => ({ seconds: h * 3600, cron: h === 1 ? "0 * * * *" : `0 */${h} * * *` })),
+  ...[1, 2, 3, 4, 6, 8, 12].map((h) => ({
+    seconds: h * 3600,
+    cron: h === 1 ? "0 * * * *" : `0 */${h} * * *`,
+  })),
   { seconds: 86400, cron: "0 0 * * *" },
 ];
 
@@ -82,11 +85,17 @@ export function cadenceAtMost(seconds: number): { seconds: number; cron: string 
 export function longestGapSeconds(expression: string): number {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5) {
-    throw new Error(`a cron expression has 5 fields (minute hour day month weekday), this one has ${fields.length}`);
+    throw new Error(
+      `a cron expression has 5 fields (minute hour day month weekday), this one has ${fields.length}`,
+    );
   }
   const start = new Date(Date.UTC(2026, 0, 5)); // a Monday; any fixed date keeps this deterministic
   const end = start.getTime() + 8 * 86400_000;
-  const runs = CronExpressionParser.parse(expression, { currentDate: start, endDate: new Date(end), tz: "UTC" });
+  const runs = CronExpressionParser.parse(expression, {
+    currentDate: start,
+    endDate: new Date(end),
+    tz: "UTC",
+  });
   let previous: number | undefined;
   let longest = 0;
   while (runs.hasNext()) {

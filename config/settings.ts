@@ -30,7 +30,10 @@ const PINNED_IMAGE = /^[^\s@:]+(:[^\s@:]+)*(:(?!latest$)[\w][\w.-]{0,127}|@sha25
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 const commonSettings = {
-  namespace: setting(z.string().regex(DNS_LABEL).default("pra"), "a DNS label (lowercase letters, digits, '-')"),
+  namespace: setting(
+    z.string().regex(DNS_LABEL).default("pra"),
+    "a DNS label (lowercase letters, digits, '-')",
+  ),
   image: setting(
     z.string().regex(PINNED_IMAGE).default("pra-app:0.1.0"),
     "an image reference with a tag other than 'latest' or a sha256 digest, such as pra-app:0.1.0",
@@ -78,21 +81,54 @@ export const DR_STRATEGIES = ["pilot-light", "warm-standby"] as const;
 export const targetSettings = z.strictObject({
   topology: z.literal("target"),
   ...commonSettings,
-  drRegion: setting(z.string().regex(AWS_REGION), "an AWS region such as eu-central-1, other than aws:region"),
+  drRegion: setting(
+    z.string().regex(AWS_REGION),
+    "an AWS region such as eu-central-1, other than aws:region",
+  ),
   drStrategy: setting(z.enum(DR_STRATEGIES).default("pilot-light"), "pilot-light or warm-standby"),
-  availabilityZones: setting(wholeNumber(2, 6).default(3), "a whole number of availability zones from 2 to 6"),
+  availabilityZones: setting(
+    wholeNumber(2, 6).default(3),
+    "a whole number of availability zones from 2 to 6",
+  ),
   natGateways: setting(
     z.enum(["per-zone", "single"]).default("per-zone"),
     "per-zone (one NAT gateway in each zone) or single (one shared, cheaper, not zone-redundant)",
   ),
-  kubernetesVersion: setting(z.string().regex(/^1\.\d{2}$/).default("1.35"), "an EKS version such as 1.35"),
-  nodeInstanceType: setting(z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/).default("m7i.large"), "an EC2 instance type"),
+  kubernetesVersion: setting(
+    z
+      .string()
+      .regex(/^1\.\d{2}$/)
+      .default("1.35"),
+    "an EKS version such as 1.35",
+  ),
+  nodeInstanceType: setting(
+    z
+      .string()
+      .regex(/^[a-z0-9]+\.[a-z0-9]+$/)
+      .default("m7i.large"),
+    "an EC2 instance type",
+  ),
   nodesPerZone: setting(wholeNumber(1, 100).default(1), "a whole number of nodes per zone from 1 to 100"),
   maxNodesPerZone: setting(wholeNumber(1, 100).default(3), "a whole number of nodes per zone from 1 to 100"),
-  dbInstanceClass: setting(z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/).default("db.m7g.large"), "an RDS instance class"),
-  dbEngineVersion: setting(z.string().regex(/^\d{2}(\.\d+)?$/).default("18"), "a PostgreSQL major version such as 18"),
+  dbInstanceClass: setting(
+    z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)
+      .default("db.m7g.large"),
+    "an RDS instance class",
+  ),
+  dbEngineVersion: setting(
+    z
+      .string()
+      .regex(/^\d{2}(\.\d+)?$/)
+      .default("18"),
+    "a PostgreSQL major version such as 18",
+  ),
   dbAllocatedStorage: setting(wholeNumber(20, 65_536).default(50), "a whole number of GiB from 20 to 65536"),
-  dbMaxAllocatedStorage: setting(wholeNumber(20, 65_536).default(200), "a whole number of GiB from 20 to 65536"),
+  dbMaxAllocatedStorage: setting(
+    wholeNumber(20, 65_536).default(200),
+    "a whole number of GiB from 20 to 65536",
+  ),
   replicas: setting(wholeNumber(2, 100).default(3), "a whole number of app replicas from 2 to 100"),
   alertEmail: setting(z.email().optional(), "an e-mail address for alarm notifications"),
 });

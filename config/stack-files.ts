@@ -31,17 +31,23 @@ export function readStackValues(stack: string, root: string = PROJECT_ROOT): Rec
   const file = stackFileName(stack);
   const path = join(root, file);
   if (!existsSync(path)) {
-    throw new ConfigError(file, [{ key: "(file)", message: `expected a stack file at ${path}; found nothing` }]);
+    throw new ConfigError(file, [
+      { key: "(file)", message: `expected a stack file at ${path}; found nothing` },
+    ]);
   }
   let document: unknown;
   try {
     document = parseYaml(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new ConfigError(file, [{ key: "(file)", message: `expected valid YAML; ${(error as Error).message}` }]);
+    throw new ConfigError(file, [
+      { key: "(file)", message: `expected valid YAML; ${(error as Error).message}` },
+    ]);
   }
   const config = (document as { config?: unknown } | null)?.config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new ConfigError(file, [{ key: "config", message: `expected a map of settings; found ${JSON.stringify(config)}` }]);
+    throw new ConfigError(file, [
+      { key: "config", message: `expected a map of settings; found ${JSON.stringify(config)}` },
+    ]);
   }
   return config as Record<string, unknown>;
 }

@@ -1,0 +1,80 @@
+/**
+ * The backup CronJob (`sqlite-backup` in the lab): `pra-app backup` on a schedule derived from
+ * the RPO, never two at once, and bounded in time so a late or hung run is gone before the
+ * next is due. The consistency of each backup is the app's job (apps/pra-app); this construct
+ * owns when it runs and how long it may take.
+ */
+import { Duration } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
+import { Construct } from "constructs";
+import { formatDuration, type Timing } from "../../config";
+import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
+import type { AppWorkload } from "./app-workload";
+import type { DatabaseAccess } from "./database";
+import { WORKSHOP } from "./names";
+
+export interface BackupScheduleProps {
+  readonly image: string;
+  readonly database: DatabaseAccess;
+  /** When backups run and how long each may take, from config/schedule.ts. */
+  readonly timing: Timing;
+  /** Restore points younger than this are kept. */
+  readonly keepWithinSeconds: number;
+  /** The newest this many restore points are kept whatever their age. */
+  readonly keepLast: number;
+  /**
+   * The app, when the database's volumes are ReadWriteOnce: the backup pod must then run on
+   * the app's node. @default no placement rule
+   */
+  readonly colocateWith?: AppWorkload;
+  /** @default "sqlite-backup" */
+  readonly name?: string;
+  /** Extra environment (bucket, KMS key...). @default none */
+  readonly env?: Readonly<Record<string, kplus.EnvValue>>;
+}
+
+/** Finished Jobs kept for `kubectl logs`: enough to see a pattern, few enough to stay tidy. */
+const HISTORY = 3;
+
+export class BackupSchedule extends Construct {
+  readonly cronJob: kplus.CronJob;
+
+  constructor(scope: Construct, id: string, props: BackupScheduleProps) {
+    super(scope, id);
+    if (props.keepLast < 1)
+      throw new Error(`BackupSchedule: keepLast must be at least 1, got ${props.keepLast}`);
+    const { timing } = props;
+    if (timing.startingDeadlineSeconds + timing.activeDeadlineSeconds > timing.intervalSeconds) {
+      throw new Error(
+        `BackupSchedule: a run may start ${timing.startingDeadlineSeconds}s late and take ${timing.activeDeadlineSeconds}s, ` +
+          `longer than the ${timing.intervalSeconds}s between runs`,
+      );
+    }
+    this.cronJob = new kplus.CronJob(this, "cronjob", {
+      metadata: { name: props.name ?? WORKSHOP.backupCronJob },
+      schedule: cronOf(timing.schedule),
+      timeZone: SCHEDULE_TIME_ZONE,
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      startingDeadline: Duration.seconds(timing.startingDeadlineSeconds),
+      activeDeadline: Duration.seconds(timing.activeDeadlineSeconds),
+      // One retry inside the deadline for a transient failure (a node hiccup); a backup that
+      // keeps failing shows up as a failed Job and a firing alert instead.
+      backoffLimit: 1,
+      successfulJobsRetained: HISTORY,
+      failedJobsRetained: HISTORY,
+      ...appTaskPod(this, {
+        image: props.image,
+        database: props.database,
+        args: [
+          "backup",
+          "--keep-last",
+          String(props.keepLast),
+          "--keep-within",
+          formatDuration(props.keepWithinSeconds),
+        ],
+        ...(props.env ? { env: props.env } : {}),
+      }),
+    });
+    if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);
+  }
+}

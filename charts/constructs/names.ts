@@ -1,0 +1,29 @@
+/**
+ * The workshop's names, kept so that its runbook still reads true. Every construct takes its
+ * name as a prop; these are the defaults.
+ */
+export const WORKSHOP = {
+  namespace: "pra",
+  dataClaim: "pra-data",
+  backupClaim: "pra-backup",
+  app: "pra-app",
+  backupCronJob: "sqlite-backup",
+  restoreTestCronJob: "sqlite-restore-test",
+  restoreJob: "sqlite-restore",
+  dataDir: "/data",
+  backupDir: "/backup",
+  databaseFile: "app.db",
+} as const;
+
+/** Port the app listens on inside its container, and the Service port in front of it. */
+export const APP_PORT = 8080;
+export const SERVICE_PORT = 80;
+
+/** The image runs as this user and group (see apps/pra-app/Dockerfile). */
+export const APP_UID = 10001;
+export const APP_GID = 10001;
+
+/** Labels every object of a stack carries, so `kubectl get all -l` finds them. */
+export function stackLabels(stack: string): Record<string, string> {
+  return { "app.kubernetes.io/part-of": "pra", "pra.dev/stack": stack };
+}

@@ -1,0 +1,58 @@
+/**
+ * The restore test CronJob: `pra-app verify` checks that the newest restore point exists, is
+ * recent enough for the RPO, passes an integrity check and can be queried. A failed run is a
+ * failed Job, which the alert rules watch.
+ */
+import { Duration } from "cdk8s";
+import * as kplus from "cdk8s-plus-28";
+import { Construct } from "constructs";
+import { formatDuration } from "../../config";
+import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
+import type { AppWorkload } from "./app-workload";
+import type { DatabaseAccess } from "./database";
+import { WORKSHOP } from "./names";
+
+export interface RestoreTestScheduleProps {
+  readonly image: string;
+  readonly database: DatabaseAccess;
+  /** Five-field cron expression, in UTC. */
+  readonly schedule: string;
+  /** A newest restore point older than this fails the test. */
+  readonly maxAgeSeconds: number;
+  /** The app, when the database's volumes are ReadWriteOnce. @default no placement rule */
+  readonly colocateWith?: AppWorkload;
+  /** @default "sqlite-restore-test" */
+  readonly name?: string;
+  /** Extra environment. @default none */
+  readonly env?: Readonly<Record<string, kplus.EnvValue>>;
+}
+
+export class RestoreTestSchedule extends Construct {
+  readonly cronJob: kplus.CronJob;
+
+  constructor(scope: Construct, id: string, props: RestoreTestScheduleProps) {
+    super(scope, id);
+    if (props.maxAgeSeconds <= 0) {
+      throw new Error(`RestoreTestSchedule: maxAgeSeconds must be positive, got ${props.maxAgeSeconds}`);
+    }
+    this.cronJob = new kplus.CronJob(this, "cronjob", {
+      metadata: { name: props.name ?? WORKSHOP.restoreTestCronJob },
+      schedule: cronOf(props.schedule),
+      timeZone: SCHEDULE_TIME_ZONE,
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      startingDeadline: Duration.minutes(1),
+      activeDeadline: Duration.minutes(5),
+      // No retry: a test that passes on its second try still failed once, and should say so.
+      backoffLimit: 0,
+      successfulJobsRetained: 1,
+      failedJobsRetained: 3,
+      ...appTaskPod(this, {
+        image: props.image,
+        database: props.database,
+        args: ["verify", "--max-age", formatDuration(props.maxAgeSeconds)],
+        ...(props.env ? { env: props.env } : {}),
+      }),
+    });
+    if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The workshop's topology: the app on SQLite with its two volumes, the backup CronJob and the
+ * restore test, all in one namespace. The restore Job is in LabOpsChart, never synced.
+ */
+import { Chart, type ChartProps } from "cdk8s";
+import type { Construct } from "constructs";
+import type { LabConfig } from "../../config";
+import { AppWorkload } from "../constructs/app-workload";
+import { BackupSchedule } from "../constructs/backup-schedule";
+import { RestoreJob } from "../constructs/restore-job";
+import { RestoreTestSchedule } from "../constructs/restore-test-schedule";
+import { SqliteAccess, SqliteStorage } from "../constructs/sqlite-storage";
+
+export interface LabChartProps extends ChartProps {
+  readonly config: LabConfig;
+}
+
+export class LabChart extends Chart {
+  readonly storage: SqliteStorage;
+  readonly app: AppWorkload;
+  readonly backup: BackupSchedule;
+  readonly restoreTest: RestoreTestSchedule;
+
+  constructor(scope: Construct, id: string, props: LabChartProps) {
+    const { config, ...chartProps } = props;
+    super(scope, id, { namespace: config.namespace, ...chartProps });
+    this.storage = new SqliteStorage(this, "storage", {
+      data: config.volumes.data,
+      backup: config.volumes.backup,
+    });
+    this.app = new AppWorkload(this, "app", { image: config.image, database: this.storage.access });
+    this.backup = new BackupSchedule(this, "backup", {
+      image: config.image,
+      database: this.storage.access,
+      timing: config.backup.timing,
+      keepWithinSeconds: config.backup.keepWithinSeconds,
+      keepLast: config.backup.keepLast,
+      colocateWith: this.app,
+    });
+    this.restoreTest = new RestoreTestSchedule(this, "restore-test", {
+      image: config.image,
+      database: this.storage.access,
+      schedule: config.restoreTest.schedule,
+      maxAgeSeconds: config.restoreTest.maxAgeSeconds,
+      colocateWith: this.app,
+    });
+  }
+}
+
+export interface LabOpsChartProps extends ChartProps {
+  readonly config: LabConfig;
+  /** A restore point's file name. @default the newest valid point */
+  readonly point?: string;
+}
+
+/** Run-once operations: the restore Job. Written to dist/<stack>/ops/, applied by a person. */
+export class LabOpsChart extends Chart {
+  readonly restore: RestoreJob;
+
+  constructor(scope: Construct, id: string, props: LabOpsChartProps) {
+    const { config, point, ...chartProps } = props;
+    super(scope, id, { namespace: config.namespace, ...chartProps });
+    // The claims already exist (the synced chart owns them); only their names are needed here.
+    const storage = new SqliteAccess(this, "storage");
+    this.restore = new RestoreJob(this, "restore", {
+      image: config.image,
+      database: storage,
+      ...(point !== undefined ? { point } : {}),
+    });
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The cdk8s app (`npm run synth`): dist/<stack>/ for every Pulumi.<stack>.yaml. Every stack is
+ * checked first; one bad setting anywhere stops synthesis with every problem listed.
+ */
+import { join } from "node:path";
+import { ConfigError, listStacks, loadStack, type PraConfig } from "../config";
+import { hasCharts, synthStack } from "./stacks";
+
+const outdir = process.env.CDK8S_OUTDIR ?? "dist";
+const configs: PraConfig[] = [];
+const problems: string[] = [];
+// Stack files are read from where `cdk8s synth` runs: the project folder holding cdk8s.yaml.
+for (const stack of listStacks(process.cwd())) {
+  try {
+    configs.push(loadStack(stack, process.cwd()));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error.message);
+  }
+}
+if (problems.length > 0) {
+  console.error(`synth stopped: fix these settings first.\n${problems.join("\n")}`);
+  process.exit(1);
+}
+for (const config of configs) {
+  if (!hasCharts(config)) {
+    console.error(`${config.file}: skipped, topology ${config.topology} has no Kubernetes charts yet`);
+    continue;
+  }
+  synthStack(config, join(outdir, config.stack));
+}

@@ -1,0 +1,152 @@
+/** `npm run synth` and `npm run restore-job`, run as a user runs them, in a copy of the project. */
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { copyProject, type ProjectCopy } from "../support/project-copy";
+
+const ROOT = join(__dirname, "..", "..");
+let project: ProjectCopy;
+
+beforeAll(() => {
+  project = copyProject();
+  copyFileSync(join(ROOT, "Pulumi.lab.yaml"), join(project.dir, "Pulumi.lab.yaml"));
+  project.writeStack("small", { "pra:topology": "lab", "pra:namespace": "small", "pra:rpo": "15m" });
+});
+afterAll(() => project.remove());
+
+function objectsIn(file: string): { kind: string; metadata: { name: string } }[] {
+  return parseAllDocuments(readFileSync(file, "utf8")).map((doc) => doc.toJS());
+}
+
+describe("npm run synth", () => {
+  let result: ReturnType<ProjectCopy["run"]>;
+  beforeAll(() => {
+    result = project.run("npm", ["run", "synth"]);
+  });
+
+  test("succeeds", () => {
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.status).toBe(0);
+  });
+
+  test("writes dist/<stack>/ for every stack file, ops/ beside the synced files", () => {
+    const dist = join(project.dir, "dist");
+    expect(readdirSync(dist).sort()).toEqual(["lab", "small"]);
+    expect(readdirSync(join(dist, "lab")).sort()).toEqual([
+      "0000-lab-namespace.k8s.yaml",
+      "0001-lab.k8s.yaml",
+      "kustomization.yaml",
+      "ops",
+    ]);
+    expect(readdirSync(join(dist, "lab", "ops"))).toEqual(["lab-restore.k8s.yaml"]);
+  });
+
+  test("the synced files hold the lab's objects and the ops folder the restore Job", () => {
+    const synced = [
+      ...objectsIn(join(project.dir, "dist/lab/0000-lab-namespace.k8s.yaml")),
+      ...objectsIn(join(project.dir, "dist/lab/0001-lab.k8s.yaml")),
+    ].map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(synced.sort()).toEqual([
+      "CronJob/sqlite-backup",
+      "CronJob/sqlite-restore-test",
+      "Deployment/pra-app",
+      "Namespace/pra",
+      "PersistentVolumeClaim/pra-backup",
+      "PersistentVolumeClaim/pra-data",
+      "Service/pra-app",
+    ]);
+    const ops = objectsIn(join(project.dir, "dist/lab/ops/lab-restore.k8s.yaml"));
+    expect(ops.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["Job/sqlite-restore"]);
+  });
+
+  test("the kustomization lists the synced files and not ops/", () => {
+    const kustomization = parseYaml(readFileSync(join(project.dir, "dist/lab/kustomization.yaml"), "utf8"));
+    expect(kustomization.resources).toEqual(["0000-lab-namespace.k8s.yaml", "0001-lab.k8s.yaml"]);
+  });
+
+  test("each stack gets its own settings", () => {
+    const objects = objectsIn(join(project.dir, "dist/small/0001-small.k8s.yaml")) as unknown as {
+      kind: string;
+      metadata: { name: string; namespace: string };
+      spec: { schedule?: string };
+    }[];
+    const backup = objects.find((o) => o.metadata.name === "sqlite-backup")!;
+    expect(backup.metadata.namespace).toBe("small");
+    expect(backup.spec.schedule).toBe("*/10 * * * *");
+  });
+});
+
+describe("npm run synth with a bad stack file", () => {
+  let broken: ProjectCopy;
+  beforeAll(() => {
+    broken = copyProject();
+    copyFileSync(join(ROOT, "Pulumi.lab.yaml"), join(broken.dir, "Pulumi.lab.yaml"));
+    broken.writeStack("bad", { "pra:topology": "lab", "pra:rpo": "30s", "pra:imag": "x:1" });
+  });
+  afterAll(() => broken.remove());
+
+  test("stops with every problem, and writes no manifests", () => {
+    const result = broken.run("npm", ["run", "synth"]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("Pulumi.bad.yaml: pra:rpo: expected at least 1m30s");
+    expect(result.stderr).toContain("Pulumi.bad.yaml: pra:imag: unknown setting; did you mean pra:image?");
+    expect(existsSync(join(broken.dir, "dist", "lab"))).toBe(false);
+  });
+});
+
+describe("npm run restore-job", () => {
+  test("writes a restore Job for the chosen point into ops/", () => {
+    const result = project.run("npm", [
+      "run",
+      "--silent",
+      "restore-job",
+      "--",
+      "--stack",
+      "lab",
+      "--point",
+      "app-1700000000.db",
+    ]);
+    expect(result.status).toBe(0);
+    const file = join(project.dir, "dist/lab/ops/restore-app-1700000000.k8s.yaml");
+    expect(result.stdout.trim()).toBe("dist/lab/ops/restore-app-1700000000.k8s.yaml");
+    const [job] = objectsIn(file) as unknown as {
+      kind: string;
+      metadata: { name: string; labels: Record<string, string> };
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    }[];
+    expect(job!.kind).toBe("Job");
+    expect(job!.metadata.labels["pra.dev/restore-point-time"]).toBe("1700000000");
+    expect(job!.spec.template.spec.containers[0]!.args).toEqual(["restore", "--point", "app-1700000000.db"]);
+  });
+
+  test.each([
+    ["../../etc/passwd", "it is a path, and a restore point is a file name inside the backup directory"],
+  ])("refuses %j and writes nothing", (point, reason) => {
+    const before = readdirSync(join(project.dir, "dist/lab/ops")).sort();
+    const result = project.run("npm", [
+      "run",
+      "--silent",
+      "restore-job",
+      "--",
+      "--stack",
+      "lab",
+      "--point",
+      point,
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`restore point ${JSON.stringify(point)} refused: ${reason}`);
+    expect(readdirSync(join(project.dir, "dist/lab/ops")).sort()).toEqual(before);
+  });
+
+  test("requires --stack and --point", () => {
+    const result = project.run(process.execPath, [
+      "--import",
+      "tsx",
+      "scripts/restore-job.ts",
+      "--stack",
+      "lab",
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--stack and --point are required");
+  });
+});

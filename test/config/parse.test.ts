@@ -1,0 +1,234 @@
+import { ConfigError, formatDuration, parseDuration, parseStackConfig } from "../../config";
+import { configOf } from "../support/manifests";
+
+function problemsOf(values: Record<string, unknown>, file = "Pulumi.test.yaml"): string[] {
+  try {
+    configOf(values);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const lines = (error as ConfigError).message.split("\n").slice(1);
+    for (const line of lines) expect(line.startsWith(`  ${file}: `)).toBe(true);
+    return lines.map((line) => line.trim().slice(file.length + 2));
+  }
+  throw new Error("expected the settings to be refused");
+}
+
+describe("durations", () => {
+  test.each([
+    ["90s", 90],
+    ["5m", 300],
+    ["1h30m", 5400],
+    ["7d", 604800],
+  ])("%s is %d seconds and formats back", (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds);
+    expect(parseDuration(formatDuration(seconds))).toBe(seconds);
+  });
+
+  test.each(["", "5", "m5", "5 m", "1.5h", "-5m", "5min"])("%j is not a duration", (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe("lab defaults", () => {
+  const config = configOf({ topology: "lab" });
+
+  test("workshop names, 200Mi volumes, a pinned image", () => {
+    expect(config.topology).toBe("lab");
+    expect(config.namespace).toBe("pra");
+    expect(config.image).toBe("pra-app:0.1.0");
+    if (config.topology !== "lab") throw new Error("unreachable");
+    expect(config.volumes.data).toEqual({ size: "200Mi" });
+    expect(config.volumes.backup).toEqual({ size: "200Mi" });
+  });
+
+  test("objectives: RPO 2m, RTO 5m, retention 1h", () => {
+    expect(config.objectives).toEqual({ rpoSeconds: 120, rtoSeconds: 300, retentionSeconds: 3600 });
+  });
+
+  test("backups every minute, with deadlines that keep a restore point at most 90s old", () => {
+    expect(config.backup.timing).toEqual({
+      schedule: "* * * * *",
+      intervalSeconds: 60,
+      startingDeadlineSeconds: 10,
+      activeDeadlineSeconds: 20,
+      worstCaseAgeSeconds: 90,
+    });
+    expect(config.backup.keepWithinSeconds).toBe(3600);
+    expect(config.backup.keepLast).toBe(3);
+  });
+
+  test("a restore test every 10 minutes fails when the newest point is older than the backups allow", () => {
+    expect(config.restoreTest).toEqual({ schedule: "*/10 * * * *", intervalSeconds: 600, maxAgeSeconds: 90 });
+  });
+
+  test("monitoring is off in the lab unless asked for", () => {
+    expect(config.monitoring).toBe(false);
+    expect(configOf({ topology: "lab", monitoring: true }).monitoring).toBe(true);
+  });
+});
+
+describe("the backup schedule is derived from the RPO", () => {
+  test.each([
+    ["90s", "* * * * *", 60],
+    ["2m", "* * * * *", 60],
+    ["5m", "*/3 * * * *", 180],
+    ["15m", "*/10 * * * *", 600],
+    ["1h", "*/30 * * * *", 1800],
+    ["2h", "0 * * * *", 3600],
+    ["2d", "0 0 * * *", 86400],
+  ])("rpo %s runs %s", (rpo, schedule, interval) => {
+    const { timing } = configOf({ topology: "lab", rpo, retention: "7d" }).backup;
+    expect(timing.schedule).toBe(schedule);
+    expect(timing.intervalSeconds).toBe(interval);
+    expect(timing.worstCaseAgeSeconds).toBeLessThanOrEqual(parseDuration(rpo)!);
+    expect(timing.startingDeadlineSeconds + timing.activeDeadlineSeconds).toBeLessThanOrEqual(interval);
+  });
+
+  test("an RPO under what a once-a-minute CronJob can keep is refused, with the reason", () => {
+    expect(problemsOf({ topology: "lab", rpo: "60s" })).toEqual([
+      'pra:rpo: expected at least 1m30s: a CronJob runs at most once a minute, a run may start 10s late and take 20s, so a restore point can be 1m30s old; found "60s"',
+    ]);
+    expect(problemsOf({ topology: "lab", rpo: "30s" })[0]).toMatch(/^pra:rpo: expected at least 1m30s/);
+  });
+
+  test("an explicit schedule is used when it keeps the RPO", () => {
+    const backup = configOf({ topology: "lab", rpo: "1h", backupSchedule: "*/15 * * * *" }).backup;
+    expect(backup.scheduleIsExplicit).toBe(true);
+    expect(backup.timing.schedule).toBe("*/15 * * * *");
+    expect(backup.timing.intervalSeconds).toBe(900);
+  });
+
+  test("an explicit schedule is measured by its longest gap, not its usual one", () => {
+    // Every 10 minutes from 08:00 to 17:50, then nothing until 08:00: a 14h10m gap overnight.
+    expect(problemsOf({ topology: "lab", rpo: "15m", backupSchedule: "*/10 8-17 * * *" })).toEqual([
+      `pra:backupSchedule: expected a schedule that keeps restore points within pra:rpo (15m), such as '*/10 * * * *'; found "*/10 8-17 * * *", which runs up to 14h10m apart: with its deadlines a restore point can be 15h20m old`,
+    ]);
+  });
+
+  test("a schedule that is not a five-field cron expression is refused", () => {
+    expect(problemsOf({ topology: "lab", backupSchedule: "every minute" })[0]).toMatch(
+      /^pra:backupSchedule: expected a five-field cron expression .*; found "every minute" \(a cron expression has 5 fields/,
+    );
+    expect(problemsOf({ topology: "lab", backupSchedule: "61 * * * *" })[0]).toMatch(
+      /found "61 \* \* \* \*" \(.*59/,
+    );
+  });
+});
+
+describe("bad settings are refused, each naming the file, the key, what was expected and what was found", () => {
+  test.each<[string, Record<string, unknown>, string]>([
+    ["topology", { topology: "lob" }, 'pra:topology: expected lab or target; found "lob"'],
+    ["missing topology", {}, "pra:topology: expected lab or target; found nothing (the key is missing)"],
+    [
+      "namespace",
+      { topology: "lab", namespace: "PRA_ns" },
+      `pra:namespace: expected a DNS label (lowercase letters, digits, '-'); found "PRA_ns"`,
+    ],
+    [
+      "latest image",
+      { topology: "lab", image: "pra-app:latest" },
+      `pra:image: expected an image reference with a tag other than 'latest' or a sha256 digest, such as pra-app:0.1.0; found "pra-app:latest"`,
+    ],
+    ["untagged image", { topology: "lab", image: "pra-app" }, `found "pra-app"`],
+    [
+      "rpo",
+      { topology: "lab", rpo: "soon" },
+      'pra:rpo: expected a duration such as 90s, 5m, 1h30m or 7d (the recovery point objective); found "soon"',
+    ],
+    [
+      "rto",
+      { topology: "lab", rto: 5 },
+      "pra:rto: expected a duration such as 90s, 5m, 1h30m or 7d (the recovery time objective); found 5",
+    ],
+    [
+      "volume size",
+      { topology: "lab", dataVolumeSize: "200MB" },
+      'pra:dataVolumeSize: expected a Kubernetes storage quantity such as 200Mi or 5Gi; found "200MB"',
+    ],
+    [
+      "keep last",
+      { topology: "lab", backupKeepLast: 0 },
+      "pra:backupKeepLast: expected a whole number from 1 to 10000 (restore points kept whatever their age); found 0",
+    ],
+    [
+      "retention shorter than the interval",
+      { topology: "lab", rpo: "15m", retention: "5m" },
+      'pra:retention: expected at least the backup interval (10m); found "5m"',
+    ],
+    [
+      "restore test too often",
+      { topology: "lab", restoreTestEvery: "30s" },
+      'pra:restoreTestEvery: expected at least 1m (a CronJob runs at most once a minute); found "30s"',
+    ],
+    [
+      "monitoring",
+      { topology: "lab", monitoring: "yes" },
+      'pra:monitoring: expected true or false; found "yes"',
+    ],
+    ["secret value", { topology: "lab", image: { secure: "AAA" } }, "found an encrypted secret"],
+  ])("%s", (_name, values, message) => {
+    const problems = problemsOf(values);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  test("a typo is an error with a suggestion, never a silent default", () => {
+    expect(problemsOf({ topology: "lab", bakupKeepLast: 5 })).toEqual([
+      "pra:bakupKeepLast: unknown setting; did you mean pra:backupKeepLast?",
+    ]);
+    expect(problemsOf({ topology: "lab", colour: "blue" })).toEqual(["pra:colour: unknown setting"]);
+  });
+
+  test("a key of the other topology says where it belongs", () => {
+    expect(problemsOf({ topology: "lab", drRegion: "eu-central-1" })).toEqual([
+      "pra:drRegion: not a setting of topology lab (it applies to topology target)",
+    ]);
+  });
+
+  test("every problem is reported at once, the checks between settings included", () => {
+    const problems = problemsOf({
+      topology: "lab",
+      rpo: "60s",
+      image: "x:latest",
+      bakupKeepLast: 3,
+      dataVolumeSize: "big",
+    });
+    expect(problems.map((p) => p.split(":")[1])).toEqual(
+      expect.arrayContaining(["image", "dataVolumeSize", "bakupKeepLast", "rpo"]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  test("the message names the stack file", () => {
+    expect(() =>
+      parseStackConfig({
+        stack: "lab",
+        file: "Pulumi.lab.yaml",
+        values: { "pra:topology": "lab", "pra:rpo": "1s" },
+      }),
+    ).toThrow(
+      /^Pulumi\.lab\.yaml: 1 invalid setting:\n {2}Pulumi\.lab\.yaml: pra:rpo: expected at least 1m30s/,
+    );
+  });
+});
+
+describe("values as Pulumi passes them (every value a string)", () => {
+  test("numbers and booleans spelled as strings are accepted", () => {
+    const config = configOf({ topology: "lab", backupKeepLast: "7", monitoring: "true" });
+    expect(config.backup.keepLast).toBe(7);
+    expect(config.monitoring).toBe(true);
+  });
+
+  test("but only their exact spellings", () => {
+    expect(problemsOf({ topology: "lab", monitoring: "True" })).toEqual([
+      'pra:monitoring: expected true or false; found "True"',
+    ]);
+    expect(problemsOf({ topology: "lab", backupKeepLast: "7.5" })[0]).toMatch(
+      /^pra:backupKeepLast: expected a whole number/,
+    );
+  });
+
+  test("keys outside the pra: namespace are not pra settings", () => {
+    expect(configOf({ topology: "lab", "kubernetes:context": "k3d-pra" }).topology).toBe("lab");
+  });
+});
