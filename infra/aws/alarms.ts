@@ -1,0 +1,210 @@
+/**
+ * Alarms on what breaks recovery, to an encrypted SNS topic in each region: AWS Backup job,
+ * copy and restore failures (EventBridge), S3 replication failures and latency, database free
+ * storage, and (warm standby) the cross-region replica's lag.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface AlarmsArgs {
+  readonly baseName: string;
+  readonly drProvider: aws.Provider;
+  readonly keys: { readonly primary: pulumi.Input<string>; readonly dr: pulumi.Input<string> };
+  /** E-mail subscribed to both topics (confirmation needed). @default none */
+  readonly email?: string;
+  readonly exportBucket: {
+    readonly name: pulumi.Input<string>;
+    readonly replicaName: pulumi.Input<string>;
+    readonly ruleId: string;
+    /** Alarm above this replication latency (the RTC promise). */
+    readonly latencyAlarmSeconds: number;
+  };
+  readonly database: {
+    readonly identifier: pulumi.Input<string>;
+    readonly freeStorageAlarmBytes: number;
+  };
+  /** The DR replica, when there is one (warm standby). */
+  readonly replica?: { readonly identifier: pulumi.Input<string>; readonly lagAlarmSeconds: number };
+}
+
+/** The EventBridge pattern of AWS Backup job failures: backups, cross-region copies, restores (restore tests too). */
+export function backupFailurePattern(): string {
+  return JSON.stringify({
+    source: ["aws.backup"],
+    "detail-type": ["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
+    detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
+  });
+}
+
+export class Alarms extends pulumi.ComponentResource {
+  public readonly topicArn: pulumi.Output<string>;
+  public readonly drTopicArn: pulumi.Output<string>;
+
+  constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pra:aws:Alarms", name, {}, opts);
+    const parent = { parent: this };
+    const inDr = { parent: this, provider: args.drProvider };
+    const topic = this.topic(
+      `${name}-topic`,
+      `${args.baseName}-alarms`,
+      args.keys.primary,
+      args.email,
+      parent,
+    );
+    const drTopic = this.topic(
+      `${name}-dr-topic`,
+      `${args.baseName}-dr-alarms`,
+      args.keys.dr,
+      args.email,
+      inDr,
+    );
+
+    const failures = new aws.cloudwatch.EventRule(
+      `${name}-backup-failures`,
+      { description: "AWS Backup backup, copy or restore job failed", eventPattern: backupFailurePattern() },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-backup-failures`,
+      { rule: failures.name, arn: topic.arn },
+      parent,
+    );
+
+    const alarm = (
+      alarmName: string,
+      alarmArgs: aws.cloudwatch.MetricAlarmArgs,
+      alarmOpts: pulumi.CustomResourceOptions,
+    ) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${alarmName}`,
+        { name: `${args.baseName}-${alarmName}`, ...alarmArgs },
+        alarmOpts,
+      );
+    const s3Dimensions = {
+      SourceBucket: args.exportBucket.name,
+      DestinationBucket: args.exportBucket.replicaName,
+      RuleId: args.exportBucket.ruleId,
+    };
+    alarm(
+      "s3-replication-failed",
+      {
+        alarmDescription: "Objects of the export bucket failed to replicate to the DR region",
+        namespace: "AWS/S3",
+        metricName: "OperationsFailedReplication",
+        dimensions: s3Dimensions,
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+      },
+      parent,
+    );
+    alarm(
+      "s3-replication-latency",
+      {
+        alarmDescription: "Export bucket replication is slower than Replication Time Control promises",
+        namespace: "AWS/S3",
+        metricName: "ReplicationLatency",
+        dimensions: s3Dimensions,
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 2,
+        threshold: args.exportBucket.latencyAlarmSeconds,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+      },
+      parent,
+    );
+    alarm(
+      "db-free-storage",
+      {
+        alarmDescription: "The database is running out of storage (autoscaling at its ceiling?)",
+        namespace: "AWS/RDS",
+        metricName: "FreeStorageSpace",
+        dimensions: { DBInstanceIdentifier: args.database.identifier },
+        statistic: "Minimum",
+        period: 300,
+        evaluationPeriods: 2,
+        threshold: args.database.freeStorageAlarmBytes,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+      },
+      parent,
+    );
+    if (args.replica) {
+      alarm(
+        "db-replica-lag",
+        {
+          alarmDescription: "The DR read replica lags: a failover now would lose more than the RPO allows",
+          namespace: "AWS/RDS",
+          metricName: "ReplicaLag",
+          dimensions: { DBInstanceIdentifier: args.replica.identifier },
+          statistic: "Maximum",
+          period: 60,
+          evaluationPeriods: 5,
+          threshold: args.replica.lagAlarmSeconds,
+          comparisonOperator: "GreaterThanThreshold",
+          treatMissingData: "breaching",
+          alarmActions: [drTopic.arn],
+          okActions: [drTopic.arn],
+        },
+        inDr,
+      );
+    }
+
+    this.topicArn = topic.arn;
+    this.drTopicArn = drTopic.arn;
+    this.registerOutputs({ topicArn: this.topicArn, drTopicArn: this.drTopicArn });
+  }
+
+  private topic(
+    name: string,
+    topicName: string,
+    keyArn: pulumi.Input<string>,
+    email: string | undefined,
+    opts: pulumi.CustomResourceOptions,
+  ): aws.sns.Topic {
+    const topic = new aws.sns.Topic(name, { name: topicName, kmsMasterKeyId: keyArn }, opts);
+    new aws.sns.TopicPolicy(
+      name,
+      {
+        arn: topic.arn,
+        policy: topic.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "AlarmSourcesPublish",
+                Effect: "Allow",
+                Principal: { Service: ["events.amazonaws.com", "cloudwatch.amazonaws.com"] },
+                Action: "sns:Publish",
+                Resource: arn,
+              },
+              {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sns:Publish",
+                Resource: arn,
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        ),
+      },
+      opts,
+    );
+    if (email) {
+      new aws.sns.TopicSubscription(name, { topic: topic.arn, protocol: "email", endpoint: email }, opts);
+    }
+    return topic;
+  }
+}

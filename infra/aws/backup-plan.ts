@@ -1,0 +1,350 @@
+/**
+ * AWS Backup: a vault in each region (the DR one locked in compliance mode), a plan that
+ * snapshots the database and the tagged EBS volumes on a schedule derived from the RPO and
+ * copies every recovery point to the DR vault, and a restore testing plan that restores the
+ * database from its newest recovery point and checks the restored instance.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_TAG } from "./cluster";
+import type { TargetDesign } from "./design";
+
+export interface BackupPlanArgs {
+  /** Prefix of vault and plan names, such as `pra-prod`. */
+  readonly baseName: string;
+  readonly drProvider: aws.Provider;
+  readonly keys: {
+    /** Vault keys. */
+    readonly primary: pulumi.Input<string>;
+    readonly dr: pulumi.Input<string>;
+    /** Keys of what gets backed up (RDS storage, EBS volumes) and of the function's logs. */
+    readonly resources: pulumi.Input<string>[];
+    readonly logs: pulumi.Input<string>;
+  };
+  readonly databaseArn: pulumi.Input<string>;
+  /** Where restore tests put the restored database: private subnets, a closed security group. */
+  readonly restoreTest: {
+    readonly vpcId: pulumi.Input<string>;
+    readonly subnetGroupName: pulumi.Input<string>;
+    /** A small class: the test checks the data is there, not performance. @default "db.t4g.medium" */
+    readonly instanceClass?: string;
+  };
+  /** Schedules, retention and lock figures, from describeTargetDesign. */
+  readonly plan: TargetDesign["backupPlan"];
+  readonly restoreTesting: TargetDesign["restoreTesting"];
+}
+
+export function validateBackupPlanArgs(args: BackupPlanArgs): void {
+  const { plan } = args;
+  if (plan.retentionDays < 1)
+    throw new Error(`BackupPlan: expected a retention of at least 1 day; found ${plan.retentionDays}`);
+  if (
+    plan.vaultLock.minRetentionDays > plan.retentionDays ||
+    plan.vaultLock.maxRetentionDays < plan.retentionDays
+  ) {
+    throw new Error(
+      `BackupPlan: the DR vault lock (${plan.vaultLock.minRetentionDays}..${plan.vaultLock.maxRetentionDays} days) would refuse copies kept ${plan.retentionDays} days`,
+    );
+  }
+}
+
+/** Node.js handler run when a restore test's restore job completes: checks the restored database. */
+export const RESTORE_VALIDATION_HANDLER = `
+const { BackupClient, DescribeRestoreJobCommand, PutRestoreValidationResultCommand } = require("@aws-sdk/client-backup");
+const { RDSClient, DescribeDBInstancesCommand } = require("@aws-sdk/client-rds");
+const backup = new BackupClient({});
+const rds = new RDSClient({});
+exports.handler = async (event) => {
+  const restoreJobId = event.detail.restoreJobId;
+  const job = await backup.send(new DescribeRestoreJobCommand({ RestoreJobId: restoreJobId }));
+  if (!job.RestoreTestingPlanArn) return { skipped: restoreJobId };
+  const problems = [];
+  try {
+    const found = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: job.CreatedResourceArn }));
+    const db = found.DBInstances && found.DBInstances[0];
+    if (!db) problems.push("restored instance not found");
+    else {
+      if (db.DBInstanceStatus !== "available") problems.push("status " + db.DBInstanceStatus);
+      if (!db.StorageEncrypted) problems.push("storage not encrypted");
+      if (db.Engine !== "postgres") problems.push("engine " + db.Engine);
+    }
+  } catch (error) {
+    problems.push(String(error));
+  }
+  await backup.send(new PutRestoreValidationResultCommand({
+    RestoreJobId: restoreJobId,
+    ValidationStatus: problems.length === 0 ? "SUCCESSFUL" : "FAILED",
+    ValidationStatusMessage: problems.length === 0 ? "restored PostgreSQL is available and encrypted" : problems.join("; "),
+  }));
+  return { restoreJobId, problems };
+};
+`;
+
+function policy(statements: object[]): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+export class BackupPlan extends pulumi.ComponentResource {
+  public readonly vaultName: pulumi.Output<string>;
+  public readonly vaultArn: pulumi.Output<string>;
+  public readonly drVaultName: pulumi.Output<string>;
+  public readonly drVaultArn: pulumi.Output<string>;
+  public readonly planId: pulumi.Output<string>;
+  public readonly restoreTestingPlanName: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupPlanArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pra:aws:BackupPlan", name, {}, opts);
+    validateBackupPlanArgs(args);
+    const parent = { parent: this };
+    const inDr = { parent: this, provider: args.drProvider };
+    const partition = aws.getPartitionOutput({}, parent).partition;
+
+    const vault = new aws.backup.Vault(
+      `${name}-vault`,
+      { name: `${args.baseName}-vault`, kmsKeyArn: args.keys.primary },
+      parent,
+    );
+    const drVault = new aws.backup.Vault(
+      `${name}-dr-vault`,
+      { name: `${args.baseName}-dr-vault`, kmsKeyArn: args.keys.dr },
+      inDr,
+    );
+    const lock = args.plan.vaultLock;
+    new aws.backup.VaultLockConfiguration(
+      `${name}-dr-vault-lock`,
+      {
+        backupVaultName: drVault.name,
+        changeableForDays: lock.changeableForDays,
+        minRetentionDays: lock.minRetentionDays,
+        maxRetentionDays: lock.maxRetentionDays,
+      },
+      inDr,
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-backup`,
+      {
+        assumeRolePolicy: policy([
+          { Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]),
+      },
+      parent,
+    );
+    for (const managed of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
+      new aws.iam.RolePolicyAttachment(
+        `${name}-${managed}`,
+        {
+          role: role.name,
+          policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/${managed}`,
+        },
+        parent,
+      );
+    }
+    new aws.iam.RolePolicy(
+      `${name}-backup-kms`,
+      {
+        role: role.id,
+        policy: pulumi.all([args.keys.primary, args.keys.dr, ...args.keys.resources]).apply((keys) =>
+          policy([
+            {
+              Effect: "Allow",
+              Action: [
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+              ],
+              Resource: keys,
+            },
+          ]),
+        ),
+      },
+      parent,
+    );
+
+    const lifecycle = { deleteAfter: args.plan.retentionDays };
+    const plan = new aws.backup.Plan(
+      `${name}-plan`,
+      {
+        name: `${args.baseName}-plan`,
+        rules: [
+          {
+            ruleName: "snapshots",
+            targetVaultName: vault.name,
+            schedule: args.plan.schedule,
+            scheduleExpressionTimezone: "Etc/UTC",
+            startWindow: 60,
+            completionWindow: 180,
+            enableContinuousBackup: args.plan.continuousBackup,
+            lifecycle,
+            copyActions: [{ destinationVaultArn: drVault.arn, lifecycle }],
+            recoveryPointTags: { "pra-stack": args.baseName },
+          },
+        ],
+      },
+      parent,
+    );
+    new aws.backup.Selection(
+      `${name}-database`,
+      {
+        name: `${args.baseName}-database`,
+        planId: plan.id,
+        iamRoleArn: role.arn,
+        resources: [args.databaseArn],
+      },
+      parent,
+    );
+    new aws.backup.Selection(
+      `${name}-volumes`,
+      {
+        name: `${args.baseName}-volumes`,
+        planId: plan.id,
+        iamRoleArn: role.arn,
+        resources: [pulumi.interpolate`arn:${partition}:ec2:*:*:volume/*`],
+        conditions: [
+          { stringEquals: [{ key: `aws:ResourceTag/${BACKUP_TAG.key}`, value: BACKUP_TAG.value }] },
+        ],
+      },
+      parent,
+    );
+
+    // Restore testing: a restored copy in the private subnets, behind a group nothing may enter.
+    const restoreTestGroup = new aws.ec2.SecurityGroup(
+      `${name}-restore-test`,
+      {
+        vpcId: args.restoreTest.vpcId,
+        description: "Databases restored by AWS Backup restore tests: no inbound access",
+      },
+      parent,
+    );
+    const testing = args.restoreTesting;
+    const restorePlan = new aws.backup.RestoreTestingPlan(
+      `${name}-restore-test`,
+      {
+        name: `${args.baseName.replace(/-/g, "_")}_restore_test`,
+        scheduleExpression: testing.schedule,
+        scheduleExpressionTimezone: "Etc/UTC",
+        startWindowHours: 1,
+        recoveryPointSelection: {
+          algorithm: testing.algorithm,
+          includeVaults: [vault.arn],
+          recoveryPointTypes: ["SNAPSHOT"],
+          selectionWindowDays: testing.selectionWindowDays,
+        },
+      },
+      parent,
+    );
+    new aws.backup.RestoreTestingSelection(
+      `${name}-restore-test-database`,
+      {
+        name: `${args.baseName.replace(/-/g, "_")}_database`,
+        restoreTestingPlanName: restorePlan.name,
+        protectedResourceType: "RDS",
+        protectedResourceArns: [args.databaseArn],
+        iamRoleArn: role.arn,
+        validationWindowHours: testing.validationWindowHours,
+        restoreMetadataOverrides: {
+          dbInstanceClass: args.restoreTest.instanceClass ?? "db.t4g.medium",
+          dbSubnetGroupName: args.restoreTest.subnetGroupName,
+          vpcSecurityGroupIds: pulumi.jsonStringify([restoreTestGroup.id]),
+          multiAZ: "false",
+        },
+      },
+      parent,
+    );
+
+    // The check: when a restore test's job completes, a function inspects the restored instance
+    // and reports SUCCESSFUL or FAILED to AWS Backup (a failure reaches the alarm topic).
+    const validatorLogs = new aws.cloudwatch.LogGroup(
+      `${name}-restore-validator`,
+      { name: `/pra/${args.baseName}/restore-validator`, kmsKeyId: args.keys.logs, retentionInDays: 90 },
+      parent,
+    );
+    const validatorRole = new aws.iam.Role(
+      `${name}-restore-validator`,
+      {
+        assumeRolePolicy: policy([
+          { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]),
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-restore-validator`,
+      {
+        role: validatorRole.id,
+        policy: validatorLogs.arn.apply((logArn) =>
+          policy([
+            {
+              Effect: "Allow",
+              Action: [
+                "backup:DescribeRestoreJob",
+                "backup:PutRestoreValidationResult",
+                "rds:DescribeDBInstances",
+              ],
+              Resource: "*",
+            },
+            {
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+              Resource: `${logArn}:*`,
+            },
+          ]),
+        ),
+      },
+      parent,
+    );
+    const validator = new aws.lambda.Function(
+      `${name}-restore-validator`,
+      {
+        description: "Checks databases restored by the AWS Backup restore testing plan",
+        runtime: "nodejs22.x",
+        handler: "index.handler",
+        role: validatorRole.arn,
+        timeout: 60,
+        code: new pulumi.asset.AssetArchive({
+          "index.js": new pulumi.asset.StringAsset(RESTORE_VALIDATION_HANDLER),
+        }),
+        loggingConfig: { logFormat: "JSON", logGroup: validatorLogs.name },
+      },
+      parent,
+    );
+    const completed = new aws.cloudwatch.EventRule(
+      `${name}-restore-completed`,
+      {
+        description: "A restore job completed: validate it if a restore test started it",
+        eventPattern: JSON.stringify({
+          source: ["aws.backup"],
+          "detail-type": ["Restore Job State Change"],
+          detail: { status: ["COMPLETED"] },
+        }),
+      },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-restore-completed`,
+      { rule: completed.name, arn: validator.arn },
+      parent,
+    );
+    new aws.lambda.Permission(
+      `${name}-restore-completed`,
+      {
+        action: "lambda:InvokeFunction",
+        function: validator.name,
+        principal: "events.amazonaws.com",
+        sourceArn: completed.arn,
+      },
+      parent,
+    );
+
+    this.vaultName = vault.name;
+    this.vaultArn = vault.arn;
+    this.drVaultName = drVault.name;
+    this.drVaultArn = drVault.arn;
+    this.planId = plan.id;
+    this.restoreTestingPlanName = restorePlan.name;
+    this.registerOutputs({ vaultName: this.vaultName, drVaultName: this.drVaultName, planId: this.planId });
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * RDS PostgreSQL for the app: Multi-AZ, encrypted with a customer-managed key, point-in-time
+ * recovery for the configured retention, deletion protection and a final snapshot, TLS
+ * enforced by its parameter group, reachable only from the cluster's nodes. Its credentials
+ * live in Secrets Manager under a name derived from the stack, replicated to the DR region.
+ */
+import { randomBytes } from "node:crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export const POSTGRES_PORT = 5432;
+
+export interface DatabaseArgs {
+  /** The RDS instance identifier, also the prefix of its final snapshot. */
+  readonly identifier: string;
+  readonly vpcId: pulumi.Input<string>;
+  /** Private subnets of at least two zones. */
+  readonly subnetIds: pulumi.Input<string>[];
+  /** The only security group allowed to connect: the cluster's nodes. */
+  readonly clientSecurityGroupId: pulumi.Input<string>;
+  /** @default "db.m7g.large" */
+  readonly instanceClass?: string;
+  /** Major (or major.minor) PostgreSQL version. @default "18" */
+  readonly engineVersion?: string;
+  /** `postgres<major>`, from design.ts. */
+  readonly parameterGroupFamily: string;
+  /** GiB. @default 50 */
+  readonly allocatedStorageGb?: number;
+  /** Storage autoscaling ceiling, GiB. @default 200 */
+  readonly maxAllocatedStorageGb?: number;
+  /** Days of point-in-time recovery; at least 1 (0 would turn automated backups off). */
+  readonly backupRetentionDays: number;
+  /** Customer-managed keys for the storage and for the secret. */
+  readonly keys: { readonly rds: pulumi.Input<string>; readonly secrets: pulumi.Input<string> };
+  /** Secrets Manager name of the credentials, such as `pra/prod/database`. */
+  readonly secretName: string;
+  /** Replicate the secret to this region with this key, so a failover has the credentials. */
+  readonly secretReplica?: { readonly region: string; readonly kmsKeyArn: pulumi.Input<string> };
+  /** @default "pra" */
+  readonly databaseName?: string;
+  /** @default "pra_admin" */
+  readonly username?: string;
+}
+
+export function validateDatabaseArgs(args: DatabaseArgs): void {
+  if (
+    !Number.isInteger(args.backupRetentionDays) ||
+    args.backupRetentionDays < 1 ||
+    args.backupRetentionDays > 35
+  ) {
+    throw new Error(
+      `Database ${args.identifier}: expected a backup retention from 1 to 35 days (0 turns point-in-time recovery off); found ${args.backupRetentionDays}`,
+    );
+  }
+  if (args.subnetIds.length < 2) {
+    throw new Error(
+      `Database ${args.identifier}: Multi-AZ needs subnets in at least 2 zones; found ${args.subnetIds.length}`,
+    );
+  }
+}
+
+/** A password RDS accepts (no '/', '@', '"' or space): 32 URL-safe characters. */
+export function generatePassword(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+export class Database extends pulumi.ComponentResource {
+  public readonly instanceArn: pulumi.Output<string>;
+  public readonly identifier: pulumi.Output<string>;
+  /** host:port */
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly address: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly subnetGroupName: pulumi.Output<string>;
+  public readonly secretName: pulumi.Output<string>;
+  public readonly secretArn: pulumi.Output<string>;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pra:aws:Database", name, {}, opts);
+    validateDatabaseArgs(args);
+    const parent = { parent: this };
+    const databaseName = args.databaseName ?? "pra";
+    const username = args.username ?? "pra_admin";
+
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      {
+        name: `${args.identifier}-subnets`,
+        description: `Private subnets of ${args.identifier}`,
+        subnetIds: args.subnetIds,
+      },
+      parent,
+    );
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `PostgreSQL ${args.identifier}: reachable from the cluster nodes only`,
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-from-nodes`,
+      {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: args.clientSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: POSTGRES_PORT,
+        toPort: POSTGRES_PORT,
+        description: "PostgreSQL from the EKS cluster security group (nodes)",
+      },
+      parent,
+    );
+    const parameterGroup = new aws.rds.ParameterGroup(
+      `${name}-params`,
+      {
+        name: `${args.identifier}-params`,
+        family: args.parameterGroupFamily,
+        description: `TLS-only connections for ${args.identifier}`,
+        parameters: [
+          { name: "rds.force_ssl", value: "1" },
+          { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+          { name: "log_min_duration_statement", value: "1000" },
+        ],
+      },
+      parent,
+    );
+
+    // Write-only password: sent to RDS and to the secret only when its version changes, never
+    // stored in Pulumi's state. Rotating it is bumping CREDENTIALS_VERSION (see docs/aws-target.md).
+    const CREDENTIALS_VERSION = 1;
+    const password = pulumi.secret(generatePassword());
+
+    const instance = new aws.rds.Instance(
+      `${name}-postgres`,
+      {
+        identifier: args.identifier,
+        engine: "postgres",
+        engineVersion: args.engineVersion ?? "18",
+        instanceClass: args.instanceClass ?? "db.m7g.large",
+        allocatedStorage: args.allocatedStorageGb ?? 50,
+        maxAllocatedStorage: args.maxAllocatedStorageGb ?? 200,
+        storageType: "gp3",
+        storageEncrypted: true,
+        kmsKeyId: args.keys.rds,
+        multiAz: true,
+        dbName: databaseName,
+        username,
+        passwordWo: password,
+        passwordWoVersion: CREDENTIALS_VERSION,
+        port: POSTGRES_PORT,
+        dbSubnetGroupName: subnetGroup.name,
+        vpcSecurityGroupIds: [securityGroup.id],
+        parameterGroupName: parameterGroup.name,
+        publiclyAccessible: false,
+        backupRetentionPeriod: args.backupRetentionDays,
+        backupWindow: "01:00-01:30",
+        maintenanceWindow: "sun:02:00-sun:03:00",
+        copyTagsToSnapshot: true,
+        deleteAutomatedBackups: false,
+        deletionProtection: true,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${args.identifier}-final`,
+        autoMinorVersionUpgrade: true,
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: args.keys.rds,
+        enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+        caCertIdentifier: "rds-ca-rsa2048-g1",
+      },
+      parent,
+    );
+
+    const secret = new aws.secretsmanager.Secret(
+      `${name}-credentials`,
+      {
+        name: args.secretName,
+        description: `Credentials of PostgreSQL ${args.identifier} (read by External Secrets)`,
+        kmsKeyId: args.keys.secrets,
+        recoveryWindowInDays: 30,
+        replicas: args.secretReplica
+          ? [{ region: args.secretReplica.region, kmsKeyId: args.secretReplica.kmsKeyArn }]
+          : [],
+      },
+      parent,
+    );
+    new aws.secretsmanager.SecretVersion(
+      `${name}-credentials`,
+      {
+        secretId: secret.id,
+        secretStringWo: pulumi.secret(
+          pulumi
+            .all([instance.address, password])
+            .apply(([host, pass]) =>
+              JSON.stringify({
+                engine: "postgres",
+                host,
+                port: POSTGRES_PORT,
+                dbname: databaseName,
+                username,
+                password: pass,
+                sslmode: "verify-full",
+              }),
+            ),
+        ),
+        secretStringWoVersion: CREDENTIALS_VERSION,
+      },
+      parent,
+    );
+
+    this.instanceArn = instance.arn;
+    this.identifier = instance.identifier;
+    this.endpoint = instance.endpoint;
+    this.address = instance.address;
+    this.securityGroupId = securityGroup.id;
+    this.subnetGroupName = subnetGroup.name;
+    this.secretName = secret.name;
+    this.secretArn = secret.arn;
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      secretName: this.secretName,
+      instanceArn: this.instanceArn,
+    });
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The target architecture's figures as plain data: every number or choice the AWS components
+ * use that matters for recovery (retention, schedules, replication promises, capacity per
+ * region). The components read their figures from here, and so can a DR scenario model,
+ * so the two cannot drift apart.
+ */
+import type { DrStrategy, TargetConfig } from "../../config";
+
+const DAY = 86_400;
+const HOUR = 3_600;
+
+/** AWS Backup runs a backup rule at most once an hour. */
+export const AWS_BACKUP_MIN_INTERVAL_HOURS = 1;
+/** Backup rule intervals that divide a day evenly, so a cron expression keeps them evenly spaced. */
+const BACKUP_INTERVAL_HOURS = [1, 2, 3, 4, 6, 8, 12, 24] as const;
+/** S3 Replication Time Control replicates 99.99% of objects within this many minutes. */
+export const S3_RTC_MINUTES = 15;
+/** Smallest changeable window AWS Backup accepts for a compliance-mode vault lock. */
+export const VAULT_LOCK_GRACE_DAYS = 3;
+/** Upper bound of the DR vault's retention: stops a typo from keeping copies (and paying) for years. */
+export const VAULT_LOCK_MAX_RETENTION_DAYS = 365;
+
+export interface NodeCapacity {
+  readonly min: number;
+  readonly desired: number;
+  readonly max: number;
+}
+
+export interface TargetDesign {
+  readonly regions: { readonly primary: string; readonly dr: string };
+  readonly drStrategy: DrStrategy;
+  readonly network: {
+    readonly availabilityZones: number;
+    readonly natGateways: number;
+    readonly primaryCidr: string;
+    readonly drCidr: string;
+  };
+  readonly cluster: {
+    readonly kubernetesVersion: string;
+    /** One managed node group per zone, in the zone's private subnet. */
+    readonly primaryNodesPerZone: readonly NodeCapacity[];
+    readonly drNodesPerZone: readonly NodeCapacity[];
+  };
+  readonly database: {
+    readonly engineVersion: string;
+    readonly parameterGroupFamily: string;
+    readonly multiAz: true;
+    /** RDS automated backups (point-in-time recovery), in days; never 0. */
+    readonly backupRetentionDays: number;
+    /** Automated backups replicated to the DR region, kept this many days there. */
+    readonly drBackupReplicationRetentionDays: number;
+    /** A cross-region read replica exists (warm-standby only). */
+    readonly crossRegionReplica: boolean;
+    readonly deletionProtection: true;
+    /** Alarm when the replica is this many seconds behind. */
+    readonly replicaLagAlarmSeconds: number;
+    /** Alarm when free storage falls below this many bytes. */
+    readonly freeStorageAlarmBytes: number;
+  };
+  readonly backupPlan: {
+    /** AWS Backup schedule, in its six-field cron syntax (UTC). */
+    readonly schedule: string;
+    readonly intervalHours: number;
+    /** Recovery points (primary vault and DR copies) are deleted after this many days. */
+    readonly retentionDays: number;
+    /** AWS Backup continuous backup for RDS: off, RDS's own PITR does that job (see docs). */
+    readonly continuousBackup: false;
+    readonly copyToDrRegion: true;
+    readonly vaultLock: {
+      readonly mode: "compliance";
+      readonly changeableForDays: number;
+      readonly minRetentionDays: number;
+      readonly maxRetentionDays: number;
+    };
+  };
+  readonly restoreTesting: {
+    /** AWS Backup restore testing schedule (six-field cron, UTC). */
+    readonly schedule: string;
+    readonly intervalHours: number;
+    readonly algorithm: "LATEST_WITHIN_WINDOW";
+    /** Only a recovery point this recent counts: older means the backups stopped. */
+    readonly selectionWindowDays: number;
+    readonly validationWindowHours: number;
+  };
+  readonly exportBucket: {
+    readonly replicationTimeControlMinutes: number;
+    readonly replicateDeleteMarkers: true;
+    /** Old (noncurrent) object versions are deleted this many days after being replaced. */
+    readonly noncurrentVersionDays: number;
+    readonly replicationLatencyAlarmSeconds: number;
+  };
+}
+
+/** AWS Backup's six-field cron (minutes hours day-of-month month day-of-week year), UTC. */
+export function backupCron(intervalHours: number): string {
+  if (intervalHours === 1) return "cron(0 * ? * * *)";
+  if (intervalHours === 24) return "cron(0 0 ? * * *)";
+  return `cron(0 0/${intervalHours} ? * * *)`;
+}
+
+/**
+ * The backup rule's interval: the longest even interval that still takes a recovery point
+ * within the RPO, and never more often than AWS Backup allows (hourly). Below an hour the RPO
+ * is met for the database by RDS point-in-time recovery (transaction logs every 5 minutes,
+ * replicated to the DR region), not by snapshots.
+ */
+export function backupIntervalHours(rpoSeconds: number): number {
+  let best: number = AWS_BACKUP_MIN_INTERVAL_HOURS;
+  for (const hours of BACKUP_INTERVAL_HOURS) if (hours * HOUR <= rpoSeconds) best = hours;
+  return best;
+}
+
+/** Whole days covering `seconds`, at least one. */
+export function retentionDays(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds / DAY));
+}
+
+/** `"18"` or `"18.1"` → `"postgres18"`. */
+export function parameterGroupFamily(engineVersion: string): string {
+  return `postgres${engineVersion.split(".")[0]}`;
+}
+
+function drNodes(config: TargetConfig): NodeCapacity[] {
+  const zones = config.network.availabilityZones;
+  const max = config.cluster.maxNodesPerZone;
+  if (config.dr.strategy === "warm-standby") {
+    // Nodes running in every zone, so the app fails over onto warm capacity and scales from there.
+    return Array.from({ length: zones }, () => ({ min: 1, desired: 1, max }));
+  }
+  // Pilot light: one node in the first zone keeps CoreDNS and the CSI driver healthy (a cluster
+  // with no node leaves its add-ons degraded); failover is a node-group resize, not a rebuild.
+  return Array.from({ length: zones }, (_, zone) => ({ min: 0, desired: zone === 0 ? 1 : 0, max }));
+}
+
+export function describeTargetDesign(config: TargetConfig): TargetDesign {
+  const keepDays = config.database.backupRetentionDays;
+  const intervalHours = backupIntervalHours(config.objectives.rpoSeconds);
+  const restoreEveryHours = Math.max(24, Math.ceil(config.restoreTest.intervalSeconds / HOUR / 24) * 24);
+  const perZone = config.cluster.nodesPerZone;
+  return {
+    regions: { primary: config.region, dr: config.dr.region },
+    drStrategy: config.dr.strategy,
+    network: {
+      availabilityZones: config.network.availabilityZones,
+      natGateways: config.network.natGateways === "single" ? 1 : config.network.availabilityZones,
+      primaryCidr: "10.20.0.0/16",
+      // Different from the primary so the two VPCs can be peered during a failover if needed.
+      drCidr: "10.21.0.0/16",
+    },
+    cluster: {
+      kubernetesVersion: config.cluster.kubernetesVersion,
+      primaryNodesPerZone: Array.from({ length: config.network.availabilityZones }, () => ({
+        min: perZone,
+        desired: perZone,
+        max: config.cluster.maxNodesPerZone,
+      })),
+      drNodesPerZone: drNodes(config),
+    },
+    database: {
+      engineVersion: config.database.engineVersion,
+      parameterGroupFamily: parameterGroupFamily(config.database.engineVersion),
+      multiAz: true,
+      backupRetentionDays: keepDays,
+      drBackupReplicationRetentionDays: keepDays,
+      crossRegionReplica: config.dr.strategy === "warm-standby",
+      deletionProtection: true,
+      replicaLagAlarmSeconds: Math.max(60, Math.floor(config.objectives.rpoSeconds / 2)),
+      freeStorageAlarmBytes: Math.max(2, Math.ceil(config.database.allocatedStorageGb / 10)) * 1024 ** 3,
+    },
+    backupPlan: {
+      schedule: backupCron(intervalHours),
+      intervalHours,
+      retentionDays: keepDays,
+      continuousBackup: false,
+      copyToDrRegion: true,
+      vaultLock: {
+        mode: "compliance",
+        changeableForDays: VAULT_LOCK_GRACE_DAYS,
+        // A copy cannot be deleted before it would expire anyway, and none is kept longer than a year.
+        minRetentionDays: keepDays,
+        maxRetentionDays: Math.max(keepDays, VAULT_LOCK_MAX_RETENTION_DAYS),
+      },
+    },
+    restoreTesting: {
+      // A real RDS restore takes tens of minutes and costs an instance-hour: at most daily, even
+      // when the in-cluster restore test (pra:restoreTestEvery) runs hourly.
+      schedule: restoreEveryHours >= 7 * 24 ? "cron(0 5 ? * MON *)" : "cron(0 5 ? * * *)",
+      intervalHours: restoreEveryHours >= 7 * 24 ? 7 * 24 : 24,
+      algorithm: "LATEST_WITHIN_WINDOW",
+      selectionWindowDays: 1,
+      validationWindowHours: 2,
+    },
+    exportBucket: {
+      replicationTimeControlMinutes: S3_RTC_MINUTES,
+      replicateDeleteMarkers: true,
+      noncurrentVersionDays: keepDays,
+      replicationLatencyAlarmSeconds: S3_RTC_MINUTES * 60,
+    },
+  };
+}
