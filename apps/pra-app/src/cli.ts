@@ -9,9 +9,7 @@ import { restore } from "./backup/restore";
 import { verifyNewest } from "./backup/verify";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
 import { errorMessage, log } from "./log";
-import { createApp } from "./server";
 import { readSettings, type Settings } from "./settings";
-import { openStorage } from "./storage";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -211,6 +209,9 @@ export function buildProgram(settings: Settings): Command {
 }
 
 async function serve(settings: Settings): Promise<void> {
+  // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
+  const { createApp } = await import("./server");
+  const { openStorage } = await import("./storage");
   const storage = await openStorage(settings);
   const app = createApp(storage, async () => listRestorePoints(settings.backupDir));
   await new Promise<void>((resolveListen, reject) => {

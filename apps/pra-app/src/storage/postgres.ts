@@ -81,6 +81,8 @@ export async function createPostgresStorage(databaseUrl: string, caFile?: string
     ping: async () => {
       await pool.query("SELECT 1");
     },
-    close: () => pool.end(),
+    close: async () => {
+      if (!pool.ended) await pool.end();
+    },
   };
 }

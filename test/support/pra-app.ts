@@ -1,0 +1,135 @@
+/** Running the pra-app CLI and service the way users do, and making SQLite files for them. */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
+import { freePort } from "./postgres";
+
+export const REPO_ROOT = join(__dirname, "..", "..");
+export const PRA_APP_BIN = join(REPO_ROOT, "node_modules", ".bin", "pra-app");
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The JSON summary line on stdout. */
+  json(): Record<string, unknown>;
+}
+
+/** The environment of a run: the caller's, without DB settings that would leak in from outside. */
+export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ["DB_PATH", "DATABASE_URL", "BACKUP_DIR", "PORT", "EXPORT_BUCKET"]) delete env[key];
+  return { ...env, ...extra };
+}
+
+export function runPraApp(args: readonly string[], env: Record<string, string | undefined> = {}): CliRun {
+  const result = spawnSync(PRA_APP_BIN, args, { encoding: "utf8", env: cleanEnv(env), cwd: REPO_ROOT });
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    json() {
+      const lines = result.stdout.trim().split("\n");
+      if (lines.length !== 1)
+        throw new Error(`expected one JSON line on stdout, got:\n${result.stdout}\n${result.stderr}`);
+      return JSON.parse(lines[0]!);
+    },
+  };
+}
+
+export interface TempDir {
+  readonly path: string;
+  join(...parts: string[]): string;
+  remove(): void;
+}
+
+export function tempDir(prefix = "pra-app-"): TempDir {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    path,
+    join: (...parts) => join(path, ...parts),
+    remove: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+/** A database as the service makes it (WAL mode, the events table) holding `rows` events "event-<n>". */
+export function makeAppDatabase(path: string, rows: number, messageBytes = 20): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.exec(`CREATE TABLE IF NOT EXISTS events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, message TEXT NOT NULL,
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))`);
+    const insert = db.prepare("INSERT INTO events (message) VALUES (?)");
+    const pad = "x".repeat(Math.max(0, messageBytes - 12));
+    db.transaction(() => {
+      const start = (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+      for (let i = start + 1; i <= start + rows; i++) insert.run(`event-${i}${pad ? `-${pad}` : ""}`);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+/** The event ids in a database file, ascending. */
+export function eventIds(path: string): number[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT id FROM events ORDER BY id").all() as { id: number }[]).map((row) => row.id);
+  } finally {
+    db.close();
+  }
+}
+
+export interface RunningService {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the process wrote on stderr (its logs) so far. */
+  logs(): string;
+  /** SIGTERM, then the exit code; SIGKILL after 10 s. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `pra-app serve` on a free port and waits until /health answers. */
+export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
+  const port = await freePort();
+  const child = spawn(PRA_APP_BIN, ["serve"], {
+    env: cleanEnv({ ...env, PORT: String(port) }),
+    cwd: REPO_ROOT,
+  });
+  let logs = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    logs += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const service: RunningService = {
+    url,
+    child,
+    logs: () => logs,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`pra-app serve exited with ${child.exitCode}:\n${logs}`);
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) return service;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  await service.stop();
+  throw new Error(`pra-app serve did not answer /health within 20 s:\n${logs}`);
+}
