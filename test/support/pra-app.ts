@@ -104,7 +104,8 @@ export async function startService(env: Record<string, string | undefined>): Pro
   child.stderr.on("data", (chunk: Buffer) => {
     logs += chunk.toString();
   });
-  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  // "close" comes after the process exited and its output streams ended, so `logs` is complete.
+  const exited = new Promise<number | null>((resolveExit) => child.once("close", (code) => resolveExit(code)));
   const url = `http://127.0.0.1:${port}`;
   const service: RunningService = {
     url,
@@ -121,7 +122,7 @@ export async function startService(env: Record<string, string | undefined>): Pro
   };
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`pra-app serve exited with ${child.exitCode}:\n${logs}`);
+    if (child.exitCode !== null) throw new Error(`pra-app serve exited with ${await exited}:\n${logs}`);
     try {
       const response = await fetch(`${url}/health`);
       if (response.ok) return service;

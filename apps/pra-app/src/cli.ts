@@ -210,8 +210,8 @@ export function buildProgram(settings: Settings): Command {
 
 async function serve(settings: Settings): Promise<void> {
   // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
-  const { createApp } = await import("./server");
-  const { openStorage } = await import("./storage");
+  const { createApp } = require("./server") as typeof import("./server");
+  const { openStorage } = require("./storage") as typeof import("./storage");
   const storage = await openStorage(settings);
   const app = createApp(storage, async () => listRestorePoints(settings.backupDir));
   await new Promise<void>((resolveListen, reject) => {
