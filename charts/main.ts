@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { ConfigError, listStacks, loadStack, type PraConfig } from "../config";
-import { hasCharts, synthStack } from "./stacks";
+import { synthStack } from "./stacks";
 
 const outdir = process.env.CDK8S_OUTDIR ?? "dist";
 const configs: PraConfig[] = [];
@@ -22,10 +22,4 @@ if (problems.length > 0) {
   console.error(`synth stopped: fix these settings first.\n${problems.join("\n")}`);
   process.exit(1);
 }
-for (const config of configs) {
-  if (!hasCharts(config)) {
-    console.error(`${config.file}: skipped, topology ${config.topology} has no Kubernetes charts yet`);
-    continue;
-  }
-  synthStack(config, join(outdir, config.stack));
-}
+for (const config of configs) synthStack(config, join(outdir, config.stack));

@@ -3,15 +3,16 @@
  * (run-once operations such as a restore, applied by a person). Used by `cdk8s synth`
  * (charts/main.ts), the restore-job command, and the Pulumi program.
  */
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, type Chart, YamlOutputType } from "cdk8s";
 import { stringify } from "yaml";
-import type { LabConfig, PraConfig } from "../config";
+import type { PraConfig } from "../config";
 import { stackLabels } from "./constructs/names";
 import { NamespaceChart } from "./constructs/namespace-chart";
 import { restorePointTime } from "./constructs/restore-point";
 import { LabChart, LabOpsChart } from "./lab/lab-chart";
+import { TargetChart } from "./target/target-chart";
 
 export interface StackCharts {
   /** In dependency order: what needs a namespace comes after it. */
@@ -19,24 +20,23 @@ export interface StackCharts {
   readonly ops: readonly Chart[];
 }
 
-/** Topologies with charts. A stack of another topology is reported and skipped by synth. */
-export function hasCharts(config: PraConfig): config is LabConfig {
-  return config.topology === "lab";
-}
-
 /** Declares `config`'s charts: synced ones in `synced`, run-once ones in `ops`. */
 export function defineStack(config: PraConfig, apps: { synced: App; ops: App }): StackCharts {
-  if (!hasCharts(config))
-    throw new Error(`${config.file}: topology ${config.topology} has no Kubernetes charts yet`);
   const labels = stackLabels(config.stack);
   const namespace = new NamespaceChart(apps.synced, `${config.stack}-namespace`, {
     name: config.namespace,
     labels,
   });
-  const workload = new LabChart(apps.synced, config.stack, { config, labels });
+  if (config.topology === "lab") {
+    const workload = new LabChart(apps.synced, config.stack, { config, labels });
+    workload.addDependency(namespace);
+    const ops = new LabOpsChart(apps.ops, `${config.stack}-restore`, { config, labels });
+    return { synced: [namespace, workload], ops: [ops] };
+  }
+  // The target's restores are AWS operations (point-in-time recovery, AWS Backup): no ops Job.
+  const workload = new TargetChart(apps.synced, config.stack, { config, labels });
   workload.addDependency(namespace);
-  const ops = new LabOpsChart(apps.ops, `${config.stack}-restore`, { config, labels });
-  return { synced: [namespace, workload], ops: [ops] };
+  return { synced: [namespace, workload], ops: [] };
 }
 
 /** Writes dist/<stack>/ (synced) and dist/<stack>/ops/; returns the files written, relative to `outdir`. */
@@ -46,7 +46,7 @@ export function synthStack(config: PraConfig, outdir: string): string[] {
   const ops = new App({ outdir: opsdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
   defineStack(config, { synced, ops });
   synced.synth();
-  ops.synth();
+  if (ops.charts.length > 0) ops.synth();
   const manifests = readdirSync(outdir)
     .filter((name) => name.endsWith(".k8s.yaml"))
     .sort();
@@ -63,15 +63,15 @@ export function synthStack(config: PraConfig, outdir: string): string[] {
   return [
     ...manifests,
     "kustomization.yaml",
-    ...readdirSync(opsdir)
-      .sort()
-      .map((name) => join("ops", name)),
+    ...(existsSync(opsdir) ? readdirSync(opsdir).sort() : []).map((name) => join("ops", name)),
   ];
 }
 
 /** A restore Job for one chosen point, written beside the default one in dist/<stack>/ops/. */
 export function writeRestoreJob(config: PraConfig, point: string, opsdir: string): string {
-  if (!hasCharts(config)) throw new Error(`${config.file}: topology ${config.topology} has no restore Job`);
+  if (config.topology !== "lab") {
+    throw new Error(`${config.file}: the ${config.topology} topology restores with AWS tools, not a Job`);
+  }
   restorePointTime(point); // refuses anything but app-<unix-seconds>.db before a path is built from it
   const app = new App({ outdir: opsdir });
   new LabOpsChart(app, `${config.stack}-restore-${point.replace(/\.db$/, "")}`, {

@@ -1,3 +1,4 @@
+export { cloudNames, subnetPlan, VPC_CIDRS } from "./cloud-names";
 export { formatDuration, parseDuration } from "./duration";
 export { ConfigError, type ConfigProblem } from "./errors";
 export { parseStackConfig, type StackValues } from "./parse";

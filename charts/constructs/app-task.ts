@@ -3,18 +3,17 @@
  * hardening, database access and resources for every task, so they cannot drift apart.
  */
 import { Cron } from "cdk8s";
-import type * as kplus from "cdk8s-plus-28";
+import * as kplus from "cdk8s-plus-28";
 import type { Construct } from "constructs";
 import type { DatabaseAccess } from "./database";
 import { HARDENED_CONTAINER, HARDENED_POD, resources, scratchMount } from "./hardened";
+import type { AppRuntime } from "./runtime";
 
 export interface AppTaskOptions {
-  readonly image: string;
+  readonly runtime: AppRuntime;
   readonly database: DatabaseAccess;
   /** Arguments after `pra-app`. */
   readonly args: readonly string[];
-  /** Extra environment. @default none */
-  readonly env?: Readonly<Record<string, kplus.EnvValue>>;
 }
 
 /** The pod part of a Job or CronJob running `pra-app <args>`. */
@@ -22,20 +21,27 @@ export function appTaskPod(scope: Construct, options: AppTaskOptions) {
   return {
     securityContext: HARDENED_POD,
     automountServiceAccountToken: false,
+    ...(options.runtime.serviceAccount ? { serviceAccount: options.runtime.serviceAccount } : {}),
     containers: [
       {
         name: "pra-app",
-        image: options.image,
-        imagePullPolicy: "IfNotPresent" as kplus.ImagePullPolicy,
+        image: options.runtime.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ["pra-app"],
         args: [...options.args],
-        envVariables: { ...options.database.env, ...options.env },
+        envVariables: { ...options.database.env },
+        ...runtimeEnvFrom(options.runtime),
         volumeMounts: [...options.database.mounts, scratchMount(scope, "tmp")],
         securityContext: HARDENED_CONTAINER,
         resources: resources({ request: 50, limit: 500 }, { request: 64, limit: 256 }),
       },
     ],
   } satisfies Partial<kplus.JobProps>;
+}
+
+/** The cloud layer's settings as environment, when the runtime has them. */
+export function runtimeEnvFrom(runtime: AppRuntime): { envFrom?: kplus.EnvFrom[] } {
+  return runtime.settings ? { envFrom: [kplus.Env.fromConfigMap(runtime.settings)] } : {};
 }
 
 /** A cdk8s Cron from a five-field expression. */

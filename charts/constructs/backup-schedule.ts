@@ -12,9 +12,10 @@ import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
 import type { AppWorkload } from "./app-workload";
 import type { DatabaseAccess } from "./database";
 import { WORKSHOP } from "./names";
+import type { AppRuntime } from "./runtime";
 
 export interface BackupScheduleProps {
-  readonly image: string;
+  readonly runtime: AppRuntime;
   readonly database: DatabaseAccess;
   /** When backups run and how long each may take, from config/schedule.ts. */
   readonly timing: Timing;
@@ -29,8 +30,6 @@ export interface BackupScheduleProps {
   readonly colocateWith?: AppWorkload;
   /** @default "sqlite-backup" */
   readonly name?: string;
-  /** Extra environment (bucket, KMS key...). @default none */
-  readonly env?: Readonly<Record<string, kplus.EnvValue>>;
 }
 
 /** Finished Jobs kept for `kubectl logs`: enough to see a pattern, few enough to stay tidy. */
@@ -63,7 +62,7 @@ export class BackupSchedule extends Construct {
       successfulJobsRetained: HISTORY,
       failedJobsRetained: HISTORY,
       ...appTaskPod(this, {
-        image: props.image,
+        runtime: props.runtime,
         database: props.database,
         args: [
           "backup",
@@ -72,7 +71,6 @@ export class BackupSchedule extends Construct {
           "--keep-within",
           formatDuration(props.keepWithinSeconds),
         ],
-        ...(props.env ? { env: props.env } : {}),
       }),
     });
     if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);

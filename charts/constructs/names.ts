@@ -27,3 +27,25 @@ export const APP_GID = 10001;
 export function stackLabels(stack: string): Record<string, string> {
   return { "app.kubernetes.io/part-of": "pra", "pra.dev/stack": stack };
 }
+
+/** The target's in-cluster names (the database is RDS, restore points are S3 exports). */
+export const TARGET = {
+  serviceAccount: "pra-app",
+  exportCronJob: "postgres-export",
+  restoreTestCronJob: "postgres-restore-test",
+  /** The Secret holding DATABASE_URL, filled by External Secrets. */
+  databaseSecret: "pra-database",
+  /** The ConfigMap the cloud layer (Pulumi) writes: EXPORT_BUCKET, EXPORT_KMS_KEY_ID, AWS_REGION. */
+  cloudSettings: "pra-cloud",
+  /** The ClusterSecretStore installed with External Secrets, reading AWS Secrets Manager. */
+  clusterSecretStore: "aws-secrets-manager",
+  /** The RDS CA bundle inside the app image (apps/pra-app/Dockerfile). */
+  databaseCaFile: "/etc/ssl/certs/rds-global-bundle.pem",
+} as const;
+
+/** Where the platform add-ons run, for network rules. */
+export const PLATFORM = {
+  monitoringNamespace: "monitoring",
+  prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" },
+  dnsPodLabels: { "k8s-app": "kube-dns" },
+} as const;

@@ -11,9 +11,10 @@ import { appTaskPod } from "./app-task";
 import type { DatabaseAccess } from "./database";
 import { WORKSHOP } from "./names";
 import { restorePointTime } from "./restore-point";
+import type { AppRuntime } from "./runtime";
 
 export interface RestoreJobProps {
-  readonly image: string;
+  readonly runtime: AppRuntime;
   readonly database: DatabaseAccess;
   /** A restore point's file name (`app-1700000000.db`). @default the newest valid point */
   readonly point?: string;
@@ -38,7 +39,7 @@ export class RestoreJob extends Construct {
       // reads why before anything runs again.
       backoffLimit: 0,
       ttlAfterFinished: Duration.days(1),
-      ...appTaskPod(this, { image: props.image, database: props.database, args }),
+      ...appTaskPod(this, { runtime: props.runtime, database: props.database, args }),
     });
   }
 }

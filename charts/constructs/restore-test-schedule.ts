@@ -11,9 +11,10 @@ import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
 import type { AppWorkload } from "./app-workload";
 import type { DatabaseAccess } from "./database";
 import { WORKSHOP } from "./names";
+import type { AppRuntime } from "./runtime";
 
 export interface RestoreTestScheduleProps {
-  readonly image: string;
+  readonly runtime: AppRuntime;
   readonly database: DatabaseAccess;
   /** Five-field cron expression, in UTC. */
   readonly schedule: string;
@@ -23,8 +24,6 @@ export interface RestoreTestScheduleProps {
   readonly colocateWith?: AppWorkload;
   /** @default "sqlite-restore-test" */
   readonly name?: string;
-  /** Extra environment. @default none */
-  readonly env?: Readonly<Record<string, kplus.EnvValue>>;
 }
 
 export class RestoreTestSchedule extends Construct {
@@ -47,10 +46,9 @@ export class RestoreTestSchedule extends Construct {
       successfulJobsRetained: 1,
       failedJobsRetained: 3,
       ...appTaskPod(this, {
-        image: props.image,
+        runtime: props.runtime,
         database: props.database,
         args: ["verify", "--max-age", formatDuration(props.maxAgeSeconds)],
-        ...(props.env ? { env: props.env } : {}),
       }),
     });
     if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);

@@ -6,7 +6,9 @@ import { Chart, type ChartProps } from "cdk8s";
 import type { Construct } from "constructs";
 import type { LabConfig } from "../../config";
 import { AppWorkload } from "../constructs/app-workload";
+import { BackupMonitoring } from "../constructs/backup-monitoring";
 import { BackupSchedule } from "../constructs/backup-schedule";
+import { NetworkRules } from "../constructs/network-rules";
 import { RestoreJob } from "../constructs/restore-job";
 import { RestoreTestSchedule } from "../constructs/restore-test-schedule";
 import { SqliteAccess, SqliteStorage } from "../constructs/sqlite-storage";
@@ -28,9 +30,10 @@ export class LabChart extends Chart {
       data: config.volumes.data,
       backup: config.volumes.backup,
     });
-    this.app = new AppWorkload(this, "app", { image: config.image, database: this.storage.access });
+    const runtime = { image: config.image };
+    this.app = new AppWorkload(this, "app", { runtime, database: this.storage.access });
     this.backup = new BackupSchedule(this, "backup", {
-      image: config.image,
+      runtime,
       database: this.storage.access,
       timing: config.backup.timing,
       keepWithinSeconds: config.backup.keepWithinSeconds,
@@ -38,12 +41,24 @@ export class LabChart extends Chart {
       colocateWith: this.app,
     });
     this.restoreTest = new RestoreTestSchedule(this, "restore-test", {
-      image: config.image,
+      runtime,
       database: this.storage.access,
       schedule: config.restoreTest.schedule,
       maxAgeSeconds: config.restoreTest.maxAgeSeconds,
       colocateWith: this.app,
     });
+    // Nothing in or out but DNS and the app's port: the lab's pods need no other network.
+    new NetworkRules(this, "network", { app: this.app });
+    if (config.monitoring) {
+      new BackupMonitoring(this, "monitoring", {
+        app: this.app,
+        namespace: config.namespace,
+        backupCronJob: this.backup.cronJob.name,
+        restoreTestCronJob: this.restoreTest.cronJob.name,
+        rpoSeconds: config.objectives.rpoSeconds,
+        backupMaxAgeSeconds: config.backup.timing.worstCaseAgeSeconds,
+      });
+    }
   }
 }
 
@@ -63,7 +78,7 @@ export class LabOpsChart extends Chart {
     // The claims already exist (the synced chart owns them); only their names are needed here.
     const storage = new SqliteAccess(this, "storage");
     this.restore = new RestoreJob(this, "restore", {
-      image: config.image,
+      runtime: { image: config.image },
       database: storage,
       ...(point !== undefined ? { point } : {}),
     });

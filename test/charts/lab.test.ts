@@ -23,6 +23,9 @@ describe("the lab's objects, with the workshop's names", () => {
       "CronJob/sqlite-restore-test",
       "Deployment/pra-app",
       "Namespace/pra",
+      "NetworkPolicy/allow-app-ingress",
+      "NetworkPolicy/allow-dns",
+      "NetworkPolicy/default-deny",
       "PersistentVolumeClaim/pra-backup",
       "PersistentVolumeClaim/pra-data",
       "Service/pra-app",
@@ -121,7 +124,12 @@ describe("the app", () => {
     const chart = Testing.chart();
     const storage = new SqliteStorage(chart, "storage");
     expect(
-      () => new AppWorkload(chart, "app", { image: "pra-app:0.1.0", database: storage.access, replicas: 2 }),
+      () =>
+        new AppWorkload(chart, "app", {
+          runtime: { image: "pra-app:0.1.0" },
+          database: storage.access,
+          replicas: 2,
+        }),
     ).toThrow(
       'AppWorkload "pra-app": replicas must be 1 with a single-writer database (SQLite on a ReadWriteOnce volume), got 2',
     );
@@ -174,7 +182,7 @@ describe("the backup CronJob", () => {
     expect(
       () =>
         new BackupSchedule(chart, "backup", {
-          image: "x:1",
+          runtime: { image: "x:1" },
           database: storage.access,
           timing,
           keepLast: 1,

@@ -1,0 +1,310 @@
+import { Testing } from "cdk8s";
+import { AppWorkload } from "../../charts/constructs/app-workload";
+import { AppAvailability } from "../../charts/constructs/availability";
+import { BackupMonitoring } from "../../charts/constructs/backup-monitoring";
+import { PostgresAccess } from "../../charts/constructs/postgres-access";
+import { configOf, find, podSpecOf, synthStackInMemory } from "../support/manifests";
+
+const prodConfig = configOf(
+  { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" },
+  "prod",
+);
+const prod = synthStackInMemory(prodConfig);
+const all = prod.synced;
+const deployment = find(all, "Deployment", "pra-app");
+const appPod = podSpecOf(deployment);
+
+test("the target synthesizes these objects, and no run-once operation", () => {
+  expect(all.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
+    "ConfigMap/pra-app-dashboard",
+    "CronJob/postgres-export",
+    "CronJob/postgres-restore-test",
+    "Deployment/pra-app",
+    "ExternalSecret/pra-database",
+    "HorizontalPodAutoscaler/pra-app",
+    "Ingress/pra-app",
+    "Namespace/pra",
+    "NetworkPolicy/allow-app-ingress",
+    "NetworkPolicy/allow-dns",
+    "NetworkPolicy/allow-egress-aws-apis",
+    "NetworkPolicy/allow-egress-database",
+    "NetworkPolicy/default-deny",
+    "PodDisruptionBudget/pra-app",
+    "PrometheusRule/pra-app-recovery",
+    "Service/pra-app",
+    "ServiceAccount/pra-app",
+    "ServiceMonitor/pra-app",
+  ]);
+  expect(prod.ops).toEqual([]);
+});
+
+test("the namespace enforces the restricted Pod Security Standard", () => {
+  expect(find(all, "Namespace", "pra").metadata.labels).toMatchObject({
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+  });
+});
+
+describe("the workload", () => {
+  test("at least three replicas by default, owned by the autoscaler", () => {
+    expect(prodConfig.topology === "target" && prodConfig.app.replicas).toBe(3);
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(find(all, "HorizontalPodAutoscaler", "pra-app").spec).toMatchObject({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "pra-app" },
+      minReplicas: 3,
+      maxReplicas: 9,
+      metrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+        },
+      ],
+    });
+  });
+
+  test("replicas come from the settings", () => {
+    const { synced } = synthStackInMemory(
+      configOf({ topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1", replicas: 5 }),
+    );
+    expect(find(synced, "HorizontalPodAutoscaler", "pra-app").spec).toMatchObject({
+      minReplicas: 5,
+      maxReplicas: 15,
+    });
+  });
+
+  test("pods are spread over zones (strictly) and nodes (preferably)", () => {
+    const selector = { matchLabels: { "app.kubernetes.io/name": "pra-app" } };
+    expect(appPod.topologySpreadConstraints).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "DoNotSchedule",
+        labelSelector: selector,
+      },
+      {
+        maxSkew: 1,
+        topologyKey: "kubernetes.io/hostname",
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: selector,
+      },
+    ]);
+  });
+
+  test("a disruption budget lets drains take one pod at a time", () => {
+    expect(find(all, "PodDisruptionBudget", "pra-app").spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { "app.kubernetes.io/name": "pra-app" } },
+    });
+  });
+
+  test("rolls one extra pod at a time, never below the serving count", () => {
+    expect(deployment.spec.strategy).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+  });
+
+  test("probes and the lab's hardening", () => {
+    const container = appPod.containers[0];
+    expect(container.livenessProbe.httpGet.path).toBe("/health");
+    expect(container.readinessProbe.httpGet.path).toBe("/ready");
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+  });
+
+  test("runs as the pra-app service account (Pod Identity), without an API token", () => {
+    expect(appPod.serviceAccountName).toBe("pra-app");
+    expect(appPod.automountServiceAccountToken).toBe(false);
+    expect(find(all, "ServiceAccount", "pra-app").automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe("database credentials", () => {
+  test("DATABASE_URL comes from the Secret External Secrets fills, the cloud settings from pra-cloud", () => {
+    const container = appPod.containers[0];
+    expect(container.env).toContainEqual({
+      name: "DATABASE_URL",
+      valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
+    });
+    expect(container.env.map((e: { name: string }) => e.name)).not.toContain("DB_PATH");
+    expect(container.envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
+  });
+
+  test("the ExternalSecret reads the Secrets Manager entry the database component writes", () => {
+    const spec = find(all, "ExternalSecret", "pra-database").spec;
+    expect(spec.secretStoreRef).toEqual({ kind: "ClusterSecretStore", name: "aws-secrets-manager" });
+    expect(spec.dataFrom).toEqual([{ extract: { key: "pra/prod/database" } }]);
+    expect(spec.target).toMatchObject({ name: "pra-database", creationPolicy: "Owner" });
+    expect(spec.target.template.data.DATABASE_URL).toMatch(
+      /^postgres:\/\/\{\{ \.username \| urlquery \}\}:\{\{ \.password \| urlquery \}\}@\{\{ \.host \}\}/,
+    );
+    expect(spec.target.template.data.DATABASE_URL).toContain("sslmode=verify-full");
+  });
+
+  test("no secret value appears in any synthesized object", () => {
+    const text = JSON.stringify(all);
+    expect(all.some((m) => m.kind === "Secret")).toBe(false);
+    // Only templates and references: no literal connection string, no password field with a value.
+    expect(text).not.toMatch(/postgres:\/\/[^{]/);
+    expect(text).not.toMatch(/"password"\s*:/i);
+    for (const workload of all.filter((m) => ["Deployment", "CronJob"].includes(m.kind))) {
+      for (const container of podSpecOf(workload).containers) {
+        for (const variable of container.env ?? []) {
+          if (/URL|PASSWORD|SECRET|TOKEN/.test(variable.name)) expect(variable.value).toBeUndefined();
+        }
+      }
+    }
+  });
+});
+
+describe("logical exports and their restore test", () => {
+  const exportJob = find(all, "CronJob", "postgres-export");
+  const restoreTest = find(all, "CronJob", "postgres-restore-test");
+
+  test("pra-app backup on the schedule derived from the RPO (15m: every 10 minutes)", () => {
+    expect(exportJob.spec).toMatchObject({
+      schedule: "*/10 * * * *",
+      timeZone: "Etc/UTC",
+      concurrencyPolicy: "Forbid",
+      startingDeadlineSeconds: 100,
+    });
+    expect(exportJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(200);
+    expect(podSpecOf(exportJob).containers[0].args).toEqual([
+      "backup",
+      "--keep-last",
+      "3",
+      "--keep-within",
+      "14d",
+    ]);
+  });
+
+  test("pra-app verify hourly against the age the exports guarantee", () => {
+    expect(restoreTest.spec.schedule).toBe("0 * * * *");
+    expect(podSpecOf(restoreTest).containers[0].args).toEqual(["verify", "--max-age", "15m"]);
+  });
+
+  test.each(["postgres-export", "postgres-restore-test"])(
+    "%s reaches S3 as pra-app, with the database and cloud settings",
+    (name) => {
+      const pod = podSpecOf(find(all, "CronJob", name));
+      expect(pod.serviceAccountName).toBe("pra-app");
+      expect(pod.containers[0].envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
+      expect(pod.containers[0].env).toContainEqual({
+        name: "DATABASE_URL",
+        valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
+      });
+      // Nothing ReadWriteOnce to share: no placement rule, no volume but /tmp.
+      expect(pod.affinity).toBeUndefined();
+      expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(["tmp"]);
+    },
+  );
+});
+
+describe("monitoring, from the objectives", () => {
+  const rulesOf = (manifests: typeof all) =>
+    Object.fromEntries(
+      find(manifests, "PrometheusRule", "pra-app-recovery").spec.groups[0].rules.map(
+        (rule: { alert: string; expr: string }) => [rule.alert, rule],
+      ),
+    );
+
+  test("a ServiceMonitor scrapes the app's /metrics through its Service", () => {
+    expect(find(all, "ServiceMonitor", "pra-app").spec).toEqual({
+      selector: { matchLabels: { "app.kubernetes.io/name": "pra-app" } },
+      endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+    });
+    expect(find(all, "Service", "pra-app").metadata.labels).toMatchObject({
+      "app.kubernetes.io/name": "pra-app",
+    });
+  });
+
+  test("alerts on a backup older than the RPO and on backups running late, with derived thresholds", () => {
+    const lab = synthStackInMemory(configOf({ topology: "lab", monitoring: true }, "lab")).synced;
+    const rules = rulesOf(lab);
+    const last = 'kube_cronjob_status_last_successful_time{namespace="pra", cronjob="sqlite-backup"}';
+    expect(rules.PraBackupLate.expr).toBe(`time() - ${last} > 90`);
+    expect(rules.PraRpoBreached.expr).toBe(`time() - ${last} > 120 or absent(${last})`);
+    expect(rules.PraRpoBreached.labels).toEqual({ severity: "critical" });
+
+    const slower = rulesOf(
+      synthStackInMemory(configOf({ topology: "lab", monitoring: true, rpo: "1h" }, "lab")).synced,
+    );
+    expect(slower.PraRpoBreached.expr).toContain("> 3600");
+    expect(slower.PraBackupLate.expr).toContain("> 2700");
+  });
+
+  test("alerts on failed backup and restore-test Jobs, the app down, and the app's own restore point age", () => {
+    const rules = rulesOf(all);
+    expect(rules.PraBackupJobFailed.expr).toContain('job_name=~"postgres-export-[0-9]+"');
+    expect(rules.PraRestoreTestFailed.expr).toContain('job_name=~"postgres-restore-test-[0-9]+"');
+    expect(rules.PraAppUnavailable.expr).toBe(
+      'kube_deployment_status_replicas_available{namespace="pra", deployment="pra-app"} < 1',
+    );
+    expect(rules.PraRestorePointTooOld.expr).toBe(
+      'max by (namespace) (pra_restore_point_newest_age_seconds{namespace="pra"}) > 900',
+    );
+  });
+
+  test("a Grafana dashboard with the RPO as a threshold, labelled for the sidecar", () => {
+    const configMap = find(all, "ConfigMap", "pra-app-dashboard");
+    expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: "1" });
+    const dashboard = JSON.parse((configMap.data as Record<string, string>)["pra-recovery.json"]!);
+    const agePanel = dashboard.panels[0];
+    expect(agePanel.title).toContain("RPO 15m");
+    expect(agePanel.fieldConfig.defaults.thresholds.steps).toContainEqual({ color: "red", value: 900 });
+  });
+
+  test("the lab has no monitoring objects unless asked for", () => {
+    const lab = synthStackInMemory(configOf({ topology: "lab" }, "lab")).synced;
+    expect(lab.some((m) => m.kind === "PrometheusRule" || m.kind === "ServiceMonitor")).toBe(false);
+  });
+
+  test("monitoring refuses thresholds that could never hold the RPO", () => {
+    const chart = Testing.chart();
+    const database = new PostgresAccess(chart, "db", { secretsManagerEntry: "x" });
+    const app = new AppWorkload(chart, "app", { runtime: { image: "x:1" }, database });
+    expect(
+      () =>
+        new BackupMonitoring(chart, "mon", {
+          app,
+          namespace: "pra",
+          backupCronJob: "b",
+          restoreTestCronJob: "r",
+          rpoSeconds: 60,
+          backupMaxAgeSeconds: 90,
+        }),
+    ).toThrow(
+      "BackupMonitoring: backups on time leave restore points up to 90s old, more than the RPO (60s)",
+    );
+  });
+
+  test("availability refuses fewer than two replicas", () => {
+    const chart = Testing.chart();
+    const database = new PostgresAccess(chart, "db", { secretsManagerEntry: "x" });
+    const app = new AppWorkload(chart, "app", { runtime: { image: "x:1" }, database });
+    expect(() => new AppAvailability(chart, "ha", { app, minReplicas: 1 })).toThrow(
+      "AppAvailability: minReplicas must be at least 2 to survive a disruption, got 1",
+    );
+  });
+});
+
+test("the load balancer is internal and targets pod IPs, health-checking /ready", () => {
+  const ingress = find(all, "Ingress", "pra-app");
+  expect(ingress.metadata).toMatchObject({
+    annotations: {
+      "alb.ingress.kubernetes.io/scheme": "internal",
+      "alb.ingress.kubernetes.io/target-type": "ip",
+      "alb.ingress.kubernetes.io/healthcheck-path": "/ready",
+    },
+  });
+  expect(ingress.spec.ingressClassName).toBe("alb");
+  expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({
+    service: { name: "pra-app", port: { number: 80 } },
+  });
+});
