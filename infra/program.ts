@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PraConfig } from "../config";
-import { Target } from "./aws/target";
+import type { Target as TargetComponent } from "./aws/target";
 import { deployLab } from "./lab";
 
 /** Stack outputs. Secrets (kubeconfigs) are pulumi secrets; the rest are names, ARNs and endpoints. */
@@ -33,6 +33,8 @@ export interface StackOutputs {
 
 export function program(config: PraConfig): StackOutputs {
   if (config.topology === "lab") return deployLab(config);
+  // Loaded only for the target: the lab must not pay for loading @pulumi/aws and @pulumi/kubernetes.
+  const { Target } = require("./aws/target") as { Target: typeof TargetComponent };
   const target = new Target("pra", { config });
   return {
     topology: "target",

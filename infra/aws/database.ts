@@ -188,19 +188,17 @@ export class Database extends pulumi.ComponentResource {
       {
         secretId: secret.id,
         secretStringWo: pulumi.secret(
-          pulumi
-            .all([instance.address, password])
-            .apply(([host, pass]) =>
-              JSON.stringify({
-                engine: "postgres",
-                host,
-                port: POSTGRES_PORT,
-                dbname: databaseName,
-                username,
-                password: pass,
-                sslmode: "verify-full",
-              }),
-            ),
+          pulumi.all([instance.address, password]).apply(([host, pass]) =>
+            JSON.stringify({
+              engine: "postgres",
+              host,
+              port: POSTGRES_PORT,
+              dbname: databaseName,
+              username,
+              password: pass,
+              sslmode: "verify-full",
+            }),
+          ),
         ),
         secretStringWoVersion: CREDENTIALS_VERSION,
       },

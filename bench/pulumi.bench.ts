@@ -1,0 +1,73 @@
+/**
+ * How long the Pulumi program takes to evaluate under mocks, per stack: a fresh process each
+ * run (module loading included, as `pulumi preview` would pay it), median of 5.
+ * Target: under 3 s per stack. `npm run bench -- pulumi` runs only this suite.
+ */
+import { spawnSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { listStacks } from "../config";
+import { pulumiConfigOf, RecordingMocks } from "../test/infra/harness";
+import { formatSeconds, median } from "./stats";
+
+const RUNS = 5;
+const TARGET_SECONDS = 3;
+
+async function child(stack: string): Promise<void> {
+  const start = performance.now();
+  const config = pulumiConfigOf(stack);
+  const mocks = new RecordingMocks(config["aws:region"] ?? "us-east-1");
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(mocks, "pra", stack, false);
+  await import("../infra/index");
+  // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
+  await (pulumi.runtime as any).waitForRPCs();
+  // Process start to the last registration, and the program alone (declaring + registering).
+  console.log(
+    JSON.stringify({
+      resources: mocks.resources.length,
+      processMs: performance.now(),
+      programMs: performance.now() - start,
+    }),
+  );
+}
+
+function main(): void {
+  let over = 0;
+  for (const stack of listStacks()) {
+    const programMs: number[] = [];
+    let resources = 0;
+    const samples = Array.from({ length: RUNS }, () => {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(process.execPath, ["--import", "tsx", __filename, "--child", stack], {
+        encoding: "utf8",
+      });
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (result.status !== 0) throw new Error(`stack ${stack}: ${result.stderr}`);
+      const report = JSON.parse(result.stdout.trim().split("\n").pop()!) as {
+        resources: number;
+        programMs: number;
+      };
+      programMs.push(report.programMs / 1000);
+      resources = report.resources;
+      return seconds;
+    });
+    const value = median(samples);
+    const verdict = value <= TARGET_SECONDS ? "ok" : "OVER TARGET";
+    if (value > TARGET_SECONDS) over++;
+    console.log(
+      `pulumi program, stack ${stack} (${resources} resources): median ${formatSeconds(value)} per fresh process ` +
+        `(min ${formatSeconds(Math.min(...samples))}, max ${formatSeconds(Math.max(...samples))}; target <= ${TARGET_SECONDS} s) ${verdict}; ` +
+        `of which the program itself (declare + register under mocks): median ${formatSeconds(median(programMs))}`,
+    );
+  }
+  process.exit(over > 0 ? 1 : 0);
+}
+
+if (process.argv[2] === "--child") {
+  child(process.argv[3]!).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main();
+}

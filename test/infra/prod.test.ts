@@ -1,0 +1,543 @@
+/**
+ * The prod stack (pilot light), evaluated once under mocks from the committed Pulumi.prod.yaml,
+ * its values stringified as Pulumi passes them. Every test asserts the inputs the program gave.
+ */
+
+import { customerKey, doc, expectRotatingKeyIn, KEY, providerRegion, zoneOfSubnet } from "./assertions";
+import { ACCOUNT_ID, type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
+
+const PRIMARY = "eu-west-3";
+const DR = "eu-central-1";
+let run: Evaluation;
+const mocks = () => run.mocks;
+
+beforeAll(async () => {
+  run = await evaluateProgram("prod", pulumiConfigOf("prod"));
+});
+
+describe("keys and encryption", () => {
+  test("every customer-managed key rotates, and each region has its own set", () => {
+    const keys = mocks().ofType(KEY);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.inputs.enableKeyRotation).toBe(true);
+    expect(new Set(keys.map((key) => key.region))).toEqual(new Set([PRIMARY, DR]));
+  });
+
+  test("the database storage and performance insights use a customer-managed key of the primary region", () => {
+    const db = mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
+    expect(db.inputs.storageEncrypted).toBe(true);
+    expectRotatingKeyIn(mocks(), db.inputs.kmsKeyId, PRIMARY);
+    expectRotatingKeyIn(mocks(), db.inputs.performanceInsightsKmsKeyId, PRIMARY);
+  });
+
+  test("the credentials secret uses a customer-managed key, and its DR replica one of the DR region", () => {
+    const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
+    expectRotatingKeyIn(mocks(), secret.inputs.kmsKeyId, PRIMARY);
+    const replicas = secret.inputs.replicas as Array<{ region: string; kmsKeyId: string }>;
+    expect(replicas).toHaveLength(1);
+    expect(replicas[0]!.region).toBe(DR);
+    expectRotatingKeyIn(mocks(), replicas[0]!.kmsKeyId, DR);
+  });
+
+  test("both buckets default to SSE-KMS with a customer-managed key of their own region", () => {
+    const configs = mocks().ofType(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    );
+    expect(configs.map((c) => c.region).sort()).toEqual([DR, PRIMARY].sort());
+    for (const config of configs) {
+      const rule = (config.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
+      expect(rule.applyServerSideEncryptionByDefault!.sseAlgorithm).toBe("aws:kms");
+      expectRotatingKeyIn(mocks(), rule.applyServerSideEncryptionByDefault!.kmsMasterKeyId, config.region);
+    }
+  });
+
+  test("backup vaults, log groups and alarm topics use customer-managed keys of their region", () => {
+    for (const vault of mocks().ofType("aws:backup/vault:Vault"))
+      expectRotatingKeyIn(mocks(), vault.inputs.kmsKeyArn, vault.region);
+    const logGroups = mocks().ofType("aws:cloudwatch/logGroup:LogGroup");
+    expect(logGroups.length).toBeGreaterThanOrEqual(5);
+    for (const group of logGroups) expectRotatingKeyIn(mocks(), group.inputs.kmsKeyId, group.region);
+    for (const topic of mocks().ofType("aws:sns/topic:Topic"))
+      expectRotatingKeyIn(mocks(), topic.inputs.kmsMasterKeyId, topic.region);
+  });
+
+  test("Kubernetes secrets are envelope-encrypted with a customer-managed key in both clusters", () => {
+    for (const cluster of mocks().ofType("aws:eks/cluster:Cluster")) {
+      const encryption = cluster.inputs.encryptionConfig as {
+        resources: string[];
+        provider: { keyArn: string };
+      };
+      expect(encryption.resources).toEqual(["secrets"]);
+      expectRotatingKeyIn(mocks(), encryption.provider.keyArn, cluster.region);
+      expect(customerKey(mocks(), encryption.provider.keyArn).inputs.description).toMatch(
+        /Kubernetes secrets/,
+      );
+    }
+  });
+
+  test("node disks and persistent volumes are encrypted gp3 with a customer-managed key", () => {
+    for (const template of mocks().ofType("aws:ec2/launchTemplate:LaunchTemplate")) {
+      const ebs = (template.inputs.blockDeviceMappings as Array<{ ebs: Record<string, unknown> }>)[0]!.ebs;
+      expect(ebs.encrypted).toBe("true");
+      expect(ebs.volumeType).toBe("gp3");
+      expectRotatingKeyIn(mocks(), ebs.kmsKeyId, template.region);
+      expect(template.inputs.metadataOptions).toMatchObject({
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+      });
+    }
+    const classes = mocks().ofType("kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(classes).toHaveLength(2);
+    for (const storageClass of classes) {
+      const metadata = storageClass.inputs.metadata as { annotations: Record<string, string> };
+      expect(metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+      expect(storageClass.inputs.provisioner).toBe("ebs.csi.aws.com");
+      const parameters = storageClass.inputs.parameters as Record<string, string>;
+      expect(parameters).toMatchObject({
+        type: "gp3",
+        encrypted: "true",
+        tagSpecification_1: "pra-backup=true",
+      });
+      expect(customerKey(mocks(), parameters.kmsKeyId).type).toBe(KEY);
+    }
+  });
+});
+
+describe("network", () => {
+  test("the primary VPC has a public and a private subnet in each of 3 distinct zones, and a NAT per zone", () => {
+    const subnets = mocks()
+      .ofType("aws:ec2/subnet:Subnet")
+      .filter((s) => s.region === PRIMARY);
+    const zones = (kind: string) =>
+      subnets.filter((s) => s.name.includes(`-${kind}-`)).map((s) => s.inputs.availabilityZone);
+    expect(new Set(zones("public"))).toEqual(new Set(["eu-west-3a", "eu-west-3b", "eu-west-3c"]));
+    expect(new Set(zones("private"))).toEqual(new Set(["eu-west-3a", "eu-west-3b", "eu-west-3c"]));
+    const nats = mocks()
+      .ofType("aws:ec2/natGateway:NatGateway")
+      .filter((n) => n.region === PRIMARY);
+    expect(new Set(nats.map((n) => zoneOfSubnet(mocks(), n.inputs.subnetId))).size).toBe(3);
+  });
+
+  test("each private subnet routes through the NAT gateway of its own zone", () => {
+    const tables = mocks()
+      .ofType("aws:ec2/routeTable:RouteTable")
+      .filter((t) => t.region === PRIMARY && t.name.includes("-private-"));
+    const natIds = tables.map((t) => (t.inputs.routes as Array<{ natGatewayId: string }>)[0]!.natGatewayId);
+    expect(new Set(natIds).size).toBe(3);
+  });
+
+  test("every VPC has flow logs of all traffic to an encrypted log group", () => {
+    const vpcs = mocks().ofType("aws:ec2/vpc:Vpc");
+    const flowLogs = mocks().ofType("aws:ec2/flowLog:FlowLog");
+    expect(flowLogs.map((f) => f.inputs.vpcId).sort()).toEqual(vpcs.map((v) => v.id).sort());
+    for (const flowLog of flowLogs) {
+      expect(flowLog.inputs.trafficType).toBe("ALL");
+      expect(mocks().byIdOrArn(flowLog.inputs.logDestination)?.type).toBe("aws:cloudwatch/logGroup:LogGroup");
+    }
+  });
+});
+
+describe("cluster", () => {
+  const primaryCluster = () => mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks");
+
+  test("EKS runs the configured version with every control-plane log and access entries, not aws-auth", () => {
+    const cluster = primaryCluster();
+    expect(cluster.inputs.version).toBe("1.35");
+    expect(cluster.inputs.enabledClusterLogTypes).toEqual([
+      "api",
+      "audit",
+      "authenticator",
+      "controllerManager",
+      "scheduler",
+    ]);
+    expect(cluster.inputs.accessConfig).toMatchObject({ authenticationMode: "API" });
+    const entries = mocks().ofType("aws:eks/accessEntry:AccessEntry");
+    expect(entries.filter((e) => e.region === PRIMARY)).toHaveLength(1);
+    expect(
+      mocks().ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[0]!.inputs.policyArn,
+    ).toMatch(/AmazonEKSClusterAdminPolicy$/);
+    expect(mocks().resources.some((r) => r.type.startsWith("kubernetes:core/v1:ConfigMap"))).toBe(false);
+  });
+
+  test("managed node groups run in the private subnet of every zone, one per zone", () => {
+    const groups = mocks()
+      .ofType("aws:eks/nodeGroup:NodeGroup")
+      .filter((g) => g.region === PRIMARY);
+    expect(groups).toHaveLength(3);
+    const zones = groups.map((g) => {
+      const subnetIds = g.inputs.subnetIds as string[];
+      expect(subnetIds).toHaveLength(1);
+      expect(mocks().byIdOrArn(subnetIds[0])!.name).toMatch(/-private-\d$/);
+      return zoneOfSubnet(mocks(), subnetIds[0]);
+    });
+    expect(new Set(zones).size).toBe(3);
+    for (const group of groups) {
+      expect(group.inputs.scalingConfig).toEqual({ minSize: 1, desiredSize: 1, maxSize: 3 });
+      expect(group.inputs.instanceTypes).toEqual(["m7i.large"]);
+      expect(group.inputs.amiType).toBe("AL2023_x86_64_STANDARD");
+    }
+  });
+
+  test("the EBS CSI driver and the app get their AWS access through Pod Identity, never static credentials", () => {
+    const csi = mocks().one("aws:eks/addon:Addon", "pra-cluster-aws-ebs-csi-driver");
+    const association = (
+      csi.inputs.podIdentityAssociations as Array<{ serviceAccount: string; roleArn: string }>
+    )[0]!;
+    expect(association.serviceAccount).toBe("ebs-csi-controller-sa");
+    expect(mocks().one("aws:eks/addon:Addon", "pra-cluster-eks-pod-identity-agent").inputs.addonName).toBe(
+      "eks-pod-identity-agent",
+    );
+    const pods = mocks().ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
+    expect(pods.map((p) => `${p.inputs.namespace}/${p.inputs.serviceAccount}`).sort()).toEqual([
+      "external-secrets/external-secrets",
+      "pra/pra-app",
+    ]);
+    for (const roleArn of [association.roleArn, ...pods.map((p) => p.inputs.roleArn)]) {
+      const role = mocks().byIdOrArn(roleArn)!;
+      const trust = doc(role.inputs.assumeRolePolicy).Statement[0]!;
+      expect(trust.Principal).toEqual({ Service: "pods.eks.amazonaws.com" });
+    }
+    const staticCredentials = mocks().resources.filter((r) =>
+      [
+        "aws:iam/accessKey:AccessKey",
+        "aws:iam/user:User",
+        "aws:iam/userLoginProfile:UserLoginProfile",
+      ].includes(r.type),
+    );
+    expect(staticCredentials).toEqual([]);
+  });
+
+  test("the app's role may use the export bucket and its key and read the database secret, nothing more", () => {
+    const app = mocks().byIdOrArn(run.outputs.appRoleArn!.value)!;
+    const policy = mocks()
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .find((p) => p.inputs.role === app.id)!;
+    const statements = doc(policy.inputs.policy).Statement;
+    const bucketArn = `arn:aws:s3:::${run.outputs.exportBucketName!.value}`;
+    expect(statements.find((s) => s.Sid === "ReadWriteExports")!.Resource).toBe(`${bucketArn}/*`);
+    expect(statements.find((s) => s.Sid === "UseExportKey")!.Resource).toBe(
+      run.outputs.exportBucketKeyArn!.value,
+    );
+    const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
+    expect(statements.find((s) => s.Sid === "ReadDatabaseSecret")!.Resource).toBe(secret.state.arn);
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContain("s3:DeleteObject");
+  });
+});
+
+describe("database", () => {
+  const db = () => mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
+
+  test("PostgreSQL 18, Multi-AZ, 14 days of point-in-time recovery (from pra:retention), protected from deletion", () => {
+    expect(db().inputs).toMatchObject({
+      engine: "postgres",
+      engineVersion: "18",
+      instanceClass: "db.m7g.large",
+      multiAz: true,
+      backupRetentionPeriod: 14,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: "pra-prod-final",
+      publiclyAccessible: false,
+    });
+  });
+
+  test("its parameter group enforces TLS", () => {
+    const params = mocks().byIdOrArn(db().inputs.parameterGroupName)!;
+    expect(params.inputs.family).toBe("postgres18");
+    expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
+  });
+
+  test("only the cluster's nodes can reach it", () => {
+    const groups = db().inputs.vpcSecurityGroupIds as string[];
+    expect(groups).toHaveLength(1);
+    const sg = mocks().byIdOrArn(groups[0])!;
+    expect(sg.inputs.ingress ?? []).toEqual([]);
+    const rules = mocks()
+      .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((r) => r.inputs.securityGroupId === sg.id);
+    const clusterSg = (
+      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.vpcConfig as Record<string, string>
+    ).clusterSecurityGroupId;
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.inputs).toMatchObject({
+      referencedSecurityGroupId: clusterSg,
+      fromPort: 5432,
+      toPort: 5432,
+    });
+    expect(rules[0]!.inputs.cidrIpv4).toBeUndefined();
+  });
+
+  test("its credentials are in Secrets Manager under a name derived from the stack, the same password as RDS's", () => {
+    const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
+    expect(secret.inputs.name).toBe("pra/prod/database");
+    const version = mocks().one("aws:secretsmanager/secretVersion:SecretVersion", "pra-database-credentials");
+    expect(version.inputs.secretId).toBe(secret.id);
+    const stored = JSON.parse(String(version.inputs.secretStringWo));
+    expect(stored.host).toBe(db().state.address);
+    expect(stored.password).toBe(db().inputs.passwordWo);
+    expect(String(stored.password)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(db().inputs.password).toBeUndefined();
+    expect(db().secretInputs).toContain("passwordWo");
+    expect(version.secretInputs).toContain("secretStringWo");
+  });
+
+  test("its automated backups are replicated to the DR region with a key of that region", () => {
+    const replication = mocks().ofType(
+      "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    );
+    expect(replication).toHaveLength(1);
+    expect(providerRegion(mocks(), replication[0]!)).toBe(DR);
+    expect(replication[0]!.inputs.sourceDbInstanceArn).toBe(db().state.arn);
+    expect(replication[0]!.inputs.retentionPeriod).toBe(14);
+    expectRotatingKeyIn(mocks(), replication[0]!.inputs.kmsKeyId, DR);
+  });
+});
+
+describe("backup storage", () => {
+  const bucket = (region: string) =>
+    mocks()
+      .ofType("aws:s3/bucket:Bucket")
+      .find((b) => b.region === region)!;
+
+  test("the replica bucket is in the DR region, through an aws provider for that region", () => {
+    expect(providerRegion(mocks(), bucket(PRIMARY))).toBe(PRIMARY);
+    expect(providerRegion(mocks(), bucket(DR))).toBe(DR);
+    expect(bucket(DR).inputs.bucket).toBe(`pra-prod-exports-${ACCOUNT_ID}-${DR}`);
+  });
+
+  test("both buckets are versioned, private, TLS-only and expire old versions after the retention", () => {
+    for (const region of [PRIMARY, DR]) {
+      const id = bucket(region).id;
+      const of = (type: string) =>
+        mocks()
+          .ofType(type)
+          .find((r) => r.inputs.bucket === id)!;
+      expect(of("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({
+        status: "Enabled",
+      });
+      expect(of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      const deny = doc(of("aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement[0]!;
+      expect(deny).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+      const rule = (
+        of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Array<
+          Record<string, unknown>
+        >
+      )[0]!;
+      expect(rule.noncurrentVersionExpiration).toEqual({ noncurrentDays: 14 });
+    }
+  });
+
+  test("replication goes to the DR bucket with RTC 15 minutes, its metrics, delete markers and the DR key", () => {
+    const config = mocks().ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig");
+    expect(config).toHaveLength(1);
+    expect(config[0]!.inputs.bucket).toBe(bucket(PRIMARY).id);
+    const rule = (config[0]!.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
+    expect(rule.destination!.bucket).toBe(bucket(DR).state.arn);
+    expect(rule.destination!.replicationTime).toEqual({ status: "Enabled", time: { minutes: 15 } });
+    expect(rule.destination!.metrics).toEqual({ status: "Enabled", eventThreshold: { minutes: 15 } });
+    expect(rule.deleteMarkerReplication).toEqual({ status: "Enabled" });
+    expectRotatingKeyIn(
+      mocks(),
+      (rule.destination!.encryptionConfiguration as Record<string, string>).replicaKmsKeyId,
+      DR,
+    );
+  });
+});
+
+describe("backup plan and restore testing", () => {
+  const vault = (region: string) =>
+    mocks()
+      .ofType("aws:backup/vault:Vault")
+      .find((v) => v.region === region)!;
+
+  test("the DR vault is in the DR region and locked in compliance mode for the retention", () => {
+    expect(providerRegion(mocks(), vault(DR))).toBe(DR);
+    const lock = mocks().ofType("aws:backup/vaultLockConfiguration:VaultLockConfiguration");
+    expect(lock).toHaveLength(1);
+    expect(lock[0]!.region).toBe(DR);
+    expect(lock[0]!.inputs).toMatchObject({
+      backupVaultName: vault(DR).state.name,
+      changeableForDays: 3,
+      minRetentionDays: 14,
+      maxRetentionDays: 365,
+    });
+  });
+
+  test("the plan snapshots hourly (the RPO is below AWS Backup's hour), keeps 14 days and copies to the DR vault", () => {
+    const plan = mocks().ofType("aws:backup/plan:Plan");
+    expect(plan).toHaveLength(1);
+    const rule = (plan[0]!.inputs.rules as Array<Record<string, unknown>>)[0]!;
+    expect(rule).toMatchObject({ schedule: "cron(0 * ? * * *)", targetVaultName: vault(PRIMARY).state.name });
+    expect(rule.lifecycle).toEqual({ deleteAfter: 14 });
+    const copies = rule.copyActions as Array<{ destinationVaultArn: string; lifecycle: unknown }>;
+    expect(copies).toHaveLength(1);
+    expect(copies[0]!.destinationVaultArn).toBe(vault(DR).state.arn);
+    expect(String(copies[0]!.destinationVaultArn)).toContain(`:${DR}:`);
+    expect(copies[0]!.lifecycle).toEqual({ deleteAfter: 14 });
+  });
+
+  test("it selects the database and the volumes the StorageClass tags", () => {
+    const selections = mocks().ofType("aws:backup/selection:Selection");
+    const db = mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
+    expect(selections.map((s) => s.inputs.resources)).toContainEqual([db.state.arn]);
+    const volumes = selections.find((s) => String((s.inputs.resources as string[])[0]).includes(":volume/"))!;
+    expect(volumes.inputs.conditions).toEqual([
+      { stringEquals: [{ key: "aws:ResourceTag/pra-backup", value: "true" }] },
+    ]);
+  });
+
+  test("a restore testing plan restores the database from the newest recovery point daily and a function checks it", () => {
+    const plan = mocks().one(
+      "aws:backup/restoreTestingPlan:RestoreTestingPlan",
+      "pra-backup-plan-restore-test",
+    );
+    expect(plan.inputs.scheduleExpression).toBe("cron(0 5 ? * * *)");
+    expect(plan.inputs.recoveryPointSelection).toEqual({
+      algorithm: "LATEST_WITHIN_WINDOW",
+      includeVaults: [vault(PRIMARY).state.arn],
+      recoveryPointTypes: ["SNAPSHOT"],
+      selectionWindowDays: 1,
+    });
+    const selection = mocks().ofType("aws:backup/restoreTestingSelection:RestoreTestingSelection")[0]!;
+    expect(selection.inputs).toMatchObject({
+      restoreTestingPlanName: plan.state.name,
+      protectedResourceType: "RDS",
+      protectedResourceArns: [mocks().one("aws:rds/instance:Instance", "pra-database-postgres").state.arn],
+    });
+    const rule = mocks().one("aws:cloudwatch/eventRule:EventRule", "pra-backup-plan-restore-completed");
+    expect(JSON.parse(String(rule.inputs.eventPattern))["detail-type"]).toEqual(["Restore Job State Change"]);
+    const target = mocks().one("aws:cloudwatch/eventTarget:EventTarget", "pra-backup-plan-restore-completed");
+    expect(mocks().byIdOrArn(target.inputs.arn)!.type).toBe("aws:lambda/function:Function");
+  });
+});
+
+describe("DR region (pilot light)", () => {
+  test("a network and an EKS cluster exist in the DR region, at one node, ready to scale", () => {
+    const drCluster = mocks().one("aws:eks/cluster:Cluster", "pra-dr-region-cluster-eks");
+    expect(providerRegion(mocks(), drCluster)).toBe(DR);
+    expect(drCluster.inputs.name).toBe("pra-prod-dr");
+    const groups = mocks()
+      .ofType("aws:eks/nodeGroup:NodeGroup")
+      .filter((g) => g.region === DR);
+    expect(groups.map((g) => g.inputs.scalingConfig)).toEqual([
+      { minSize: 0, desiredSize: 1, maxSize: 3 },
+      { minSize: 0, desiredSize: 0, maxSize: 3 },
+      { minSize: 0, desiredSize: 0, maxSize: 3 },
+    ]);
+    expect(new Set(groups.map((g) => zoneOfSubnet(mocks(), (g.inputs.subnetIds as string[])[0]))).size).toBe(
+      3,
+    );
+    expect(
+      mocks()
+        .ofType("aws:ec2/vpc:Vpc")
+        .find((v) => v.region === DR)!.inputs.cidrBlock,
+    ).toBe("10.21.0.0/16");
+  });
+
+  test("no database runs in the DR region: pilot light restores from the replicated backups", () => {
+    expect(
+      mocks()
+        .ofType("aws:rds/instance:Instance")
+        .map((db) => db.region),
+    ).toEqual([PRIMARY]);
+    expect(run.outputs.drDatabaseEndpoint!.value).toBeUndefined();
+  });
+});
+
+describe("alarms", () => {
+  const alarm = (metric: string) =>
+    mocks()
+      .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+      .filter((a) => a.inputs.metricName === metric);
+
+  test("AWS Backup job, copy and restore failures reach the alarm topic through EventBridge", () => {
+    const rule = mocks().one("aws:cloudwatch/eventRule:EventRule", "pra-alarms-backup-failures");
+    const pattern = JSON.parse(String(rule.inputs.eventPattern));
+    expect(pattern["detail-type"]).toEqual([
+      "Backup Job State Change",
+      "Copy Job State Change",
+      "Restore Job State Change",
+    ]);
+    expect(pattern.detail.state).toContain("FAILED");
+    const target = mocks().one("aws:cloudwatch/eventTarget:EventTarget", "pra-alarms-backup-failures");
+    expect(target.inputs.arn).toBe(run.outputs.alarmTopicArn!.value);
+  });
+
+  test("S3 replication failures and latency beyond RTC, and low database storage, raise alarms", () => {
+    const [failed] = alarm("OperationsFailedReplication");
+    const [latency] = alarm("ReplicationLatency");
+    expect(failed!.inputs).toMatchObject({ threshold: 0, comparisonOperator: "GreaterThanThreshold" });
+    expect(latency!.inputs).toMatchObject({ threshold: 900 });
+    expect(latency!.inputs.dimensions).toEqual({
+      SourceBucket: run.outputs.exportBucketName!.value,
+      DestinationBucket: run.outputs.replicaBucketName!.value,
+      RuleId: "to-dr-region",
+    });
+    const [storage] = alarm("FreeStorageSpace");
+    expect(storage!.inputs).toMatchObject({
+      dimensions: { DBInstanceIdentifier: "pra-prod" },
+      comparisonOperator: "LessThanThreshold",
+    });
+    expect(storage!.inputs.threshold).toBe(5 * 1024 ** 3);
+    for (const a of [failed!, latency!, storage!])
+      expect(a.inputs.alarmActions).toEqual([run.outputs.alarmTopicArn!.value]);
+    expect(alarm("ReplicaLag")).toEqual([]);
+  });
+
+  test("the alarm e-mail is subscribed to the topic of each region", () => {
+    const subscriptions = mocks().ofType("aws:sns/topicSubscription:TopicSubscription");
+    expect(subscriptions.map((s) => [s.region, s.inputs.endpoint]).sort()).toEqual([
+      [DR, "oncall@example.com"],
+      [PRIMARY, "oncall@example.com"],
+    ]);
+  });
+});
+
+describe("stack outputs", () => {
+  test("name the cluster, database, secret, buckets and DR side", () => {
+    const plain = (key: string) => run.outputs[key]!.value;
+    expect(plain("clusterName")).toBe("pra-prod");
+    expect(plain("databaseEndpoint")).toBe(
+      `${mocks().one("aws:rds/instance:Instance", "pra-database-postgres").state.endpoint}`,
+    );
+    expect(plain("databaseSecretName")).toBe("pra/prod/database");
+    expect(plain("exportBucketName")).toBe(`pra-prod-exports-${ACCOUNT_ID}-${PRIMARY}`);
+    expect(plain("replicaBucketName")).toBe(`pra-prod-exports-${ACCOUNT_ID}-${DR}`);
+    expect(plain("drClusterName")).toBe("pra-prod-dr");
+    expect(plain("drRegion")).toBe(DR);
+  });
+
+  test("kubeconfigs are secret, authenticate through aws eks get-token, and no plain output holds a secret value", () => {
+    expect(run.outputs.kubeconfig!.secret).toBe(true);
+    expect(run.outputs.drKubeconfig!.secret).toBe(true);
+    const kubeconfig = JSON.parse(String(run.outputs.kubeconfig!.value));
+    expect(kubeconfig.users[0].user.exec.args).toEqual(
+      expect.arrayContaining(["get-token", "--cluster-name", "pra-prod", "--region", PRIMARY]),
+    );
+    expect(kubeconfig.users[0].user.token).toBeUndefined();
+    const password = String(
+      mocks().one("aws:rds/instance:Instance", "pra-database-postgres").inputs.passwordWo,
+    );
+    const plainText = JSON.stringify(
+      Object.values(run.outputs)
+        .filter((o) => !o.secret)
+        .map((o) => o.value),
+    );
+    expect(plainText).not.toContain(password);
+    expect(plainText).not.toMatch(/password|certificate-authority-data/i);
+  });
+});
+
+test("the target declares none of the lab's objects (no in-cluster workload or volume from the program yet)", () => {
+  const kubernetesTypes = new Set(
+    mocks()
+      .resources.filter((r) => r.type.startsWith("kubernetes:"))
+      .map((r) => r.type),
+  );
+  expect([...kubernetesTypes]).toEqual(["kubernetes:storage.k8s.io/v1:StorageClass"]);
+});
