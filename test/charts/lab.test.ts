@@ -10,7 +10,6 @@ import {
   type Manifest,
   podSpecOf,
   synthStackInMemory,
-  validateAgainstSchema,
 } from "../support/manifests";
 
 const lab = synthStackInMemory(configOf({ topology: "lab" }, "lab"));
@@ -275,19 +274,4 @@ describe("every container is hardened", () => {
       }
     },
   );
-});
-
-describe("schema", () => {
-  test.each(all.map((m) => [`${m.kind}/${m.metadata.name}`, m] as [string, Manifest]))(
-    "%s is valid against the Kubernetes OpenAPI schema",
-    (_name, manifest) => {
-      expect(() => validateAgainstSchema(manifest)).not.toThrow();
-    },
-  );
-
-  test("the validator does catch a malformed object", () => {
-    const broken = structuredClone(find(all, "Deployment", "pra-app"));
-    broken.spec.replicas = "one";
-    expect(() => validateAgainstSchema(broken)).toThrow(/replicas must be integer/);
-  });
 });
