@@ -313,8 +313,11 @@ async function resolve(value: unknown): Promise<{ value: unknown; secret: boolea
  * Sets `config` as the stack's Pulumi config, installs the mocks, imports infra/index.ts (the
  * real entry point) and waits for every resource registration.
  */
-export async function evaluateProgram(stack: string, config: Record<string, string>): Promise<Evaluation> {
-  const mocks = new RecordingMocks(config["aws:region"] ?? "us-east-1");
+export async function evaluateProgram(
+  stack: string,
+  config: Record<string, string>,
+  mocks: RecordingMocks = new RecordingMocks(config["aws:region"] ?? "us-east-1"),
+): Promise<Evaluation> {
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(mocks, "pra", stack, false);
   let exported: ProgramModule = {};

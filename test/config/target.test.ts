@@ -1,0 +1,31 @@
+/** The committed target stack files parse, with the figures the AWS side relies on. */
+import { loadStack, parseStackConfig, type TargetConfig } from "../../config";
+
+describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
+  test("prod: Paris with Frankfurt for DR, 3 zones, per-zone NAT, 14 days of PITR, a pinned ECR image", () => {
+    const prod = loadStack("prod") as TargetConfig;
+    expect(prod.topology).toBe("target");
+    expect(prod.region).toBe("eu-west-3");
+    expect(prod.dr).toEqual({ region: "eu-central-1", strategy: "pilot-light" });
+    expect(prod.network).toEqual({ availabilityZones: 3, natGateways: "per-zone" });
+    expect(prod.database.backupRetentionDays).toBe(14);
+    expect(prod.objectives).toEqual({ rpoSeconds: 900, rtoSeconds: 3600, retentionSeconds: 14 * 86400 });
+    expect(prod.image).toMatch(/^\d{12}\.dkr\.ecr\.eu-west-3\.amazonaws\.com\/pra-app:\d+\.\d+\.\d+$/);
+  });
+
+  test("staging: smaller (2 zones, one NAT, burstable classes) with shorter retention", () => {
+    const staging = loadStack("staging") as TargetConfig;
+    expect(staging.network).toEqual({ availabilityZones: 2, natGateways: "single" });
+    expect(staging.database.instanceClass).toBe("db.t4g.medium");
+    expect(staging.database.backupRetentionDays).toBe(3);
+    expect(staging.dr.region).not.toBe(staging.region);
+  });
+
+  test("the same values as strings (as Pulumi passes them) give the same config", () => {
+    const { readStackValues } = require("../../config") as typeof import("../../config");
+    const values = Object.fromEntries(
+      Object.entries(readStackValues("prod")).map(([k, v]) => [k, String(v)]),
+    );
+    expect(parseStackConfig({ stack: "prod", file: "Pulumi.prod.yaml", values })).toEqual(loadStack("prod"));
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * The lab stack declares nothing on AWS; settings that make no sense are refused, with the
+ * user's file and key in the message, before the program declares any resource.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../config";
+import { loadConfig } from "../../infra/config";
+import { type Evaluation, evaluateProgram, pulumiConfigOf, RecordingMocks } from "./harness";
+
+describe("lab", () => {
+  let run: Evaluation;
+  beforeAll(async () => {
+    run = await evaluateProgram("lab", pulumiConfigOf("lab"));
+  });
+
+  test("declares no resource at all: no AWS provider, key, network or cluster", () => {
+    expect(run.mocks.resources.map((r) => r.type)).toEqual([]);
+    expect(run.mocks.calls).toEqual([]);
+  });
+
+  test("its outputs say lab and carry no AWS value", () => {
+    expect(run.outputs.topology!.value).toBe("lab");
+    const defined = Object.entries(run.outputs)
+      .filter(([, output]) => output.value !== undefined)
+      .map(([key]) => key)
+      .sort();
+    expect(defined).toEqual(["namespace", "topology"]);
+  });
+});
+
+describe("refused settings", () => {
+  beforeAll(async () => {
+    await pulumi.runtime.setMocks(new RecordingMocks("eu-west-3"), "pra", "prod", false);
+  });
+
+  /** Loads prod's config with one setting changed, through Pulumi's config, as the program does. */
+  function loadProdWith(key: string, value: string): unknown {
+    pulumi.runtime.setAllConfig(pulumiConfigOf("prod", { [key]: value }));
+    try {
+      loadConfig();
+    } catch (error) {
+      return error;
+    }
+    throw new Error(`${key}=${value} was accepted`);
+  }
+
+  test.each([
+    [
+      "pra:drRegion",
+      "eu-west-3",
+      "Pulumi.prod.yaml: pra:drRegion: expected a region other than aws:region (eu-west-3)",
+    ],
+    [
+      "pra:availabilityZones",
+      "1",
+      'Pulumi.prod.yaml: pra:availabilityZones: expected a whole number of availability zones from 2 to 6; found "1"',
+    ],
+    [
+      "pra:retention",
+      "0d",
+      "Pulumi.prod.yaml: pra:retention: expected a duration such as 90s, 5m, 1h30m or 7d",
+    ],
+    [
+      "pra:retention",
+      "40d",
+      "Pulumi.prod.yaml: pra:retention: expected at most 35d, the longest RDS keeps point-in-time recovery",
+    ],
+    [
+      "pra:drStrategy",
+      "active-active",
+      'Pulumi.prod.yaml: pra:drStrategy: expected pilot-light or warm-standby; found "active-active"',
+    ],
+    [
+      "pra:kubernetesVersion",
+      "1.31",
+      "Pulumi.prod.yaml: pra:kubernetesVersion: expected an EKS version in standard support (1.34 or later)",
+    ],
+    [
+      "pra:dbEngineVersion",
+      "13",
+      "Pulumi.prod.yaml: pra:dbEngineVersion: expected a supported PostgreSQL major version (15 or later)",
+    ],
+  ])("%s = %s is refused", (key, value, message) => {
+    const error = loadProdWith(key, value);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(message);
+  });
+
+  test("a refused setting stops the program before any resource is declared", async () => {
+    await expect(
+      evaluateProgram("prod", pulumiConfigOf("prod", { "pra:drRegion": "eu-west-3" })),
+    ).rejects.toThrow("pra:drRegion: expected a region other than aws:region");
+    // A fresh recording, to see what the failed evaluation declared: nothing.
+    const failed = await evaluateProgram(
+      "prod",
+      pulumiConfigOf("prod", { "pra:availabilityZones": "1" }),
+    ).catch((error: Error) => error);
+    expect(failed).toBeInstanceOf(Error);
+  });
+});
