@@ -24,19 +24,61 @@ export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.Proc
   return { ...env, ...extra };
 }
 
-export function runPraApp(args: readonly string[], env: Record<string, string | undefined> = {}): CliRun {
-  const result = spawnSync(PRA_APP_BIN, args, { encoding: "utf8", env: cleanEnv(env), cwd: REPO_ROOT });
+function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
   return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
+    status,
+    stdout,
+    stderr,
     json() {
-      const lines = result.stdout.trim().split("\n");
-      if (lines.length !== 1)
-        throw new Error(`expected one JSON line on stdout, got:\n${result.stdout}\n${result.stderr}`);
+      const lines = stdout.trim().split("\n");
+      if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got:\n${stdout}\n${stderr}`);
       return JSON.parse(lines[0]!);
     },
   };
+}
+
+/** `pra-app <args>` as a separate process, through the installed bin. */
+export function spawnPraApp(args: readonly string[], env: Record<string, string | undefined> = {}): CliRun {
+  const result = spawnSync(PRA_APP_BIN, args, { encoding: "utf8", env: cleanEnv(env), cwd: REPO_ROOT });
+  return cliRun(result.status, result.stdout, result.stderr);
+}
+
+/**
+ * `pra-app <args>` run in this process (the same `runCli` the bin calls), capturing stdout, stderr and
+ * the exit code; much faster than a process per case. Tests of the bin itself use `spawnPraApp`.
+ */
+export async function runPraApp(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
+  const { runCli } = await import("../../apps/pra-app/src/cli");
+  const savedEnv = process.env;
+  let stdout = "";
+  let stderr = "";
+  const capture = (sink: (text: string) => void) =>
+    ((chunk: string | Uint8Array) => {
+      sink(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+      return true;
+    }) as typeof process.stdout.write;
+  const out = jest.spyOn(process.stdout, "write").mockImplementation(
+    capture((text) => {
+      stdout += text;
+    }),
+  );
+  const err = jest.spyOn(process.stderr, "write").mockImplementation(
+    capture((text) => {
+      stderr += text;
+    }),
+  );
+  process.env = cleanEnv({ LOG_LEVEL: "warn", ...env });
+  try {
+    const status = await runCli(["node", "pra-app", ...args]);
+    return cliRun(status, stdout, stderr);
+  } finally {
+    process.env = savedEnv;
+    out.mockRestore();
+    err.mockRestore();
+  }
 }
 
 export interface TempDir {
@@ -105,7 +147,9 @@ export async function startService(env: Record<string, string | undefined>): Pro
     logs += chunk.toString();
   });
   // "close" comes after the process exited and its output streams ended, so `logs` is complete.
-  const exited = new Promise<number | null>((resolveExit) => child.once("close", (code) => resolveExit(code)));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once("close", (code) => resolveExit(code)),
+  );
   const url = `http://127.0.0.1:${port}`;
   const service: RunningService = {
     url,

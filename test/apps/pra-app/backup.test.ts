@@ -6,7 +6,14 @@ import { createBackup } from "../../../apps/pra-app/src/backup/create";
 import { checkDatabaseFile } from "../../../apps/pra-app/src/backup/integrity";
 import { listRestorePoints } from "../../../apps/pra-app/src/backup/points";
 import { pointsToDelete } from "../../../apps/pra-app/src/backup/retention";
-import { eventIds, makeAppDatabase, runPraApp, type TempDir, tempDir } from "../../support/pra-app";
+import {
+  eventIds,
+  makeAppDatabase,
+  runPraApp,
+  spawnPraApp,
+  type TempDir,
+  tempDir,
+} from "../../support/pra-app";
 
 let dir: TempDir;
 const children: ChildProcess[] = [];
@@ -31,10 +38,11 @@ function plantPoint(source: string, backupDir: string, timestamp: number): strin
   return path;
 }
 
-test("backup writes a checked restore point and prints one JSON summary line", () => {
+test("backup writes a checked restore point and prints one JSON summary line", async () => {
   const db = dir.join("data", "app.db");
   makeAppDatabase(db, 25);
-  const run = runPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
+  // Through the installed bin, as a CronJob runs it.
+  const run = spawnPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
   expect(run.status).toBe(0);
   const summary = run.json();
   expect(summary).toMatchObject({ command: "backup", ok: true, rows: 25, deleted: [] });
@@ -45,10 +53,10 @@ test("backup writes a checked restore point and prints one JSON summary line", (
   expect(readdirSync(dir.join("backup"))).toEqual([summary.file]);
 });
 
-test("--db and --backup-dir override DB_PATH and BACKUP_DIR", () => {
+test("--db and --backup-dir override DB_PATH and BACKUP_DIR", async () => {
   const db = dir.join("elsewhere.db");
   makeAppDatabase(db, 3);
-  const run = runPraApp(["backup", "--db", db, "--backup-dir", dir.join("b2")], {
+  const run = await runPraApp(["backup", "--db", db, "--backup-dir", dir.join("b2")], {
     DB_PATH: dir.join("missing.db"),
     BACKUP_DIR: dir.join("unused"),
   });
@@ -57,22 +65,25 @@ test("--db and --backup-dir override DB_PATH and BACKUP_DIR", () => {
   expect(existsSync(dir.join("unused"))).toBe(false);
 });
 
-test("a backup of a missing database fails with a reason and makes no restore point", () => {
-  const run = runPraApp(["backup"], { DB_PATH: dir.join("nothing.db"), BACKUP_DIR: dir.join("backup") });
+test("a backup of a missing database fails with a reason and makes no restore point", async () => {
+  const run = await runPraApp(["backup"], {
+    DB_PATH: dir.join("nothing.db"),
+    BACKUP_DIR: dir.join("backup"),
+  });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain(`no database at ${dir.join("nothing.db")}`);
   expect(run.json()).toMatchObject({ command: "backup", ok: false });
   expect(pointsIn(dir.join("backup"))).toEqual([]);
 });
 
-test("a backup of a corrupt database fails and leaves nothing in the backup directory", () => {
+test("a backup of a corrupt database fails and leaves nothing in the backup directory", async () => {
   const db = dir.join("data", "app.db");
   makeAppDatabase(db, 2000, 200);
   const bytes = Buffer.alloc(4096 * 40, 0xab);
   const fd = require("node:fs").openSync(db, "r+");
   require("node:fs").writeSync(fd, bytes, 0, bytes.length, 4096 * 3);
   require("node:fs").closeSync(fd);
-  const run = runPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
+  const run = await runPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/error: .+/);
   expect(readdirSync(dir.join("backup"))).toEqual([]);
@@ -84,16 +95,16 @@ test.each([
   [["--keep-within", "5x"], '"5x" is not a duration'],
   [["--keep-within"], "argument missing"],
   [["--frobnicate"], "unknown option '--frobnicate'"],
-])("backup %j is refused as bad usage (exit 2) before anything is written", (args, message) => {
+])("backup %j is refused as bad usage (exit 2) before anything is written", async (args, message) => {
   const db = dir.join("app.db");
   makeAppDatabase(db, 1);
-  const run = runPraApp(["backup", ...args], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
+  const run = await runPraApp(["backup", ...args], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
   expect(run.status).toBe(2);
   expect(run.stderr).toContain(message);
   expect(existsSync(dir.join("backup"))).toBe(false);
 });
 
-test("retention keeps the newest N or those within the age, and deletes the rest", () => {
+test("retention keeps the newest N or those within the age, and deletes the rest", async () => {
   const db = dir.join("app.db");
   makeAppDatabase(db, 5);
   const backupDir = dir.join("backup");
@@ -101,7 +112,7 @@ test("retention keeps the newest N or those within the age, and deletes the rest
   const now = Math.floor(Date.now() / 1000);
   for (const age of [100_000, 90_000, 80_000, 3000, 1000]) plantPoint(db, backupDir, now - age);
   writeFileSync(dir.join("backup", "notes.txt"), "not a restore point");
-  const run = runPraApp(["backup", "--keep-last", "2", "--keep-within", "1h"], {
+  const run = await runPraApp(["backup", "--keep-last", "2", "--keep-within", "1h"], {
     DB_PATH: db,
     BACKUP_DIR: backupDir,
   });
@@ -119,27 +130,27 @@ describe("retention rules", () => {
   const point = (timestamp: number) => ({ file: `app-${timestamp}.db`, path: "", timestamp, sizeBytes: 1 });
   const points = [point(100), point(200), point(300), point(400)];
 
-  test("without a policy nothing is deleted", () => {
+  test("without a policy nothing is deleted", async () => {
     expect(pointsToDelete(points, {}, 10_000, "app-400.db")).toEqual([]);
   });
 
-  test("keep-within alone never deletes the newest valid point even when everything is old", () => {
+  test("keep-within alone never deletes the newest valid point even when everything is old", async () => {
     const doomed = pointsToDelete(points, { keepWithinSeconds: 60 }, 10_000, "app-400.db");
     expect(doomed.map((p) => p.file)).toEqual(["app-300.db", "app-200.db", "app-100.db"]);
   });
 
-  test("the point just made is kept even when a newer-named (clock-skewed) file exists", () => {
+  test("the point just made is kept even when a newer-named (clock-skewed) file exists", async () => {
     const doomed = pointsToDelete([...points, point(9_999)], { keepLast: 1 }, 10_000, "app-300.db");
     expect(doomed.map((p) => p.file)).toEqual(["app-400.db", "app-200.db", "app-100.db"]);
   });
 
-  test("a point is kept if it is among the newest N OR younger than keep-within", () => {
+  test("a point is kept if it is among the newest N OR younger than keep-within", async () => {
     const doomed = pointsToDelete(points, { keepLast: 1, keepWithinSeconds: 250 }, 500, "app-400.db");
     expect(doomed.map((p) => p.file)).toEqual(["app-200.db", "app-100.db"]);
   });
 });
 
-test("two backups in the same second: the second fails loudly and the first point is untouched", () => {
+test("two backups in the same second: the second fails loudly and the first point is untouched", async () => {
   const db = dir.join("app.db");
   makeAppDatabase(db, 10);
   const backupDir = dir.join("backup");
@@ -248,7 +259,7 @@ test("backups taken while a writer inserts continuously finish and each holds ex
   expect(new Set(files).size).toBe(3);
 });
 
-test("a leftover temporary file from a killed run is cleaned up and never listed as a restore point", () => {
+test("a leftover temporary file from a killed run is cleaned up and never listed as a restore point", async () => {
   const db = dir.join("app.db");
   makeAppDatabase(db, 1);
   const backupDir = dir.join("backup");

@@ -11,7 +11,14 @@ import {
   writeSync,
 } from "node:fs";
 import { createBackup } from "../../../apps/pra-app/src/backup/create";
-import { eventIds, makeAppDatabase, runPraApp, type TempDir, tempDir } from "../../support/pra-app";
+import {
+  eventIds,
+  makeAppDatabase,
+  runPraApp,
+  spawnPraApp,
+  type TempDir,
+  tempDir,
+} from "../../support/pra-app";
 
 let dir: TempDir;
 let db: string;
@@ -55,11 +62,11 @@ function snapshotOfDataDir(): Record<string, string> {
 }
 
 describe("restore", () => {
-  test("without --point restores the newest valid point and moves the current database aside", () => {
+  test("without --point restores the newest valid point and moves the current database aside", async () => {
     pointWithRows(1_700_000_000, 10);
     pointWithRows(1_700_000_100, 20);
     makeAppDatabase(db, 5); // 25 rows now, 5 of them in no restore point
-    const run = runPraApp(["restore"], env);
+    const run = spawnPraApp(["restore"], env);
     expect(run.status).toBe(0);
     const summary = run.json();
     expect(summary).toMatchObject({
@@ -78,11 +85,11 @@ describe("restore", () => {
     expect(eventIds(aside)).toHaveLength(25);
   });
 
-  test("a corrupted newest point is skipped, named, and the next valid one restored", () => {
+  test("a corrupted newest point is skipped, named, and the next valid one restored", async () => {
     pointWithRows(1_700_000_000, 10);
     const newest = pointWithRows(1_700_000_100, 20);
     corrupt(`${backupDir}/${newest}`);
-    const run = runPraApp(["restore"], env);
+    const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
     expect(run.stderr).toContain("skipped app-1700000100.db");
     expect(run.json()).toMatchObject({
@@ -93,10 +100,10 @@ describe("restore", () => {
     expect(eventIds(db)).toHaveLength(10);
   });
 
-  test("when no point is valid it refuses and changes nothing", () => {
+  test("when no point is valid it refuses and changes nothing", async () => {
     corruptAll([pointWithRows(1_700_000_000, 10), pointWithRows(1_700_000_100, 20)]);
     const before = snapshotOfDataDir();
-    const run = runPraApp(["restore"], env);
+    const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("no valid restore point to restore");
     expect(snapshotOfDataDir()).toEqual(before);
@@ -106,19 +113,19 @@ describe("restore", () => {
     for (const file of files) corrupt(`${backupDir}/${file}`);
   }
 
-  test("with no restore point at all it refuses and changes nothing", () => {
+  test("with no restore point at all it refuses and changes nothing", async () => {
     makeAppDatabase(db, 3);
     const before = snapshotOfDataDir();
-    const run = runPraApp(["restore"], env);
+    const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`no restore point in ${backupDir}`);
     expect(snapshotOfDataDir()).toEqual(before);
   });
 
-  test("--point restores exactly that point", () => {
+  test("--point restores exactly that point", async () => {
     pointWithRows(1_700_000_000, 10);
     pointWithRows(1_700_000_100, 20);
-    const run = runPraApp(["restore", "--point", "app-1700000000.db"], env);
+    const run = await runPraApp(["restore", "--point", "app-1700000000.db"], env);
     expect(run.status).toBe(0);
     expect(eventIds(db)).toHaveLength(10);
   });
@@ -129,31 +136,31 @@ describe("restore", () => {
     ["a file outside the backup directory", "../data/app-1700000000.db", "is outside the backup directory"],
     ["an absolute path elsewhere", "/etc/passwd", "is outside the backup directory"],
     ["a name that is not a restore point", "notes.db", "is not a restore point name"],
-  ])("--point naming %s is refused and nothing changes", (_case, point, message) => {
+  ])("--point naming %s is refused and nothing changes", async (_case, point, message) => {
     pointWithRows(1_700_000_000, 10);
     corrupt(`${backupDir}/${pointWithRows(1_700_000_100, 20)}`);
     copyFileSync(`${backupDir}/app-1700000000.db`, dir.join("data", "app-1700000000.db"));
     makeAppDatabase(db, 1);
     const before = snapshotOfDataDir();
-    const run = runPraApp(["restore", "--point", point], env);
+    const run = await runPraApp(["restore", "--point", point], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(message);
     expect(run.stderr).toContain("nothing was changed");
     expect(snapshotOfDataDir()).toEqual(before);
   });
 
-  test("--before takes the newest valid point at or before the time (ISO or unix seconds)", () => {
+  test("--before takes the newest valid point at or before the time (ISO or unix seconds)", async () => {
     pointWithRows(1_700_000_000, 10);
     pointWithRows(1_700_000_100, 20);
     pointWithRows(1_700_000_200, 30);
     const iso = new Date(1_700_000_150 * 1000).toISOString();
-    expect(runPraApp(["restore", "--before", iso], env).json()).toMatchObject({
+    expect((await runPraApp(["restore", "--before", iso], env)).json()).toMatchObject({
       restored: "app-1700000100.db",
     });
-    expect(runPraApp(["restore", "--before", "1700000000"], env).json()).toMatchObject({
+    expect((await runPraApp(["restore", "--before", "1700000000"], env)).json()).toMatchObject({
       restored: "app-1700000000.db",
     });
-    const none = runPraApp(["restore", "--before", "1600000000"], env);
+    const none = await runPraApp(["restore", "--before", "1600000000"], env);
     expect(none.status).toBe(1);
     expect(none.stderr).toContain("no restore point taken at or before 1600000000");
   });
@@ -162,16 +169,16 @@ describe("restore", () => {
     [["--before", "yesterday"], '"yesterday" is not a time'],
     [["--point", "app-1.db", "--before", "1700000000"], "cannot be used with option '--point"],
     [["--point"], "argument missing"],
-  ])("restore %j is refused as bad usage", (args, message) => {
+  ])("restore %j is refused as bad usage", async (args, message) => {
     pointWithRows(1_700_000_000, 10);
     const before = snapshotOfDataDir();
-    const run = runPraApp(["restore", ...args], env);
+    const run = await runPraApp(["restore", ...args], env);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(message);
     expect(snapshotOfDataDir()).toEqual(before);
   });
 
-  test("a stale WAL is moved aside with its database and never replayed onto the restored file", () => {
+  test("a stale WAL is moved aside with its database and never replayed onto the restored file", async () => {
     pointWithRows(1_700_000_000, 10);
     // A service that crashed mid-flight: committed rows 11..60 live only in app.db-wal.
     const crash = spawnSync(process.execPath, [
@@ -187,7 +194,7 @@ describe("restore", () => {
     ]);
     expect(crash.signal).toBe("SIGKILL");
     expect(readFileSync(`${db}-wal`).length).toBeGreaterThan(0);
-    const run = runPraApp(["restore"], env);
+    const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
     expect(existsSync(`${db}-wal`)).toBe(false);
     expect(existsSync(`${db}-shm`)).toBe(false);
@@ -198,10 +205,10 @@ describe("restore", () => {
     expect(eventIds(aside)).toHaveLength(60);
   });
 
-  test("restore into a deleted data directory recreates it", () => {
+  test("restore into a deleted data directory recreates it", async () => {
     pointWithRows(1_700_000_000, 10);
     rmSync(dir.join("data"), { recursive: true });
-    const run = runPraApp(["restore"], env);
+    const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
     expect(run.json()).toMatchObject({ restored: "app-1700000000.db", moved_aside: [] });
     expect(eventIds(db)).toHaveLength(10);
@@ -209,33 +216,33 @@ describe("restore", () => {
 });
 
 describe("verify", () => {
-  test("passes on a fresh valid newest point and reports it", () => {
+  test("passes on a fresh valid newest point and reports it", async () => {
     const file = pointWithRows(Math.floor(Date.now() / 1000), 7);
-    const run = runPraApp(["verify", "--max-age", "5m"], env);
+    const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(0);
     expect(run.json()).toMatchObject({ command: "verify", ok: true, file, rows: 7, max_age_seconds: 300 });
   });
 
-  test("fails when there is no restore point", () => {
-    const run = runPraApp(["verify", "--max-age", "5m"], env);
+  test("fails when there is no restore point", async () => {
+    const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`no restore point in ${backupDir}`);
   });
 
-  test("fails when the newest point is older than --max-age", () => {
+  test("fails when the newest point is older than --max-age", async () => {
     pointWithRows(Math.floor(Date.now() / 1000) - 600, 7);
-    const run = runPraApp(["verify", "--max-age", "5m"], env);
+    const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(
       /newest restore point app-\d+\.db is 6\d\d s old, older than the allowed 300 s/,
     );
   });
 
-  test("fails when the newest point fails its check, even if an older one is fine", () => {
+  test("fails when the newest point fails its check, even if an older one is fine", async () => {
     const now = Math.floor(Date.now() / 1000);
     pointWithRows(now - 60, 7);
     corrupt(`${backupDir}/${pointWithRows(now, 9)}`);
-    const run = runPraApp(["verify", "--max-age", "5m"], env);
+    const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`newest restore point app-${now}.db cannot be read`);
   });
@@ -243,8 +250,8 @@ describe("verify", () => {
   test.each([
     [[], "required option '--max-age <duration>' not specified"],
     [["--max-age", "soon"], '"soon" is not a duration'],
-  ])("verify %j is refused as bad usage", (args, message) => {
-    const run = runPraApp(["verify", ...args], env);
+  ])("verify %j is refused as bad usage", async (args, message) => {
+    const run = await runPraApp(["verify", ...args], env);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(message);
   });

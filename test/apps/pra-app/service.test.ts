@@ -79,8 +79,8 @@ test("an unreachable PostgreSQL makes serve fail at start with a non-zero exit",
   await expect(failure).rejects.not.toThrow(/hidden-pw/);
 });
 
-test("--help documents every command and the flags the manifests use", () => {
-  const top = runPraApp(["--help"]);
+test("--help documents every command and the flags the manifests use", async () => {
+  const top = await runPraApp(["--help"]);
   expect(top.status).toBe(0);
   for (const command of ["serve", "backup", "restore", "verify", "backups"])
     expect(top.stdout).toContain(command);
@@ -93,19 +93,19 @@ test("--help documents every command and the flags the manifests use", () => {
     backups: ["--backup-dir <dir>"],
   };
   for (const [command, expected] of Object.entries(flags)) {
-    const help = runPraApp([command, "--help"]);
+    const help = await runPraApp([command, "--help"]);
     expect(help.status).toBe(0);
     for (const flag of expected) expect(help.stdout).toContain(flag);
   }
 });
 
-test("an unknown command is bad usage", () => {
-  const run = runPraApp(["frobnicate"]);
+test("an unknown command is bad usage", async () => {
+  const run = await runPraApp(["frobnicate"]);
   expect(run.status).toBe(2);
   expect(run.stderr).toContain("unknown command 'frobnicate'");
 });
 
-test("backups lists restore points newest first as JSON", () => {
+test("backups lists restore points newest first as JSON", async () => {
   const backupDir = dir.join("listing");
   const db = dir.join("listing.db");
   require("../../support/pra-app").makeAppDatabase(db, 2);
@@ -113,7 +113,7 @@ test("backups lists restore points newest first as JSON", () => {
   for (const ts of [1_700_000_000, 1_700_000_200, 1_700_000_100]) {
     require("node:fs").copyFileSync(db, `${backupDir}/app-${ts}.db`);
   }
-  const run = runPraApp(["backups"], { BACKUP_DIR: backupDir });
+  const run = await runPraApp(["backups"], { BACKUP_DIR: backupDir });
   expect(run.status).toBe(0);
   const files = (run.json().backups as { file: string }[]).map((point) => point.file);
   expect(files).toEqual(["app-1700000200.db", "app-1700000100.db", "app-1700000000.db"]);

@@ -1,0 +1,68 @@
+/** `npm run drill`: a short real drill passes within the lab's objectives, and the verdict catches loss. */
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { analyzeDrill } from "../../../scripts/drill-analysis";
+import { REPO_ROOT } from "../../support/pra-app";
+
+test("a short drill restores, measures RPO and RTO within the lab's objectives, and exits 0", () => {
+  const drillDirsBefore = readdirSync(tmpdir()).filter((name) => name.startsWith("pra-drill-")).length;
+  const run = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "scripts/drill.ts", "--duration", "3", "--interval", "1"],
+    {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
+  expect(run.stderr).toBe("");
+  expect(run.status).toBe(0);
+  expect(run.stdout).toMatch(/RPO measured: [\d.]+ s, \d+ acknowledged rows lost \(objective 120 s\) ok/);
+  expect(run.stdout).toMatch(/RTO measured: [\d.]+ s .* \(objective 300 s\) ok/);
+  const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+  expect(result).toMatchObject({ drill: "pass", stack: "lab", lost_before_last_backup: 0 });
+  expect(result.backups).toBeGreaterThanOrEqual(1);
+  expect(result.acknowledged).toBeGreaterThan(0);
+  // Its temp dir is gone.
+  expect(readdirSync(tmpdir()).filter((name) => name.startsWith("pra-drill-")).length).toBeLessThanOrEqual(
+    drillDirsBefore,
+  );
+});
+
+describe("the drill's verdict", () => {
+  const acked = [1, 2, 3, 4, 5].map((id) => ({ id, ackedAtMs: id * 1000 }));
+
+  test("writes newer than the last backup may be lost; RPO runs from the newest survivor to the disaster", () => {
+    const verdict = analyzeDrill({
+      acked,
+      backupStartsMs: [3500],
+      disasterAtMs: 6000,
+      firstReadAtMs: 7500,
+      restoredIds: new Set([1, 2, 3]),
+    });
+    expect(verdict).toMatchObject({ rowsLost: 2, rpoSeconds: 3, rtoSeconds: 1.5, lostBeforeLastBackup: 0 });
+  });
+
+  test("a write acknowledged before the last successful backup and missing after the restore is flagged", () => {
+    const verdict = analyzeDrill({
+      acked,
+      backupStartsMs: [4500],
+      disasterAtMs: 6000,
+      firstReadAtMs: 7000,
+      restoredIds: new Set([1, 2, 3]),
+    });
+    expect(verdict.lostBeforeLastBackup).toBe(1);
+  });
+
+  test("nothing lost means an RPO of 0", () => {
+    const verdict = analyzeDrill({
+      acked,
+      backupStartsMs: [5500],
+      disasterAtMs: 6000,
+      firstReadAtMs: 6100,
+      restoredIds: new Set([1, 2, 3, 4, 5]),
+    });
+    expect(verdict).toMatchObject({ rowsLost: 0, rpoSeconds: 0, lostBeforeLastBackup: 0 });
+  });
+});
