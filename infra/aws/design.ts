@@ -32,6 +32,8 @@ export interface TargetDesign {
   readonly network: {
     readonly availabilityZones: number;
     readonly natGateways: number;
+    /** NAT gateways of the DR VPC: one shared in pilot light (little runs there), like the primary in warm standby. */
+    readonly drNatGateways: "per-zone" | "single";
     readonly primaryCidr: string;
     readonly drCidr: string;
   };
@@ -143,6 +145,7 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
     network: {
       availabilityZones: config.network.availabilityZones,
       natGateways: config.network.natGateways === "single" ? 1 : config.network.availabilityZones,
+      drNatGateways: config.dr.strategy === "pilot-light" ? "single" : config.network.natGateways,
       primaryCidr: "10.20.0.0/16",
       // Different from the primary so the two VPCs can be peered during a failover if needed.
       drCidr: "10.21.0.0/16",

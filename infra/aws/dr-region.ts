@@ -19,7 +19,6 @@ export interface DrRegionArgs {
   readonly design: TargetDesign;
   readonly clusterName: string;
   readonly nodeInstanceType: string;
-  readonly natGateways: "per-zone" | "single";
   /** Keys of the DR region. */
   readonly keys: {
     readonly eks: pulumi.Input<string>;
@@ -53,6 +52,9 @@ export class DrRegion extends pulumi.ComponentResource {
   public readonly replicaEndpoint?: pulumi.Output<string>;
   public readonly replicaIdentifier?: pulumi.Output<string>;
   public readonly automatedBackupsReplicationArn: pulumi.Output<string>;
+  /** Where a database restored (or promoted) in the DR region lives. */
+  public readonly databaseSubnetGroupName: pulumi.Output<string>;
+  public readonly databaseSecurityGroupId: pulumi.Output<string>;
   public readonly cluster: Cluster;
 
   /** Pass the DR region's aws provider in `opts.providers`: every child uses it. */
@@ -67,7 +69,7 @@ export class DrRegion extends pulumi.ComponentResource {
       {
         cidrBlock: design.network.drCidr,
         availabilityZones: design.network.availabilityZones,
-        natGateways: args.natGateways,
+        natGateways: design.network.drNatGateways,
         logsKeyArn: args.keys.logs,
         region: args.region,
         clusterName: args.clusterName,
@@ -101,40 +103,48 @@ export class DrRegion extends pulumi.ComponentResource {
     );
     this.automatedBackupsReplicationArn = replication.id;
 
+    // Free to keep: where a restore (pilot light) or the replica (warm standby) lands.
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-db-subnets`,
+      { name: `${args.primaryDatabase.identifier}-dr-subnets`, subnetIds: network.privateSubnetIds },
+      parent,
+    );
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-db-sg`,
+      {
+        name: `${args.primaryDatabase.identifier}-dr-db`,
+        vpcId: network.vpcId,
+        description: "PostgreSQL in the DR region: reachable from the DR cluster nodes only",
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-db-from-nodes`,
+      {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: this.cluster.clusterSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: POSTGRES_PORT,
+        toPort: POSTGRES_PORT,
+      },
+      parent,
+    );
+    const parameterGroup = new aws.rds.ParameterGroup(
+      `${name}-db-params`,
+      {
+        name: `${args.primaryDatabase.identifier}-dr-params`,
+        family: design.database.parameterGroupFamily,
+        parameters: [
+          { name: "rds.force_ssl", value: "1" },
+          { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+        ],
+      },
+      parent,
+    );
+    this.databaseSubnetGroupName = subnetGroup.name;
+    this.databaseSecurityGroupId = securityGroup.id;
+
     if (design.database.crossRegionReplica) {
-      const subnetGroup = new aws.rds.SubnetGroup(
-        `${name}-db-subnets`,
-        { name: `${args.primaryDatabase.identifier}-dr-subnets`, subnetIds: network.privateSubnetIds },
-        parent,
-      );
-      const securityGroup = new aws.ec2.SecurityGroup(
-        `${name}-db-sg`,
-        { vpcId: network.vpcId, description: "PostgreSQL replica: reachable from the DR cluster nodes only" },
-        parent,
-      );
-      new aws.vpc.SecurityGroupIngressRule(
-        `${name}-db-from-nodes`,
-        {
-          securityGroupId: securityGroup.id,
-          referencedSecurityGroupId: this.cluster.clusterSecurityGroupId,
-          ipProtocol: "tcp",
-          fromPort: POSTGRES_PORT,
-          toPort: POSTGRES_PORT,
-        },
-        parent,
-      );
-      const parameterGroup = new aws.rds.ParameterGroup(
-        `${name}-db-params`,
-        {
-          name: `${args.primaryDatabase.identifier}-dr-params`,
-          family: design.database.parameterGroupFamily,
-          parameters: [
-            { name: "rds.force_ssl", value: "1" },
-            { name: "ssl_min_protocol_version", value: "TLSv1.2" },
-          ],
-        },
-        parent,
-      );
       const replica = new aws.rds.Instance(
         `${name}-replica`,
         {

@@ -168,7 +168,6 @@ export class Target extends pulumi.ComponentResource {
         design,
         clusterName: names.drClusterName,
         nodeInstanceType: config.cluster.nodeInstanceType,
-        natGateways: config.network.natGateways,
         keys: { eks: drKeys.arns.eks, ebs: drKeys.arns.ebs, logs: drKeys.arns.logs, rds: drKeys.arns.rds },
         primaryDatabase: {
           arn: database.instanceArn,

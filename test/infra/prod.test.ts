@@ -446,6 +446,12 @@ describe("DR region (pilot light)", () => {
         .map((db) => db.region),
     ).toEqual([PRIMARY]);
     expect(run.outputs.drDatabaseEndpoint!.value).toBeUndefined();
+    // What a restore needs is ready there: subnet group, TLS-only parameters, a group open to the DR nodes only.
+    const subnets = mocks().one("aws:rds/subnetGroup:SubnetGroup", "pra-dr-region-db-subnets");
+    expect(subnets.region).toBe(DR);
+    expect(subnets.inputs.name).toBe("pra-prod-dr-subnets");
+    const params = mocks().one("aws:rds/parameterGroup:ParameterGroup", "pra-dr-region-db-params");
+    expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
   });
 });
 

@@ -110,7 +110,8 @@ describe("warm standby (prod with pra:drStrategy warm-standby)", () => {
     ]);
   });
 
-  test("nodes run in every DR zone", () => {
+  test("nodes run in every DR zone, each with its own NAT gateway like the primary", () => {
+    expect(run.mocks.ofType("aws:ec2/natGateway:NatGateway").filter((n) => n.region === DR)).toHaveLength(3);
     const groups = run.mocks.ofType("aws:eks/nodeGroup:NodeGroup").filter((g) => g.region === DR);
     expect(groups.map((g) => g.inputs.scalingConfig)).toEqual(
       Array.from({ length: 3 }, () => ({ minSize: 1, desiredSize: 1, maxSize: 3 })),
