@@ -143,8 +143,8 @@ describe("npm run restore-job", () => {
 
   test("requires --stack and --point", () => {
     const result = project.run(process.execPath, [
-      "--import",
-      "tsx",
+      "--require",
+      "tsx/cjs",
       "scripts/restore-job.ts",
       "--stack",
       "lab",
