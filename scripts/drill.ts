@@ -74,7 +74,11 @@ async function main(): Promise<number> {
   const config = loadStack(options.stack);
   const dir = mkdtempSync(join(tmpdir(), "pra-drill-"));
   const dataDir = join(dir, "data");
-  const env: NodeJS.ProcessEnv = { ...process.env, DB_PATH: join(dataDir, "app.db"), BACKUP_DIR: join(dir, "backup") };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DB_PATH: join(dataDir, "app.db"),
+    BACKUP_DIR: join(dir, "backup"),
+  };
   delete env.DATABASE_URL;
   const children = new Set<ChildProcess>();
   const track = (child: ChildProcess) => {
@@ -167,12 +171,12 @@ async function main(): Promise<number> {
 
     const restoreRun = await runCommand(["restore"]);
     if (restoreRun.code !== 0) throw new Error(`pra-app restore failed: ${restoreRun.stderr}`);
-    const restored = JSON.parse(restoreRun.stdout) as { restored: string; rows: number };
+    const restored = JSON.parse(restoreRun.stdout) as { restored: string; last_event_id: number };
     const second = await startService();
     // Restored data is served once the count is back to what the restore reported.
     const firstReadAtMs = await waitForCount(
       second.url,
-      restored.rows,
+      restored.last_event_id,
       Date.now() + config.objectives.rtoSeconds * 1000,
     );
     await backups;
@@ -194,7 +198,7 @@ async function main(): Promise<number> {
     console.log(
       `writes acknowledged: ${ackedBeforeDisaster.length}; backups: ${backupStartsMs.length} ok, ${backupsFailed} failed`,
     );
-    console.log(`restored ${restored.restored} (${restored.rows} rows)`);
+    console.log(`restored ${restored.restored} (events up to id ${restored.last_event_id})`);
     console.log(
       `RPO measured: ${verdict.rpoSeconds.toFixed(2)} s, ${verdict.rowsLost} acknowledged rows lost ` +
         `(objective ${config.objectives.rpoSeconds} s) ${rpoOk ? "ok" : "MISSED"}`,

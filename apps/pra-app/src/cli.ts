@@ -103,10 +103,10 @@ export function buildProgram(settings: Settings): Command {
       "\nA point is kept when it is among the newest N OR younger than --keep-within; the point just made is never\n" +
         "deleted. Without either flag nothing is deleted.",
     )
-    .action((flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
+    .action(async (flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "backup");
       const started = process.hrtime.bigint();
-      const result = createBackup({
+      const result = await createBackup({
         dbPath,
         backupDir,
         retention: { keepLast: flags.keepLast, keepWithinSeconds: flags.keepWithin },
@@ -118,7 +118,7 @@ export function buildProgram(settings: Settings): Command {
         path: result.path,
         timestamp: result.timestamp,
         size_bytes: result.sizeBytes,
-        rows: result.rows,
+        last_event_id: result.lastEventId,
         deleted: result.deleted,
         duration_seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });
@@ -146,16 +146,16 @@ export function buildProgram(settings: Settings): Command {
         "The chosen copy is integrity-checked before anything is touched; the current database and its -wal/-shm\n" +
         "files are moved aside as <db>.pre-restore-<unix-seconds>[-wal|-shm], never deleted.",
     )
-    .action((flags: LocationFlags & { point?: string; before?: number }) => {
+    .action(async (flags: LocationFlags & { point?: string; before?: number }) => {
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "restore");
-      const result = restore({ dbPath, backupDir, point: flags.point, beforeSeconds: flags.before });
+      const result = await restore({ dbPath, backupDir, point: flags.point, beforeSeconds: flags.before });
       for (const entry of result.skipped) process.stderr.write(`skipped ${entry.file}: ${entry.reason}\n`);
       summary({
         command: "restore",
         ok: true,
         restored: result.file,
         timestamp: result.timestamp,
-        rows: result.rows,
+        last_event_id: result.lastEventId,
         db: result.dbPath,
         skipped: result.skipped,
         moved_aside: result.movedAside,
@@ -182,7 +182,7 @@ export function buildProgram(settings: Settings): Command {
         timestamp: result.timestamp,
         age_seconds: result.ageSeconds,
         max_age_seconds: flags.maxAge,
-        rows: result.rows,
+        last_event_id: result.lastEventId,
       });
     });
 

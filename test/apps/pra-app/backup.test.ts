@@ -45,7 +45,7 @@ test("backup writes a checked restore point and prints one JSON summary line", a
   const run = spawnPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
   expect(run.status).toBe(0);
   const summary = run.json();
-  expect(summary).toMatchObject({ command: "backup", ok: true, rows: 25, deleted: [] });
+  expect(summary).toMatchObject({ command: "backup", ok: true, last_event_id: 25, deleted: [] });
   expect(summary.file).toMatch(/^app-\d+\.db$/);
   expect(pointsIn(dir.join("backup"))).toEqual([summary.file]);
   expect(eventIds(dir.join("backup", summary.file as string))).toHaveLength(25);
@@ -156,9 +156,9 @@ test("two backups in the same second: the second fails loudly and the first poin
   const backupDir = dir.join("backup");
   const nowSpy = jest.spyOn(Date, "now").mockReturnValue(1_800_000_000_500);
   try {
-    const first = createBackup({ dbPath: db, backupDir });
+    const first = await createBackup({ dbPath: db, backupDir });
     makeAppDatabase(db, 5);
-    expect(() => createBackup({ dbPath: db, backupDir })).toThrow(
+    await expect(createBackup({ dbPath: db, backupDir })).rejects.toThrow(
       "restore point app-1800000000.db already exists (another backup ran in the same second); nothing was overwritten",
     );
     expect(pointsIn(backupDir)).toEqual([first.file]);
@@ -198,7 +198,7 @@ test("two backup processes started together never overwrite each other nor fail 
   expect(pointsIn(backupDir).sort()).toEqual([...files].sort());
   for (const result of failed) expect(result.stderr).toContain("already exists");
   for (const file of files)
-    expect(checkDatabaseFile(`${backupDir}/${file}`)).toEqual({ ok: true, rows: 500 });
+    expect(checkDatabaseFile(`${backupDir}/${file}`)).toEqual({ ok: true, lastEventId: 500 });
 });
 
 test("backups taken while a writer inserts continuously finish and each holds exactly a prefix of the rows", async () => {
@@ -269,6 +269,6 @@ test("a leftover temporary file from a killed run is cleaned up and never listed
   const old = new Date(Date.now() - 7 * 3600 * 1000);
   utimesSync(leftover, old, old);
   expect(pointsIn(backupDir)).toEqual([]);
-  createBackup({ dbPath: db, backupDir });
+  await createBackup({ dbPath: db, backupDir });
   expect(existsSync(leftover)).toBe(false);
 });

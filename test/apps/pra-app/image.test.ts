@@ -79,5 +79,5 @@ test("the Dockerfile's build command compiles the app and the built CLI works fr
   expect(eventIds(join(dir.path, "backup", file))).toHaveLength(12);
   const verify = run(["verify", "--max-age", "1m"]);
   expect(verify.status).toBe(0);
-  expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, file, rows: 12 });
+  expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, file, last_event_id: 12 });
 });

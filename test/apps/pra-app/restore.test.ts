@@ -35,12 +35,12 @@ beforeEach(() => {
 afterEach(() => dir.remove());
 
 /** A restore point at `timestamp` holding events 1..rows (the database grows to `rows` first). */
-function pointWithRows(timestamp: number, rows: number): string {
+async function pointWithRows(timestamp: number, rows: number): Promise<string> {
   const have = existsSync(db) ? eventIds(db).length : 0;
   makeAppDatabase(db, rows - have);
   const nowSpy = jest.spyOn(Date, "now").mockReturnValue(timestamp * 1000);
   try {
-    return createBackup({ dbPath: db, backupDir }).file;
+    return (await createBackup({ dbPath: db, backupDir })).file;
   } finally {
     nowSpy.mockRestore();
   }
@@ -63,8 +63,8 @@ function snapshotOfDataDir(): Record<string, string> {
 
 describe("restore", () => {
   test("without --point restores the newest valid point and moves the current database aside", async () => {
-    pointWithRows(1_700_000_000, 10);
-    pointWithRows(1_700_000_100, 20);
+    await pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_100, 20);
     makeAppDatabase(db, 5); // 25 rows now, 5 of them in no restore point
     const run = spawnPraApp(["restore"], env);
     expect(run.status).toBe(0);
@@ -73,7 +73,7 @@ describe("restore", () => {
       command: "restore",
       ok: true,
       restored: "app-1700000100.db",
-      rows: 20,
+      last_event_id: 20,
       skipped: [],
     });
     expect(eventIds(db)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -86,22 +86,22 @@ describe("restore", () => {
   });
 
   test("a corrupted newest point is skipped, named, and the next valid one restored", async () => {
-    pointWithRows(1_700_000_000, 10);
-    const newest = pointWithRows(1_700_000_100, 20);
+    await pointWithRows(1_700_000_000, 10);
+    const newest = await pointWithRows(1_700_000_100, 20);
     corrupt(`${backupDir}/${newest}`);
     const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
     expect(run.stderr).toContain("skipped app-1700000100.db");
     expect(run.json()).toMatchObject({
       restored: "app-1700000000.db",
-      rows: 10,
+      last_event_id: 10,
       skipped: [{ file: "app-1700000100.db", reason: expect.stringContaining("cannot be read") }],
     });
     expect(eventIds(db)).toHaveLength(10);
   });
 
   test("when no point is valid it refuses and changes nothing", async () => {
-    corruptAll([pointWithRows(1_700_000_000, 10), pointWithRows(1_700_000_100, 20)]);
+    corruptAll([await pointWithRows(1_700_000_000, 10), await pointWithRows(1_700_000_100, 20)]);
     const before = snapshotOfDataDir();
     const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(1);
@@ -123,8 +123,8 @@ describe("restore", () => {
   });
 
   test("--point restores exactly that point", async () => {
-    pointWithRows(1_700_000_000, 10);
-    pointWithRows(1_700_000_100, 20);
+    await pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_100, 20);
     const run = await runPraApp(["restore", "--point", "app-1700000000.db"], env);
     expect(run.status).toBe(0);
     expect(eventIds(db)).toHaveLength(10);
@@ -137,8 +137,8 @@ describe("restore", () => {
     ["an absolute path elsewhere", "/etc/passwd", "is outside the backup directory"],
     ["a name that is not a restore point", "notes.db", "is not a restore point name"],
   ])("--point naming %s is refused and nothing changes", async (_case, point, message) => {
-    pointWithRows(1_700_000_000, 10);
-    corrupt(`${backupDir}/${pointWithRows(1_700_000_100, 20)}`);
+    await pointWithRows(1_700_000_000, 10);
+    corrupt(`${backupDir}/${await pointWithRows(1_700_000_100, 20)}`);
     copyFileSync(`${backupDir}/app-1700000000.db`, dir.join("data", "app-1700000000.db"));
     makeAppDatabase(db, 1);
     const before = snapshotOfDataDir();
@@ -150,9 +150,9 @@ describe("restore", () => {
   });
 
   test("--before takes the newest valid point at or before the time (ISO or unix seconds)", async () => {
-    pointWithRows(1_700_000_000, 10);
-    pointWithRows(1_700_000_100, 20);
-    pointWithRows(1_700_000_200, 30);
+    await pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_100, 20);
+    await pointWithRows(1_700_000_200, 30);
     const iso = new Date(1_700_000_150 * 1000).toISOString();
     expect((await runPraApp(["restore", "--before", iso], env)).json()).toMatchObject({
       restored: "app-1700000100.db",
@@ -170,7 +170,7 @@ describe("restore", () => {
     [["--point", "app-1.db", "--before", "1700000000"], "cannot be used with option '--point"],
     [["--point"], "argument missing"],
   ])("restore %j is refused as bad usage", async (args, message) => {
-    pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_000, 10);
     const before = snapshotOfDataDir();
     const run = await runPraApp(["restore", ...args], env);
     expect(run.status).toBe(2);
@@ -179,7 +179,7 @@ describe("restore", () => {
   });
 
   test("a stale WAL is moved aside with its database and never replayed onto the restored file", async () => {
-    pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_000, 10);
     // A service that crashed mid-flight: committed rows 11..60 live only in app.db-wal.
     const crash = spawnSync(process.execPath, [
       "-e",
@@ -206,7 +206,7 @@ describe("restore", () => {
   });
 
   test("restore into a deleted data directory recreates it", async () => {
-    pointWithRows(1_700_000_000, 10);
+    await pointWithRows(1_700_000_000, 10);
     rmSync(dir.join("data"), { recursive: true });
     const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
@@ -217,10 +217,16 @@ describe("restore", () => {
 
 describe("verify", () => {
   test("passes on a fresh valid newest point and reports it", async () => {
-    const file = pointWithRows(Math.floor(Date.now() / 1000), 7);
+    const file = await pointWithRows(Math.floor(Date.now() / 1000), 7);
     const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(0);
-    expect(run.json()).toMatchObject({ command: "verify", ok: true, file, rows: 7, max_age_seconds: 300 });
+    expect(run.json()).toMatchObject({
+      command: "verify",
+      ok: true,
+      file,
+      last_event_id: 7,
+      max_age_seconds: 300,
+    });
   });
 
   test("fails when there is no restore point", async () => {
@@ -230,7 +236,7 @@ describe("verify", () => {
   });
 
   test("fails when the newest point is older than --max-age", async () => {
-    pointWithRows(Math.floor(Date.now() / 1000) - 600, 7);
+    await pointWithRows(Math.floor(Date.now() / 1000) - 600, 7);
     const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(
@@ -240,8 +246,8 @@ describe("verify", () => {
 
   test("fails when the newest point fails its check, even if an older one is fine", async () => {
     const now = Math.floor(Date.now() / 1000);
-    pointWithRows(now - 60, 7);
-    corrupt(`${backupDir}/${pointWithRows(now, 9)}`);
+    await pointWithRows(now - 60, 7);
+    corrupt(`${backupDir}/${await pointWithRows(now, 9)}`);
     const run = await runPraApp(["verify", "--max-age", "5m"], env);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`newest restore point app-${now}.db cannot be read`);

@@ -161,9 +161,9 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
     await sqlite.close();
     const nowSpy = jest.spyOn(Date, "now");
     nowSpy.mockReturnValue(1_700_000_000_000);
-    createBackup({ dbPath: source, backupDir });
+    await createBackup({ dbPath: source, backupDir });
     nowSpy.mockReturnValue(1_700_000_100_000);
-    createBackup({ dbPath: source, backupDir });
+    await createBackup({ dbPath: source, backupDir });
     nowSpy.mockRestore();
     await storage.addEvent("one");
     const status = await get("/status");

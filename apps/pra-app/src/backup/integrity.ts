@@ -2,11 +2,12 @@
 import Database from "better-sqlite3";
 import { errorMessage } from "../log";
 
-export type CheckResult = { ok: true; rows: number } | { ok: false; reason: string };
+export type CheckResult = { ok: true; lastEventId: number } | { ok: false; reason: string };
 
 /**
- * Opens `path` read-only (it is never modified), runs `PRAGMA integrity_check` and counts the events
- * the service would serve from it.
+ * Opens `path` read-only (it is never modified), runs `PRAGMA integrity_check` (every page is read) and
+ * queries the events table the service would serve from. The query asks for the newest event id, not a
+ * count: a count reads the whole table a second time, and ids are never reused (AUTOINCREMENT).
  */
 export function checkDatabaseFile(path: string): CheckResult {
   let db: Database.Database | undefined;
@@ -17,8 +18,8 @@ export function checkDatabaseFile(path: string): CheckResult {
     if (messages.length !== 1 || messages[0] !== "ok") {
       return { ok: false, reason: `integrity check failed: ${messages.slice(0, 3).join("; ")}` };
     }
-    const row = db.prepare("SELECT count(*) AS count FROM events").get() as { count: number };
-    return { ok: true, rows: row.count };
+    const row = db.prepare("SELECT max(id) AS id FROM events").get() as { id: number | null };
+    return { ok: true, lastEventId: row.id ?? 0 };
   } catch (error) {
     return { ok: false, reason: `cannot be read as the app's database: ${errorMessage(error)}` };
   } finally {

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { fsyncPath } from "./durable";
+import { fsyncInBackground, fsyncPath } from "./durable";
 import { checkDatabaseFile } from "./integrity";
 import { listRestorePoints, nowSeconds, type RestorePoint, timestampOfPointFile } from "./points";
 
@@ -32,7 +32,7 @@ export interface SkippedPoint {
 export interface RestoreResult {
   readonly file: string;
   readonly timestamp: number;
-  readonly rows: number;
+  readonly lastEventId: number;
   readonly dbPath: string;
   readonly skipped: SkippedPoint[];
   readonly movedAside: string[];
@@ -41,7 +41,7 @@ export interface RestoreResult {
 /** A restore that refused to run; nothing was changed. */
 export class RestoreRefused extends Error {}
 
-export function restore(options: RestoreOptions): RestoreResult {
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const dbPath = resolve(options.dbPath);
   const candidates = chooseCandidates(options);
   const dataDir = dirname(dbPath);
@@ -55,16 +55,24 @@ export function restore(options: RestoreOptions): RestoreResult {
     );
     try {
       copyFileSync(point.path, staged);
+      const synced = fsyncInBackground(staged);
       const check = checkDatabaseFile(staged);
+      await synced;
       if (!check.ok) {
         if (options.point !== undefined)
           throw new RestoreRefused(`${point.file} ${check.reason}; nothing was changed`);
         skipped.push({ file: point.file, reason: check.reason });
         continue;
       }
-      fsyncPath(staged);
       const movedAside = swapIn(staged, dbPath);
-      return { file: point.file, timestamp: point.timestamp, rows: check.rows, dbPath, skipped, movedAside };
+      return {
+        file: point.file,
+        timestamp: point.timestamp,
+        lastEventId: check.lastEventId,
+        dbPath,
+        skipped,
+        movedAside,
+      };
     } finally {
       rmSync(staged, { force: true });
     }

@@ -6,7 +6,7 @@ export interface VerifyResult {
   readonly file: string;
   readonly timestamp: number;
   readonly ageSeconds: number;
-  readonly rows: number;
+  readonly lastEventId: number;
 }
 
 export class VerifyFailed extends Error {}
@@ -22,5 +22,5 @@ export function verifyNewest(backupDir: string, maxAgeSeconds: number): VerifyRe
   }
   const check = checkDatabaseFile(newest.path);
   if (!check.ok) throw new VerifyFailed(`newest restore point ${newest.file} ${check.reason}`);
-  return { file: newest.file, timestamp: newest.timestamp, ageSeconds, rows: check.rows };
+  return { file: newest.file, timestamp: newest.timestamp, ageSeconds, lastEventId: check.lastEventId };
 }
