@@ -11,14 +11,16 @@ import { formatSeconds, median } from "./stats";
 
 const RUNS = 5;
 const TARGET_SECONDS = 3;
+/** Pseudo-stack: the same process (tsx, @pulumi/pulumi, config, mocks) without the program. */
+const FLOOR = "(no program)";
 
 async function child(stack: string): Promise<void> {
   const start = performance.now();
-  const config = pulumiConfigOf(stack);
+  const config = pulumiConfigOf(stack === FLOOR ? "lab" : stack);
   const mocks = new RecordingMocks(config["aws:region"] ?? "us-east-1");
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(mocks, "pra", stack, false);
-  await import("../infra/index");
+  if (stack !== FLOOR) await import("../infra/index");
   // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
   await (pulumi.runtime as any).waitForRPCs();
   // Process start to the last registration, and the program alone (declaring + registering).
@@ -33,7 +35,7 @@ async function child(stack: string): Promise<void> {
 
 function main(): void {
   let over = 0;
-  for (const stack of listStacks()) {
+  for (const stack of [FLOOR, ...listStacks()]) {
     const programMs: number[] = [];
     let resources = 0;
     const samples = Array.from({ length: RUNS }, () => {
@@ -52,6 +54,12 @@ function main(): void {
       return seconds;
     });
     const value = median(samples);
+    if (stack === FLOOR) {
+      console.log(
+        `floor: tsx + @pulumi/pulumi + config + mocks, no program: median ${formatSeconds(value)} per fresh process`,
+      );
+      continue;
+    }
     const verdict = value <= TARGET_SECONDS ? "ok" : "OVER TARGET";
     if (value > TARGET_SECONDS) over++;
     console.log(

@@ -249,7 +249,6 @@ export class BackupPlan extends pulumi.ComponentResource {
           dbInstanceClass: args.restoreTest.instanceClass ?? "db.t4g.medium",
           dbSubnetGroupName: args.restoreTest.subnetGroupName,
           vpcSecurityGroupIds: pulumi.jsonStringify([restoreTestGroup.id]),
-          multiAZ: "false",
         },
       },
       parent,
