@@ -27,12 +27,15 @@ export interface AlarmsArgs {
   readonly replica?: { readonly identifier: pulumi.Input<string>; readonly lagAlarmSeconds: number };
 }
 
+const FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED"];
+
 /** The EventBridge pattern of AWS Backup job failures: backups, cross-region copies, restores (restore tests too). */
 export function backupFailurePattern(): string {
   return JSON.stringify({
     source: ["aws.backup"],
     "detail-type": ["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
-    detail: { state: ["FAILED", "ABORTED", "EXPIRED"] },
+    // Backup and copy events carry `state`, restore events `status` (as in the AWS Backup API).
+    detail: { $or: [{ state: FAILED_STATES }, { status: FAILED_STATES }] },
   });
 }
 

@@ -317,7 +317,7 @@ export class BackupPlan extends pulumi.ComponentResource {
         eventPattern: JSON.stringify({
           source: ["aws.backup"],
           "detail-type": ["Restore Job State Change"],
-          detail: { status: ["COMPLETED"] },
+          detail: { $or: [{ status: ["COMPLETED"] }, { state: ["COMPLETED"] }] },
         }),
       },
       parent,

@@ -469,7 +469,11 @@ describe("alarms", () => {
       "Copy Job State Change",
       "Restore Job State Change",
     ]);
-    expect(pattern.detail.state).toContain("FAILED");
+    // Backup/copy events carry `state`, restore events `status`: both must match.
+    expect(pattern.detail.$or).toEqual([
+      { state: ["FAILED", "ABORTED", "EXPIRED"] },
+      { status: ["FAILED", "ABORTED", "EXPIRED"] },
+    ]);
     const target = mocks().one("aws:cloudwatch/eventTarget:EventTarget", "pra-alarms-backup-failures");
     expect(target.inputs.arn).toBe(run.outputs.alarmTopicArn!.value);
   });
