@@ -309,9 +309,19 @@ async function resolve(value: unknown): Promise<{ value: unknown; secret: boolea
   return { value: resolved, secret };
 }
 
+/** The program's entry points, from the module registry of the first evaluation in a test file. */
+interface Entry {
+  readonly loadConfig: typeof import("../../infra/config").loadConfig;
+  readonly program: typeof import("../../infra/program").program;
+}
+let entry: Entry | undefined;
+
 /**
- * Sets `config` as the stack's Pulumi config, installs the mocks, imports infra/index.ts (the
- * real entry point) and waits for every resource registration.
+ * Sets `config` as the stack's Pulumi config, installs the mocks, runs the program and waits for
+ * every resource registration. The first evaluation in a test file imports infra/index.ts, the
+ * real entry point, and its exports are the outputs. Later ones call the same loadConfig and
+ * program that index.ts calls (from the same module instances), sparing a second load of
+ * @pulumi/aws and @pulumi/kubernetes.
  */
 export async function evaluateProgram(
   stack: string,
@@ -321,9 +331,17 @@ export async function evaluateProgram(
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(mocks, "pra", stack, false);
   let exported: ProgramModule = {};
-  jest.isolateModules(() => {
-    exported = require("../../infra/index") as ProgramModule;
-  });
+  if (entry) {
+    exported = { ...entry.program(entry.loadConfig()) };
+  } else {
+    jest.isolateModules(() => {
+      entry = {
+        loadConfig: (require("../../infra/config") as Entry).loadConfig,
+        program: (require("../../infra/program") as Entry).program,
+      };
+      exported = require("../../infra/index") as ProgramModule;
+    });
+  }
   const outputs: Evaluation["outputs"] = {};
   for (const [key, value] of Object.entries(exported)) outputs[key] = await resolve(value);
   // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
