@@ -2,6 +2,10 @@
  * How long the Pulumi program takes to evaluate under mocks, per stack: a fresh process each
  * run (module loading included, as `pulumi preview` would pay it), median of 5.
  * Target: under 3 s per stack. `npm run bench -- pulumi` runs only this suite.
+ *
+ * PRA_BENCH_NO_SOURCE_MAPS=1 turns off Node's source maps (which tsx turns on) in the measured
+ * processes: the Pulumi SDK formats a stack trace for every resource and internal promise, and
+ * mapping those frames is a large share of the program's time.
  */
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +19,7 @@ const TARGET_SECONDS = 3;
 const FLOOR = "(no program)";
 
 async function child(stack: string): Promise<void> {
+  if (process.env.PRA_BENCH_NO_SOURCE_MAPS === "1") process.setSourceMapsEnabled(false);
   const start = performance.now();
   const config = pulumiConfigOf(stack === FLOOR ? "lab" : stack);
   const mocks = new RecordingMocks(config["aws:region"] ?? "us-east-1");
