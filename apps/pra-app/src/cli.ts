@@ -2,6 +2,7 @@
  * `pra-app serve | backup | restore | verify | backups`. Exit 0 only on success, 2 on a usage error,
  * 1 when the command failed; one JSON summary line on stdout, human-readable errors on stderr.
  */
+import { setPriority } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { createBackup } from "./backup/create";
 import { listRestorePoints, nowSeconds } from "./backup/points";
@@ -14,6 +15,8 @@ import { readSettings, type Settings } from "./settings";
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+const BACKUP_NICENESS = 10;
 
 interface LocationFlags {
   db?: string;
@@ -105,6 +108,8 @@ export function buildProgram(settings: Settings): Command {
     )
     .action(async (flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "backup");
+      // A backup is background work: when it shares CPUs with the service, the service's requests win.
+      setPriority(BACKUP_NICENESS);
       const started = process.hrtime.bigint();
       const result = await createBackup({
         dbPath,

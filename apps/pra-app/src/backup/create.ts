@@ -16,7 +16,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { BUSY_TIMEOUT_MS } from "../storage/sqlite";
 import { fsyncPath } from "./durable";
-import { checkDatabaseFile } from "./integrity";
+import { checkDatabaseFile, MMAP_BYTES } from "./integrity";
 import { listRestorePoints, nowSeconds, pointFileName, type RestorePoint } from "./points";
 import { pointsToDelete, type RetentionPolicy } from "./retention";
 
@@ -85,6 +85,8 @@ async function snapshot(dbPath: string, temporary: string): Promise<void> {
   const source = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Pages read through a memory map are not copied into SQLite's cache first: a faster backup.
+    source.pragma(`mmap_size = ${MMAP_BYTES}`);
     // better-sqlite3's first step only opens the backup; from then on each step copies every page.
     await source.backup(temporary, { progress: () => ALL_PAGES });
   } finally {
