@@ -25,7 +25,7 @@ async function child(stack: string): Promise<void> {
   const mocks = new RecordingMocks(config["aws:region"] ?? "us-east-1");
   pulumi.runtime.setAllConfig(config);
   await pulumi.runtime.setMocks(mocks, "pra", stack, false);
-  if (stack !== FLOOR) await import("../infra/index");
+  if (stack !== FLOOR) require("../infra/index");
   // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
   await (pulumi.runtime as any).waitForRPCs();
   // Process start to the last registration, and the program alone (declaring + registering).
@@ -45,7 +45,7 @@ function main(): void {
     let resources = 0;
     const samples = Array.from({ length: RUNS }, () => {
       const start = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, ["--import", "tsx", __filename, "--child", stack], {
+      const result = spawnSync(process.execPath, ["--require", "tsx/cjs", __filename, "--child", stack], {
         encoding: "utf8",
       });
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
