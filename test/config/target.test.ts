@@ -9,7 +9,7 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
     expect(prod.dr).toEqual({ region: "eu-central-1", strategy: "pilot-light" });
     expect(prod.network).toEqual({ availabilityZones: 3, natGateways: "per-zone" });
     expect(prod.database.backupRetentionDays).toBe(14);
-    expect(prod.objectives).toEqual({ rpoSeconds: 900, rtoSeconds: 3600, retentionSeconds: 14 * 86400 });
+    expect(prod.objectives).toMatchObject({ rpoSeconds: 900, rtoSeconds: 3600, retentionSeconds: 14 * 86400 });
     expect(prod.image).toMatch(/^\d{12}\.dkr\.ecr\.eu-west-3\.amazonaws\.com\/pra-app:\d+\.\d+\.\d+$/);
   });
 
