@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { formatDuration, parseDuration } from "./duration";
 import { ConfigError, type ConfigProblem, describeFound } from "./errors";
+import { SCENARIO_IDS, type ScenarioId } from "./scenarios";
 import {
   cadenceAtMost,
   FASTEST_TIMING,
@@ -36,10 +37,39 @@ import type {
 /** Defaults that differ by topology: the lab is the workshop, the target is production. */
 const TOPOLOGY_DEFAULTS: Record<
   Topology,
-  { rpo: string; rto: string; retention: string; restoreTestEvery: string; monitoring: boolean }
+  {
+    rpo: string;
+    rto: string;
+    retention: string;
+    errorDetectionTime: string;
+    onCallResponse: string;
+    restoreTestEvery: string;
+    monitoring: boolean;
+    scenarios: readonly ScenarioId[];
+  }
 > = {
-  lab: { rpo: "2m", rto: "5m", retention: "1h", restoreTestEvery: "10m", monitoring: false },
-  target: { rpo: "15m", rto: "1h", retention: "14d", restoreTestEvery: "1h", monitoring: true },
+  // The workshop's promises: survive a crash and the loss of either volume, undo a mistake.
+  lab: {
+    rpo: "2m",
+    rto: "5m",
+    retention: "1h",
+    errorDetectionTime: "30m",
+    onCallResponse: "5m",
+    restoreTestEvery: "10m",
+    monitoring: false,
+    scenarios: ["pod-crash", "data-volume-loss", "backup-volume-loss", "operator-error"],
+  },
+  // Production: every failure the design is meant for.
+  target: {
+    rpo: "15m",
+    rto: "1h",
+    retention: "14d",
+    errorDetectionTime: "7d",
+    onCallResponse: "15m",
+    restoreTestEvery: "1h",
+    monitoring: true,
+    scenarios: SCENARIO_IDS,
+  },
 };
 
 /** RDS keeps automated backups (point-in-time recovery) for at most 35 days. */
@@ -121,6 +151,9 @@ function resolve(settings: StackSettings, origin: Origin, problems: ConfigProble
     rpoSeconds: parseDuration(settings.rpo ?? defaults.rpo)!,
     rtoSeconds: parseDuration(settings.rto ?? defaults.rto)!,
     retentionSeconds: parseDuration(settings.retention ?? defaults.retention)!,
+    errorDetectionSeconds: parseDuration(settings.errorDetectionTime ?? defaults.errorDetectionTime)!,
+    onCallResponseSeconds: parseDuration(settings.onCallResponse ?? defaults.onCallResponse)!,
+    scenarios: settings.drScenarios ?? defaults.scenarios,
   };
   const backup = backupPolicy(settings, objectives, problems);
   const restoreTest =

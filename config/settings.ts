@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { DURATION_EXPECTED, parseDuration } from "./duration";
 import { QUANTITY_EXPECTED, quantityBytes } from "./quantity";
+import { SCENARIO_IDS } from "./scenarios";
 
 function setting<T extends z.ZodType>(schema: T, expected: string): T {
   return schema.describe(expected);
@@ -19,6 +20,18 @@ function wholeNumber(min: number, max: number) {
   return z
     .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
     .pipe(z.number().int().min(min).max(max));
+}
+
+/** A list, written in YAML or (from Pulumi's config) as its JSON text. */
+function list<T extends z.ZodType>(item: T) {
+  return z.preprocess((value) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }, z.array(item).min(1));
 }
 
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]);
@@ -51,6 +64,15 @@ const commonSettings = {
   ),
   restoreTestEvery: setting(duration.optional(), `${DURATION_EXPECTED} (how often a restore test runs)`),
   monitoring: setting(flag.optional(), "true or false"),
+  drScenarios: setting(
+    list(z.enum(SCENARIO_IDS)).optional(),
+    `a list of failures the objectives must hold for, from: ${SCENARIO_IDS.join(", ")}`,
+  ),
+  errorDetectionTime: setting(
+    duration.optional(),
+    `${DURATION_EXPECTED} (how long an operator error may go unnoticed and still be undone)`,
+  ),
+  onCallResponse: setting(duration.optional(), `${DURATION_EXPECTED} (how soon a person acts on an alert)`),
 };
 
 export const labSettings = z.strictObject({

@@ -1,3 +1,4 @@
+import type { ScenarioId } from "./scenarios";
 import type { Timing } from "./schedule";
 import type { DR_STRATEGIES } from "./settings";
 
@@ -7,8 +8,14 @@ export interface Objectives {
   readonly rpoSeconds: number;
   /** Recovery time objective: the longest the service may be down. */
   readonly rtoSeconds: number;
-  /** How far back restore points must reach (to undo an error noticed late). */
+  /** How far back restore points reach: the longest an operator error may go unnoticed and be undone. */
   readonly retentionSeconds: number;
+  /** How long an operator error may go unnoticed and still be undone: restore points must reach that far. */
+  readonly errorDetectionSeconds: number;
+  /** How soon a person acts on an alert: part of every manual recovery's RTO. */
+  readonly onCallResponseSeconds: number;
+  /** The failures these objectives must hold for; the DR check (dr/) refuses a design that cannot. */
+  readonly scenarios: readonly ScenarioId[];
 }
 
 export interface BackupPolicy {

@@ -41,8 +41,28 @@ describe("lab defaults", () => {
     expect(config.volumes.backup).toEqual({ size: "200Mi" });
   });
 
-  test("objectives: RPO 2m, RTO 5m, retention 1h", () => {
-    expect(config.objectives).toEqual({ rpoSeconds: 120, rtoSeconds: 300, retentionSeconds: 3600 });
+  test("objectives: RPO 2m, RTO 5m, retention 1h, for the workshop's failures", () => {
+    expect(config.objectives).toEqual({
+      rpoSeconds: 120,
+      rtoSeconds: 300,
+      retentionSeconds: 3600,
+      errorDetectionSeconds: 1800,
+      onCallResponseSeconds: 300,
+      scenarios: ["pod-crash", "data-volume-loss", "backup-volume-loss", "operator-error"],
+    });
+  });
+
+  test("the scenarios are a list, in YAML or as Pulumi's JSON text, of known failures only", () => {
+    expect(configOf({ topology: "lab", drScenarios: ["pod-crash"] }).objectives.scenarios).toEqual([
+      "pod-crash",
+    ]);
+    expect(
+      configOf({ topology: "lab", drScenarios: '["pod-crash","zone-loss"]' }).objectives.scenarios,
+    ).toEqual(["pod-crash", "zone-loss"]);
+    expect(problemsOf({ topology: "lab", drScenarios: ["pod-crash", "meteor"] })[0]).toMatch(
+      /^pra:drScenarios: expected a list of failures the objectives must hold for, from: pod-crash, node-loss, .*; found \["pod-crash","meteor"\]$/,
+    );
+    expect(problemsOf({ topology: "lab", drScenarios: [] })[0]).toMatch(/^pra:drScenarios: expected a list/);
   });
 
   test("backups every minute, with deadlines that keep a restore point at most 90s old", () => {
