@@ -7,4 +7,5 @@ export { SCENARIO_IDS, type ScenarioId } from "./scenarios";
 export { FASTEST_TIMING, type Timing, timingFor, timingWithin } from "./schedule";
 export { DR_STRATEGIES, TOPOLOGIES, type Topology } from "./settings";
 export { listStacks, loadStack, PROJECT_ROOT, readStackValues, stackFileName } from "./stack-files";
+export * from "./target-design";
 export type * from "./types";

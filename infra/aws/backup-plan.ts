@@ -6,8 +6,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { TargetDesign } from "../../config";
 import { BACKUP_TAG } from "./cluster";
-import type { TargetDesign } from "./design";
 
 export interface BackupPlanArgs {
   /** Prefix of vault and plan names, such as `pra-prod`. */

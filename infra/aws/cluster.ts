@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeCapacity } from "./design";
+import type { NodeCapacity } from "../../config";
 
 export const CONTROL_PLANE_LOG_TYPES = [
   "api",

@@ -6,10 +6,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DrStrategy } from "../../config";
+import type { DrStrategy, TargetDesign } from "../../config";
 import { Cluster } from "./cluster";
 import { POSTGRES_PORT } from "./database";
-import type { TargetDesign } from "./design";
 import { Network } from "./network";
 
 export interface DrRegionArgs {

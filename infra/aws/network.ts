@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { subnetPlan } from "../../config";
 
 export interface NetworkArgs {
   /** The VPC's range; subnets are carved from it (/19 private, /22 public, up to 6 zones). */
@@ -36,10 +37,10 @@ export function validateNetworkArgs(args: NetworkArgs): void {
   }
 }
 
-/** The private and public ranges of zone `index` inside a 10.x.0.0/16. */
+/** The private and public ranges of zone `index` (config/cloud-names.ts holds the address plan). */
 export function subnetRanges(cidrBlock: string, index: number): { private: string; public: string } {
-  const second = cidrBlock.split(".")[1];
-  return { private: `10.${second}.${index * 32}.0/19`, public: `10.${second}.${192 + index * 4}.0/22` };
+  const plan = subnetPlan(cidrBlock);
+  return { private: plan.privateSubnet(index), public: plan.publicSubnet(index) };
 }
 
 /** The first `count` zone names, or an error naming what the region has. */

@@ -4,13 +4,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { TargetConfig } from "../../config";
+import { cloudNames, describeTargetDesign, type TargetConfig, type TargetDesign } from "../../config";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";
 import { BackupStorage } from "./backup-storage";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
-import { describeTargetDesign, type TargetDesign } from "./design";
 import { DrRegion } from "./dr-region";
 import { Keys } from "./kms";
 import { Network } from "./network";
@@ -18,20 +17,6 @@ import { WorkloadIdentity } from "./workload-identity";
 
 export interface TargetArgs {
   readonly config: TargetConfig;
-}
-
-/** Physical names, derived from the stack so two stacks never collide. */
-export function targetNames(stack: string) {
-  const base = `pra-${stack}`;
-  return {
-    base,
-    clusterName: base,
-    drClusterName: `${base}-dr`,
-    databaseIdentifier: base,
-    databaseSecretName: `pra/${stack}/database`,
-    keyAliasPrefix: base,
-    exportBucket: (accountId: string, region: string) => `${base}-exports-${accountId}-${region}`,
-  };
 }
 
 export class Target extends pulumi.ComponentResource {
@@ -62,7 +47,7 @@ export class Target extends pulumi.ComponentResource {
     super("pra:aws:Target", name, {}, opts);
     const { config } = args;
     const design = describeTargetDesign(config);
-    const names = targetNames(config.stack);
+    const names = cloudNames(config.stack);
     const defaultTags = { tags: { project: "pra", stack: config.stack, "managed-by": "pulumi" } };
     const primary = new aws.Provider(
       `${name}-primary`,

@@ -1,16 +1,17 @@
 /** The design figures and the components' input checks, as plain functions: no mocks needed. */
-import { loadStack, type TargetConfig } from "../../config";
+import {
+  backupCron,
+  backupIntervalHours,
+  describeTargetDesign,
+  loadStack,
+  parameterGroupFamily,
+  type TargetConfig,
+} from "../../config";
 import { backupFailurePattern } from "../../infra/aws/alarms";
 import { validateBackupPlanArgs } from "../../infra/aws/backup-plan";
 import { tlsOnlyPolicy } from "../../infra/aws/backup-storage";
 import { amiTypeFor, buildKubeconfig, validateClusterArgs } from "../../infra/aws/cluster";
 import { generatePassword, validateDatabaseArgs } from "../../infra/aws/database";
-import {
-  backupCron,
-  backupIntervalHours,
-  describeTargetDesign,
-  parameterGroupFamily,
-} from "../../infra/aws/design";
 import { keyPolicy } from "../../infra/aws/kms";
 import { pickZones, subnetRanges, validateNetworkArgs } from "../../infra/aws/network";
 import { appPolicy } from "../../infra/aws/workload-identity";

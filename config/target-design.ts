@@ -4,7 +4,8 @@
  * region). The components read their figures from here, and so can a DR scenario model,
  * so the two cannot drift apart.
  */
-import type { DrStrategy, TargetConfig } from "../../config";
+import { VPC_CIDRS } from "./cloud-names";
+import type { DrStrategy, TargetConfig } from "./types";
 
 const DAY = 86_400;
 const HOUR = 3_600;
@@ -146,9 +147,9 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
       availabilityZones: config.network.availabilityZones,
       natGateways: config.network.natGateways === "single" ? 1 : config.network.availabilityZones,
       drNatGateways: config.dr.strategy === "pilot-light" ? "single" : config.network.natGateways,
-      primaryCidr: "10.20.0.0/16",
+      primaryCidr: VPC_CIDRS.primary,
       // Different from the primary so the two VPCs can be peered during a failover if needed.
-      drCidr: "10.21.0.0/16",
+      drCidr: VPC_CIDRS.dr,
     },
     cluster: {
       kubernetesVersion: config.cluster.kubernetesVersion,
