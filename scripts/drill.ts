@@ -81,6 +81,14 @@ async function main(): Promise<number> {
   };
   delete env.DATABASE_URL;
   const children = new Set<ChildProcess>();
+  // Interrupted (Ctrl-C, a test's timeout): stop the service and jobs and remove the files first.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      for (const child of children) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(1);
+    });
+  }
   const track = (child: ChildProcess) => {
     children.add(child);
     child.once("exit", () => children.delete(child));
@@ -159,6 +167,9 @@ async function main(): Promise<number> {
     })();
 
     await sleep(options.durationSeconds * 1000);
+    // A drill without a single restore point measures nothing: on a slow machine, wait for the first.
+    const firstBackupDeadline = Date.now() + 120_000;
+    while (backupStartsMs.length === 0 && Date.now() < firstBackupDeadline) await sleep(100);
     // The disaster: the node is gone with the data volume.
     const disasterAtMs = Date.now();
     first.child.kill("SIGKILL");

@@ -7,8 +7,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { createBackup } from "./backup/create";
 import { listRestorePoints, nowSeconds } from "./backup/points";
 import { restore } from "./backup/restore";
+import type { RetentionPolicy } from "./backup/retention";
 import { verifyNewest } from "./backup/verify";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
+import { cachedExportListing } from "./export/cache";
+import { createExport } from "./export/create";
+import { createS3Client, listExports, readExportSettings } from "./export/s3";
+import { verifyNewestExport } from "./export/verify";
 import { errorMessage, log } from "./log";
 import { readSettings, type Settings } from "./settings";
 
@@ -73,6 +78,8 @@ export function buildProgram(settings: Settings): Command {
       "The PRA service and its restore points.\n" +
         "Environment: PORT (8080), DB_PATH (/data/app.db, SQLite), DATABASE_URL (PostgreSQL, wins over DB_PATH),\n" +
         "DATABASE_CA_FILE (CA for the PostgreSQL server), BACKUP_DIR (/backup), LOG_LEVEL (info).\n" +
+        "PostgreSQL exports: EXPORT_BUCKET, EXPORT_PREFIX (exports/), EXPORT_KMS_KEY_ID, AWS_REGION,\n" +
+        "AWS_ENDPOINT_URL_S3, PG_BIN_DIR (where pg_dump/pg_restore are; default: PATH).\n" +
         "Exit codes: 0 success, 1 the command failed, 2 bad usage.",
     )
     .showHelpAfterError("(run with --help for usage)")
@@ -107,6 +114,10 @@ export function buildProgram(settings: Settings): Command {
         "deleted. Without either flag nothing is deleted.",
     )
     .action(async (flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
+      if (!flags.db && settings.databaseUrl) {
+        await exportBackup(settings, { keepLast: flags.keepLast, keepWithinSeconds: flags.keepWithin });
+        return;
+      }
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "backup");
       // A backup is background work: when it shares CPUs with the service, the service's requests win.
       setPriority(BACKUP_NICENESS);
@@ -178,7 +189,22 @@ export function buildProgram(settings: Settings): Command {
         .argParser(asDuration)
         .makeOptionMandatory(),
     )
-    .action((flags: { backupDir?: string; maxAge: number }) => {
+    .action(async (flags: { backupDir?: string; maxAge: number }) => {
+      const exports = flags.backupDir ? undefined : readExportSettings();
+      if (exports) {
+        const result = await verifyNewestExport(createS3Client(), exports, flags.maxAge);
+        summary({
+          command: "verify",
+          ok: true,
+          file: result.file,
+          key: result.key,
+          timestamp: result.timestamp,
+          age_seconds: result.ageSeconds,
+          max_age_seconds: flags.maxAge,
+          tables: result.tables,
+        });
+        return;
+      }
       const result = verifyNewest(flags.backupDir ?? settings.backupDir, flags.maxAge);
       summary({
         command: "verify",
@@ -195,9 +221,12 @@ export function buildProgram(settings: Settings): Command {
     .command("backups")
     .description("list restore points, newest first")
     .addOption(backupDirOption())
-    .action((flags: { backupDir?: string }) => {
+    .action(async (flags: { backupDir?: string }) => {
       const now = nowSeconds();
-      const points = listRestorePoints(flags.backupDir ?? settings.backupDir);
+      const exports = flags.backupDir ? undefined : readExportSettings();
+      const points = exports
+        ? await listExports(createS3Client(), exports)
+        : listRestorePoints(flags.backupDir ?? settings.backupDir);
       summary({
         command: "backups",
         ok: true,
@@ -213,12 +242,45 @@ export function buildProgram(settings: Settings): Command {
   return program;
 }
 
+async function exportBackup(settings: Settings, retention: RetentionPolicy): Promise<void> {
+  const exports = readExportSettings();
+  if (!exports) {
+    throw new Error(
+      "DATABASE_URL is set, so backup exports the database to S3 and needs EXPORT_BUCKET (or pass --db <path> for a SQLite file)",
+    );
+  }
+  const started = process.hrtime.bigint();
+  const result = await createExport(createS3Client(), {
+    databaseUrl: settings.databaseUrl!,
+    caFile: settings.databaseCaFile,
+    settings: exports,
+    retention,
+  });
+  summary({
+    command: "backup",
+    ok: true,
+    backend: "postgres",
+    file: result.file,
+    key: result.key,
+    bucket: result.bucket,
+    timestamp: result.timestamp,
+    size_bytes: result.sizeBytes,
+    tables: result.tables,
+    deleted: result.deleted,
+    duration_seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  });
+}
+
 async function serve(settings: Settings): Promise<void> {
   // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
   const { createApp } = require("./server") as typeof import("./server");
   const { openStorage } = require("./storage") as typeof import("./storage");
   const storage = await openStorage(settings);
-  const app = createApp(storage, async () => listRestorePoints(settings.backupDir));
+  const exports = readExportSettings();
+  const restorePoints = exports
+    ? cachedExportListing(createS3Client(), exports)
+    : async () => listRestorePoints(settings.backupDir);
+  const app = createApp(storage, restorePoints);
   await new Promise<void>((resolveListen, reject) => {
     app.server.once("error", reject);
     app.server.listen(settings.port, () => resolveListen());

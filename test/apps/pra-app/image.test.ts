@@ -34,6 +34,15 @@ test("the runtime stage runs as 10001:10001 with pra-app on PATH and only /data 
   expect(runtime).not.toMatch(/COPY .*apps\/pra-app\/src/);
 });
 
+test("the runtime stage has PostgreSQL 18's pg_dump from the PGDG repository, and uses it", () => {
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+  expect(runtime).toContain("apt-get install -y --no-install-recommends postgresql-client-18");
+  expect(runtime).toMatch(
+    /signed-by=\S+apt\.postgresql\.org\.asc\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt bookworm-pgdg main/,
+  );
+  expect(runtime).toContain("PG_BIN_DIR=/usr/lib/postgresql/18/bin");
+});
+
 test("the Dockerfile's build command compiles the app and the built CLI works from PATH", () => {
   const buildRoot = join(dir.path, "src");
   mkdirSync(join(buildRoot, "apps", "pra-app"), { recursive: true });

@@ -1,5 +1,4 @@
 /** Which restore points a backup run deletes after it succeeds. */
-import type { RestorePoint } from "./points";
 
 export interface RetentionPolicy {
   /** Keep the newest this many points. */
@@ -13,12 +12,12 @@ export interface RetentionPolicy {
  * With no policy nothing is deleted. `protectedFile` (the point this run just made and checked, so the
  * newest valid one) and the newest point of all are always kept.
  */
-export function pointsToDelete(
-  points: readonly RestorePoint[],
+export function pointsToDelete<Point extends { readonly file: string; readonly timestamp: number }>(
+  points: readonly Point[],
   policy: RetentionPolicy,
   now: number,
   protectedFile: string,
-): RestorePoint[] {
+): Point[] {
   if (policy.keepLast === undefined && policy.keepWithinSeconds === undefined) return [];
   const newestFirst = [...points].sort((a, b) => b.timestamp - a.timestamp);
   return newestFirst.filter((point, index) => {
