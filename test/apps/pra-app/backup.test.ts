@@ -223,26 +223,14 @@ test("backups taken while a writer inserts continuously finish and each holds ex
   const files: string[] = [];
   try {
     for (let round = 0; round < 3; round++) {
-      await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
       committedBefore.push((observer.prepare("SELECT max(id) AS id FROM events").get() as { id: number }).id);
-      const run = await new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
-        const child = spawn(require("../../support/pra-app").PRA_APP_BIN, [
-          "backup",
-          "--db",
-          db,
-          "--backup-dir",
-          backupDir,
-        ]);
-        children.push(child);
-        let stdout = "";
-        child.stdout.on("data", (chunk) => {
-          stdout += chunk;
-        });
-        child.on("exit", (code) => resolveRun({ code, stdout }));
-      });
-      expect(run.code).toBe(0);
-      files.push(JSON.parse(run.stdout).file);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 1000)); // next point, next second
+      // In this process; the writer is another process, as the service would be.
+      const run = await runPraApp(["backup", "--db", db, "--backup-dir", backupDir]);
+      expect(run.status).toBe(0);
+      files.push(run.json().file as string);
+      // The next point needs the next second.
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1000 - (Date.now() % 1000) + 10));
     }
   } finally {
     writer.kill("SIGKILL");

@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { loadStack } from "../../../config";
 import { analyzeDrill } from "../../../scripts/drill-analysis";
 import { REPO_ROOT } from "../../support/pra-app";
 
@@ -22,8 +23,11 @@ test("a short drill restores, measures RPO and RTO within the lab's objectives, 
     stderr: "",
     stdout: expect.any(String),
   });
-  expect(run.stdout).toMatch(/RPO measured: [\d.]+ s, \d+ acknowledged rows lost \(objective 120 s\) ok/);
-  expect(run.stdout).toMatch(/RTO measured: [\d.]+ s .* \(objective 300 s\) ok/);
+  const { rpoSeconds, rtoSeconds } = loadStack("lab").objectives;
+  expect(run.stdout).toMatch(
+    new RegExp(`RPO measured: [\\d.]+ s, \\d+ acknowledged rows lost \\(objective ${rpoSeconds} s\\) ok`),
+  );
+  expect(run.stdout).toMatch(new RegExp(`RTO measured: [\\d.]+ s .* \\(objective ${rtoSeconds} s\\) ok`));
   const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
   expect(result).toMatchObject({ drill: "pass", stack: "lab", lost_before_last_backup: 0 });
   expect(result.backups).toBeGreaterThanOrEqual(1);
