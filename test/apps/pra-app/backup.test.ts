@@ -237,8 +237,20 @@ test("backups taken while a writer inserts continuously finish and each holds ex
     observer.close();
   }
   for (const [index, file] of files.entries()) {
-    const ids = eventIds(`${backupDir}/${file}`);
     expect(checkDatabaseFile(`${backupDir}/${file}`).ok).toBe(true);
+    // Restored the way an operator would, then read back.
+    const restoredDb = dir.join(`restored-${index}`, "app.db");
+    const restore = await runPraApp([
+      "restore",
+      "--point",
+      file,
+      "--db",
+      restoredDb,
+      "--backup-dir",
+      backupDir,
+    ]);
+    expect(restore.status).toBe(0);
+    const ids = eventIds(restoredDb);
     // Exactly a prefix 1..k of the committed rows, with every row committed before the backup began.
     expect(ids[ids.length - 1]).toBe(ids.length);
     expect(ids.every((id, position) => id === position + 1)).toBe(true);
