@@ -1,10 +1,12 @@
 /**
  * The cdk8s app (`npm run synth`): dist/<stack>/ for every Pulumi.<stack>.yaml. Every stack is
- * checked first; one bad setting anywhere stops synthesis with every problem listed.
+ * checked first, its settings and then its objectives against what its design provides
+ * (dr/assess.ts); one problem anywhere stops synthesis with every problem listed.
  */
 import { join } from "node:path";
 import { ConfigError, listStacks, loadStack, type PraConfig } from "../config";
-import { synthStack } from "./stacks";
+import { assess } from "../dr/assess";
+import { prepareStack, writeStack } from "./stacks";
 
 const outdir = process.env.CDK8S_OUTDIR ?? "dist";
 const configs: PraConfig[] = [];
@@ -18,8 +20,17 @@ for (const stack of listStacks(process.cwd())) {
     problems.push(error.message);
   }
 }
+const prepared = configs.map((config) => prepareStack(config, join(outdir, config.stack)));
+for (const { config, objects } of prepared) {
+  const { violations } = assess(config, objects);
+  if (violations.length > 0) {
+    problems.push(
+      `${config.file}: the declared objectives cannot be met:\n${violations.map((v) => `  ${v.message}`).join("\n")}`,
+    );
+  }
+}
 if (problems.length > 0) {
   console.error(`synth stopped: fix these settings first.\n${problems.join("\n")}`);
   process.exit(1);
 }
-for (const config of configs) synthStack(config, join(outdir, config.stack));
+for (const stack of prepared) writeStack(stack);

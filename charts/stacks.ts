@@ -39,14 +39,44 @@ export function defineStack(config: PraConfig, apps: { synced: App; ops: App }):
   return { synced: [namespace, workload], ops: [] };
 }
 
-/** Writes dist/<stack>/ (synced) and dist/<stack>/ops/; returns the files written, relative to `outdir`. */
-export function synthStack(config: PraConfig, outdir: string): string[] {
-  const opsdir = join(outdir, "ops");
+/** One synthesized object, as written to dist/. */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly [field: string]: unknown;
+}
+
+/** A stack's charts, declared once, with the objects they synthesize. */
+export interface PreparedStack {
+  readonly config: PraConfig;
+  /** Where writeStack writes the synced files; ops/ goes below it. */
+  readonly outdir: string;
+  readonly synced: App;
+  readonly ops: App;
+  readonly objects: { readonly synced: Manifest[]; readonly ops: Manifest[] };
+}
+
+export function prepareStack(config: PraConfig, outdir: string = join("dist", config.stack)): PreparedStack {
   const synced = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
-  const ops = new App({ outdir: opsdir, yamlOutputType: YamlOutputType.FILE_PER_CHART });
-  defineStack(config, { synced, ops });
-  synced.synth();
-  if (ops.charts.length > 0) ops.synth();
+  const ops = new App({ outdir: join(outdir, "ops"), yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  const charts = defineStack(config, { synced, ops });
+  const json = (chart: Chart) => chart.toJson() as Manifest[];
+  return {
+    config,
+    outdir,
+    synced,
+    ops,
+    objects: { synced: charts.synced.flatMap(json), ops: charts.ops.flatMap(json) },
+  };
+}
+
+/** Writes dist/<stack>/ (synced) and dist/<stack>/ops/; returns the files written, relative to `outdir`. */
+export function writeStack(prepared: PreparedStack): string[] {
+  const { outdir } = prepared;
+  const opsdir = join(outdir, "ops");
+  prepared.synced.synth();
+  if (prepared.ops.charts.length > 0) prepared.ops.synth();
   const manifests = readdirSync(outdir)
     .filter((name) => name.endsWith(".k8s.yaml"))
     .sort();
@@ -65,6 +95,10 @@ export function synthStack(config: PraConfig, outdir: string): string[] {
     "kustomization.yaml",
     ...(existsSync(opsdir) ? readdirSync(opsdir).sort() : []).map((name) => join("ops", name)),
   ];
+}
+
+export function synthStack(config: PraConfig, outdir: string): string[] {
+  return writeStack(prepareStack(config, outdir));
 }
 
 /** A restore Job for one chosen point, written beside the default one in dist/<stack>/ops/. */

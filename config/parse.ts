@@ -59,7 +59,8 @@ const TOPOLOGY_DEFAULTS: Record<
     monitoring: false,
     scenarios: ["pod-crash", "data-volume-loss", "backup-volume-loss", "operator-error"],
   },
-  // Production: every failure the design is meant for.
+  // Production: every failure but a compromised account, whose locked copies are only as fresh
+  // as AWS Backup's hourly schedule allows: declare it when the RPO allows that.
   target: {
     rpo: "15m",
     rto: "1h",
@@ -68,7 +69,7 @@ const TOPOLOGY_DEFAULTS: Record<
     onCallResponse: "15m",
     restoreTestEvery: "1h",
     monitoring: true,
-    scenarios: SCENARIO_IDS,
+    scenarios: SCENARIO_IDS.filter((id) => id !== "backups-deleted"),
   },
 };
 

@@ -10,7 +10,12 @@ let project: ProjectCopy;
 beforeAll(() => {
   project = copyProject();
   copyFileSync(join(ROOT, "Pulumi.lab.yaml"), join(project.dir, "Pulumi.lab.yaml"));
-  project.writeStack("small", { "pra:topology": "lab", "pra:namespace": "small", "pra:rpo": "15m" });
+  project.writeStack("small", {
+    "pra:topology": "lab",
+    "pra:namespace": "small",
+    "pra:rpo": "15m",
+    "pra:drScenarios": ["pod-crash"],
+  });
 });
 afterAll(() => project.remove());
 
@@ -46,7 +51,9 @@ describe("npm run synth", () => {
       ...objectsIn(join(project.dir, "dist/lab/0000-lab-namespace.k8s.yaml")),
       ...objectsIn(join(project.dir, "dist/lab/0001-lab.k8s.yaml")),
     ].map((o) => `${o.kind}/${o.metadata.name}`);
+    // Pulumi.lab.yaml turns monitoring on: alert rules, a ServiceMonitor, a dashboard.
     expect(synced.sort()).toEqual([
+      "ConfigMap/pra-app-dashboard",
       "CronJob/sqlite-backup",
       "CronJob/sqlite-restore-test",
       "Deployment/pra-app",
@@ -56,7 +63,9 @@ describe("npm run synth", () => {
       "NetworkPolicy/default-deny",
       "PersistentVolumeClaim/pra-backup",
       "PersistentVolumeClaim/pra-data",
+      "PrometheusRule/pra-app-recovery",
       "Service/pra-app",
+      "ServiceMonitor/pra-app",
     ]);
     const ops = objectsIn(join(project.dir, "dist/lab/ops/lab-restore.k8s.yaml"));
     expect(ops.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["Job/sqlite-restore"]);
@@ -85,14 +94,19 @@ describe("npm run synth with a bad stack file", () => {
     broken = copyProject();
     copyFileSync(join(ROOT, "Pulumi.lab.yaml"), join(broken.dir, "Pulumi.lab.yaml"));
     broken.writeStack("bad", { "pra:topology": "lab", "pra:rpo": "30s", "pra:imag": "x:1" });
+    // Valid settings, but a restore nobody is alerted to cannot meet a 5m RTO.
+    broken.writeStack("unwatched", { "pra:topology": "lab", "pra:rto": "5m", "pra:monitoring": false });
   });
   afterAll(() => broken.remove());
 
-  test("stops with every problem, and writes no manifests", () => {
+  test("stops with every problem, settings and objectives, and writes no manifests", () => {
     const result = broken.run("npm", ["run", "synth"]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("Pulumi.bad.yaml: pra:rpo: expected at least 1m30s");
     expect(result.stderr).toContain("Pulumi.bad.yaml: pra:imag: unknown setting; did you mean pra:image?");
+    expect(result.stderr).toContain(
+      "Pulumi.unwatched.yaml: data-volume-loss: RTO declared 5m (pra:rto), none: nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true).",
+    );
     expect(existsSync(join(broken.dir, "dist", "lab"))).toBe(false);
   });
 });

@@ -6,10 +6,14 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
     const prod = loadStack("prod") as TargetConfig;
     expect(prod.topology).toBe("target");
     expect(prod.region).toBe("eu-west-3");
-    expect(prod.dr).toEqual({ region: "eu-central-1", strategy: "pilot-light" });
+    expect(prod.dr).toEqual({ region: "eu-central-1", strategy: "warm-standby" });
     expect(prod.network).toEqual({ availabilityZones: 3, natGateways: "per-zone" });
     expect(prod.database.backupRetentionDays).toBe(14);
-    expect(prod.objectives).toMatchObject({ rpoSeconds: 900, rtoSeconds: 3600, retentionSeconds: 14 * 86400 });
+    expect(prod.objectives).toMatchObject({
+      rpoSeconds: 900,
+      rtoSeconds: 3600,
+      retentionSeconds: 14 * 86400,
+    });
     expect(prod.image).toMatch(/^\d{12}\.dkr\.ecr\.eu-west-3\.amazonaws\.com\/pra-app:\d+\.\d+\.\d+$/);
   });
 

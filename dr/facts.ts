@@ -1,0 +1,208 @@
+/**
+ * What a stack's design provides, read from the objects it deploys: the synthesized manifests
+ * (schedules, deadlines, retention flags, probes, replicas, alert rules) and, for the target,
+ * the cloud design (config/target-design.ts, the figures the AWS components are built from).
+ * The recovery model reads only these facts, so it describes what is deployed, not what was meant.
+ */
+
+import type { Manifest as SynthesizedObject } from "../charts/stacks";
+import {
+  describeTargetDesign,
+  type LabConfig,
+  longestGapSeconds,
+  type PraConfig,
+  parseDuration,
+  quantityBytes,
+  type TargetConfig,
+  type TargetDesign,
+} from "../config";
+
+/** A synthesized object; the fields read here are checked as they are read. */
+interface Manifest extends SynthesizedObject {
+  // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON
+  readonly spec?: any;
+}
+
+export interface ScheduleFacts {
+  readonly cronJob: string;
+  readonly schedule: string;
+  /** The longest gap between two scheduled runs. */
+  readonly intervalSeconds: number;
+  readonly startingDeadlineSeconds: number;
+  readonly activeDeadlineSeconds: number;
+  /** `--keep-within` of the backup command. */
+  readonly keepWithinSeconds?: number;
+  /** `--keep-last` of the backup command. */
+  readonly keepLast?: number;
+}
+
+export interface AppFacts {
+  readonly name: string;
+  /** Pods serving at the least: the replica count, or the autoscaler's floor. */
+  readonly minReplicas: number;
+  /** A hung container is restarted after this long (liveness period × failure threshold). */
+  readonly livenessSeconds: number;
+  /** A failing pod leaves the Service after this long (readiness period × failure threshold). */
+  readonly readinessSeconds: number;
+  readonly terminationGraceSeconds: number;
+  /** Pods must spread over zones (a DoNotSchedule zone constraint). */
+  readonly spreadOverZones: boolean;
+}
+
+export interface AlertFacts {
+  /** How long after the app goes down the PraAppUnavailable alert fires (its `for`), when the rule exists. */
+  readonly appDownSeconds?: number;
+  readonly alerts: readonly string[];
+}
+
+interface CommonFacts {
+  readonly stack: string;
+  readonly file: string;
+  readonly namespace: string;
+  readonly app: AppFacts;
+  readonly backup: ScheduleFacts;
+  readonly restoreTest: ScheduleFacts;
+  readonly alerting: AlertFacts;
+  /** Every synced object, `Kind/name`, for the topology diagram. */
+  readonly objects: readonly Manifest[];
+}
+
+export interface LabFacts extends CommonFacts {
+  readonly topology: "lab";
+  readonly volumes: {
+    readonly data: { readonly claim: string; readonly bytes: number };
+    readonly backup: { readonly claim: string; readonly bytes: number };
+    /** Unset: the cluster's default class, which on k3d, kind and minikube is a node-local disk. */
+    readonly storageClass?: string;
+  };
+  /** The run-once restore Job, from the ops charts. */
+  readonly restoreJob: string;
+}
+
+export interface TargetFacts extends CommonFacts {
+  readonly topology: "target";
+  readonly design: TargetDesign;
+  readonly allocatedStorageGb: number;
+}
+
+export type DesignFacts = LabFacts | TargetFacts;
+
+export function factsOf(
+  config: PraConfig,
+  synced: readonly Manifest[],
+  ops: readonly Manifest[],
+): DesignFacts {
+  const common = {
+    stack: config.stack,
+    file: config.file,
+    namespace: config.namespace,
+    app: appFacts(synced),
+    backup: scheduleFacts(synced, "backup"),
+    restoreTest: scheduleFacts(synced, "verify"),
+    alerting: alertFacts(synced),
+    objects: synced,
+  };
+  return config.topology === "lab" ? labFacts(config, common, synced, ops) : targetFacts(config, common);
+}
+
+function labFacts(
+  config: LabConfig,
+  common: CommonFacts,
+  synced: readonly Manifest[],
+  ops: readonly Manifest[],
+): LabFacts {
+  const claims = synced.filter((m) => m.kind === "PersistentVolumeClaim");
+  const deployment = only(synced, "Deployment");
+  const pod = deployment.spec.template.spec;
+  const claimAt = (path: string) => {
+    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === path);
+    const volume = pod.volumes.find((v: { name: string }) => v.name === mount?.name);
+    const claim = claims.find((c) => c.metadata.name === volume?.persistentVolumeClaim?.claimName);
+    if (!claim) throw new Error(`${config.file}: the app mounts no claim at ${path}`);
+    return { claim: claim.metadata.name, bytes: quantityBytes(claim.spec.resources.requests.storage) ?? 0 };
+  };
+  const job = ops.find((m) => m.kind === "Job");
+  if (!job) throw new Error(`${config.file}: no restore Job among the ops objects`);
+  return {
+    ...common,
+    topology: "lab",
+    volumes: {
+      data: claimAt("/data"),
+      backup: claimAt("/backup"),
+      ...(config.volumes.data.storageClass ? { storageClass: config.volumes.data.storageClass } : {}),
+    },
+    restoreJob: job.metadata.name,
+  };
+}
+
+function targetFacts(config: TargetConfig, common: CommonFacts): TargetFacts {
+  return {
+    ...common,
+    topology: "target",
+    design: describeTargetDesign(config),
+    allocatedStorageGb: config.database.allocatedStorageGb,
+  };
+}
+
+function appFacts(synced: readonly Manifest[]): AppFacts {
+  const deployment = only(synced, "Deployment");
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  const probeSeconds = (probe: { periodSeconds?: number; failureThreshold?: number } | undefined) =>
+    (probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3);
+  const autoscaler = synced.find(
+    (m) => m.kind === "HorizontalPodAutoscaler" && m.spec.scaleTargetRef.name === deployment.metadata.name,
+  );
+  return {
+    name: deployment.metadata.name,
+    minReplicas: autoscaler?.spec.minReplicas ?? deployment.spec.replicas ?? 1,
+    livenessSeconds: probeSeconds(container.livenessProbe),
+    readinessSeconds: probeSeconds(container.readinessProbe),
+    terminationGraceSeconds: pod.terminationGracePeriodSeconds ?? 30,
+    spreadOverZones: (pod.topologySpreadConstraints ?? []).some(
+      (c: { topologyKey: string; whenUnsatisfiable: string }) =>
+        c.topologyKey === "topology.kubernetes.io/zone" && c.whenUnsatisfiable === "DoNotSchedule",
+    ),
+  };
+}
+
+/** The CronJob whose container runs `pra-app <command>`. */
+function scheduleFacts(synced: readonly Manifest[], command: "backup" | "verify"): ScheduleFacts {
+  const cronJob = synced.find(
+    (m) => m.kind === "CronJob" && m.spec.jobTemplate.spec.template.spec.containers[0].args?.[0] === command,
+  );
+  if (!cronJob) throw new Error(`no CronJob runs pra-app ${command}`);
+  const args: string[] = cronJob.spec.jobTemplate.spec.template.spec.containers[0].args;
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const keepWithin = flag("--keep-within");
+  const keepLast = flag("--keep-last");
+  return {
+    cronJob: cronJob.metadata.name,
+    schedule: cronJob.spec.schedule,
+    intervalSeconds: longestGapSeconds(cronJob.spec.schedule),
+    startingDeadlineSeconds: cronJob.spec.startingDeadlineSeconds ?? 0,
+    activeDeadlineSeconds: cronJob.spec.jobTemplate.spec.activeDeadlineSeconds ?? 0,
+    ...(keepWithin !== undefined ? { keepWithinSeconds: parseDuration(keepWithin)! } : {}),
+    ...(keepLast !== undefined ? { keepLast: Number(keepLast) } : {}),
+  };
+}
+
+function alertFacts(synced: readonly Manifest[]): AlertFacts {
+  const rules: { alert: string; for?: string }[] = synced
+    .filter((m) => m.kind === "PrometheusRule")
+    .flatMap((m) => m.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules));
+  const appDown = rules.find((r) => r.alert === "PraAppUnavailable");
+  return {
+    alerts: rules.map((r) => r.alert),
+    ...(appDown ? { appDownSeconds: parseDuration(appDown.for ?? "0s") ?? 0 } : {}),
+  };
+}
+
+function only(manifests: readonly Manifest[], kind: string): Manifest {
+  const found = manifests.filter((m) => m.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0]!;
+}

@@ -1,0 +1,102 @@
+/**
+ * Figures the recovery model uses that come from outside this project: documented AWS and
+ * Kubernetes behaviour, each with its source, and the few estimates AWS does not publish,
+ * marked as such. A figure is used by name everywhere, so a reader can audit every number.
+ */
+
+export interface Figure {
+  readonly seconds: number;
+  /** Where the number comes from; "estimate" when no bound is published. */
+  readonly source: string;
+}
+
+const MINUTE = 60;
+
+/** RDS uploads each instance's transaction logs to S3 every five minutes: the latest restorable time lags by up to that. */
+export const RDS_PITR_LOG_UPLOAD: Figure = {
+  seconds: 5 * MINUTE,
+  source: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html",
+};
+
+/** A Multi-AZ DB instance fails over to its synchronous standby, typically within one to two minutes. */
+export const RDS_MULTI_AZ_FAILOVER: Figure = {
+  seconds: 2 * MINUTE,
+  source: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
+};
+
+/**
+ * Cross-Region automated backups copy snapshots and transaction logs "as soon as they are
+ * ready"; AWS publishes no bound on the copy. Estimate: the same 15 minutes S3 Replication
+ * Time Control promises for objects.
+ */
+export const RDS_CROSS_REGION_BACKUP_COPY: Figure = {
+  seconds: 15 * MINUTE,
+  source:
+    "estimate (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html publishes no bound)",
+};
+
+/** Restoring an RDS instance (point in time, or a snapshot) to a new instance: not published; depends on size. */
+export function rdsRestore(allocatedStorageGb: number): Figure {
+  return {
+    seconds: 20 * MINUTE + Math.ceil(allocatedStorageGb / 10) * MINUTE,
+    source:
+      "estimate: 20 min plus 1 min per 10 GiB; AWS Backup restore testing measures the real time (LatestRestoreExecutionTimeMinutes)",
+  };
+}
+
+/** Promoting a cross-Region read replica to a standalone instance. */
+export const RDS_REPLICA_PROMOTION: Figure = {
+  seconds: 10 * MINUTE,
+  source:
+    'estimate (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Promote.html: "a few minutes")',
+};
+
+/** S3 Replication Time Control replicates 99.99% of new objects within 15 minutes. */
+export const S3_REPLICATION_TIME_CONTROL: Figure = {
+  seconds: 15 * MINUTE,
+  source: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html",
+};
+
+/** AWS Backup copies a recovery point to another Region after the backup job; copies of small databases take minutes. */
+export const AWS_BACKUP_CROSS_REGION_COPY: Figure = {
+  seconds: 60 * MINUTE,
+  source:
+    "estimate (https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html publishes no bound)",
+};
+
+/** The node controller marks an unreachable node NotReady after node-monitor-grace-period (40 s by default). */
+export const NODE_MONITOR_GRACE: Figure = {
+  seconds: 40,
+  source:
+    "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/ (--node-monitor-grace-period)",
+};
+
+/** A managed node group launching a node until it is Ready. */
+export const EKS_NODE_LAUNCH: Figure = {
+  seconds: 5 * MINUTE,
+  source: "estimate (EC2 launch, bootstrap and CNI start)",
+};
+
+/** A pod of a cached image starting until its container runs. */
+export const POD_START: Figure = { seconds: 15, source: "estimate (image already on the node)" };
+
+/** Prometheus evaluates rules and scrapes targets every 30 s in kube-prometheus-stack; an alert can lag its condition by two intervals. */
+export const ALERT_PIPELINE: Figure = {
+  seconds: 60,
+  source: "kube-prometheus-stack defaults (evaluationInterval 30s) and the ServiceMonitor interval (30s)",
+};
+
+/** Nothing in the target watches a Region from outside it: people learn of a Region's loss from AWS Health and users. */
+export const REGION_OUTAGE_NOTICE: Figure = {
+  seconds: 10 * MINUTE,
+  source: "estimate (no out-of-Region health check in this design)",
+};
+
+/** Re-pointing clients: DNS records with a 60 s TTL, and the app rolled out against the new database. */
+export const CUTOVER: Figure = {
+  seconds: 5 * MINUTE,
+  source: "estimate (60 s DNS TTL plus a rolling restart)",
+};
+
+/** Copying a SQLite restore point into place: conservative disk throughput for node-local volumes. */
+export const LOCAL_DISK_BYTES_PER_SECOND = 50 * 1024 * 1024;
