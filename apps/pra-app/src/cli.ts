@@ -10,10 +10,6 @@ import { restore } from "./backup/restore";
 import type { RetentionPolicy } from "./backup/retention";
 import { verifyNewest } from "./backup/verify";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
-import { cachedExportListing } from "./export/cache";
-import { createExport } from "./export/create";
-import { createS3Client, listExports, readExportSettings } from "./export/s3";
-import { verifyNewestExport } from "./export/verify";
 import { errorMessage, log } from "./log";
 import { readSettings, type Settings } from "./settings";
 
@@ -22,6 +18,24 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 const BACKUP_NICENESS = 10;
+
+/**
+ * The S3 export modules, loaded only when a command needs them: the AWS SDK takes longer to load than
+ * a whole SQLite backup job takes to start.
+ */
+function exportModules() {
+  return {
+    ...(require("./export/s3") as typeof import("./export/s3")),
+    ...(require("./export/create") as typeof import("./export/create")),
+    ...(require("./export/verify") as typeof import("./export/verify")),
+    ...(require("./export/cache") as typeof import("./export/cache")),
+  };
+}
+
+/** Restore points are S3 exports when EXPORT_BUCKET is set (and no --backup-dir says otherwise). */
+function exportsConfigured(): boolean {
+  return Boolean(process.env.EXPORT_BUCKET);
+}
 
 interface LocationFlags {
   db?: string;
@@ -190,9 +204,9 @@ export function buildProgram(settings: Settings): Command {
         .makeOptionMandatory(),
     )
     .action(async (flags: { backupDir?: string; maxAge: number }) => {
-      const exports = flags.backupDir ? undefined : readExportSettings();
-      if (exports) {
-        const result = await verifyNewestExport(createS3Client(), exports, flags.maxAge);
+      if (!flags.backupDir && exportsConfigured()) {
+        const { createS3Client, readExportSettings, verifyNewestExport } = exportModules();
+        const result = await verifyNewestExport(createS3Client(), readExportSettings()!, flags.maxAge);
         summary({
           command: "verify",
           ok: true,
@@ -223,10 +237,13 @@ export function buildProgram(settings: Settings): Command {
     .addOption(backupDirOption())
     .action(async (flags: { backupDir?: string }) => {
       const now = nowSeconds();
-      const exports = flags.backupDir ? undefined : readExportSettings();
-      const points = exports
-        ? await listExports(createS3Client(), exports)
-        : listRestorePoints(flags.backupDir ?? settings.backupDir);
+      let points: { file: string; timestamp: number; sizeBytes: number }[];
+      if (!flags.backupDir && exportsConfigured()) {
+        const { createS3Client, listExports, readExportSettings } = exportModules();
+        points = await listExports(createS3Client(), readExportSettings()!);
+      } else {
+        points = listRestorePoints(flags.backupDir ?? settings.backupDir);
+      }
       summary({
         command: "backups",
         ok: true,
@@ -243,6 +260,7 @@ export function buildProgram(settings: Settings): Command {
 }
 
 async function exportBackup(settings: Settings, retention: RetentionPolicy): Promise<void> {
+  const { createExport, createS3Client, readExportSettings } = exportModules();
   const exports = readExportSettings();
   if (!exports) {
     throw new Error(
@@ -276,9 +294,9 @@ async function serve(settings: Settings): Promise<void> {
   const { createApp } = require("./server") as typeof import("./server");
   const { openStorage } = require("./storage") as typeof import("./storage");
   const storage = await openStorage(settings);
-  const exports = readExportSettings();
+  const exports = exportsConfigured() ? exportModules() : undefined;
   const restorePoints = exports
-    ? cachedExportListing(createS3Client(), exports)
+    ? exports.cachedExportListing(exports.createS3Client(), exports.readExportSettings()!)
     : async () => listRestorePoints(settings.backupDir);
   const app = createApp(storage, restorePoints);
   await new Promise<void>((resolveListen, reject) => {
