@@ -35,7 +35,7 @@ import type {
 } from "./types";
 
 /** Defaults that differ by topology: the lab is the workshop, the target is production. */
-const TOPOLOGY_DEFAULTS: Record<
+export const TOPOLOGY_DEFAULTS: Record<
   Topology,
   {
     rpo: string;

@@ -19,7 +19,7 @@ export interface ProjectCopy {
 
 export function copyProject(): ProjectCopy {
   const dir = mkdtempSync(join(tmpdir(), "pra-project-"));
-  for (const name of ["charts", "config", "scripts", "infra", "apps", "node_modules"]) {
+  for (const name of ["charts", "config", "dr", "scripts", "infra", "apps", "node_modules"]) {
     symlinkSync(join(ROOT, name), join(dir, name));
   }
   for (const name of ["cdk8s.yaml", "package.json", "Pulumi.yaml"])

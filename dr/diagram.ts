@@ -1,0 +1,148 @@
+/**
+ * A Mermaid diagram of a stack, drawn from what it deploys: the synthesized objects (what mounts
+ * which claim, what reads which Secret, what a Service selects) and, for the target, the cloud
+ * design's regions, database, buckets and vaults. Nothing here is drawn by hand.
+ */
+import type { DesignFacts } from "./facts";
+
+interface Node {
+  readonly id: string;
+  readonly label: string;
+  readonly shape: "box" | "store";
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON
+type Anything = any;
+
+export function mermaidDiagram(facts: DesignFacts): string {
+  const lines = ["flowchart LR"];
+  const cluster = clusterPart(facts);
+  if (facts.topology === "target") {
+    const d = facts.design;
+    lines.push(`  subgraph primary["${d.regions.primary} (primary)"]`);
+    lines.push(`    subgraph eks["EKS ${facts.stack}: ${d.network.availabilityZones} zones"]`);
+    lines.push(...cluster.map((line) => `      ${line}`));
+    lines.push("    end");
+    lines.push(
+      `    rds[("RDS PostgreSQL ${d.database.engineVersion}, Multi-AZ, PITR ${d.database.backupRetentionDays}d")]`,
+    );
+    lines.push(`    bucket[("S3 exports, versioned")]`);
+    lines.push(
+      `    vault[("AWS Backup vault: every ${d.backupPlan.intervalHours}h, ${d.backupPlan.retentionDays}d")]`,
+    );
+    lines.push("  end");
+    lines.push(`  subgraph dr["${d.regions.dr} (DR: ${d.drStrategy})"]`);
+    const drNodes = d.cluster.drNodesPerZone.reduce((sum, zone) => sum + zone.desired, 0);
+    lines.push(`    drEks["EKS ${facts.stack}-dr: ${drNodes} node(s) running"]`);
+    lines.push(
+      d.database.crossRegionReplica
+        ? `    drDb[("RDS read replica")]`
+        : `    drDb[("replicated automated backups, ${d.database.drBackupReplicationRetentionDays}d")]`,
+    );
+    lines.push(`    drBucket[("S3 replica bucket")]`);
+    lines.push(`    drVault[("AWS Backup vault, ${d.backupPlan.vaultLock.mode} lock")]`);
+    lines.push("  end");
+    const app = workloadId(facts, "Deployment");
+    const exporter = workloadId(facts, "CronJob", facts.backup.cronJob);
+    const verifier = workloadId(facts, "CronJob", facts.restoreTest.cronJob);
+    lines.push(`  ${app} -- "TLS 5432" --> rds`);
+    lines.push(`  ${exporter} -- "pg_dump" --> rds`);
+    lines.push(`  ${exporter} -- "exports" --> bucket`);
+    lines.push(`  ${verifier} -- "pg_restore --list" --> bucket`);
+    lines.push(
+      d.database.crossRegionReplica
+        ? `  rds -. "async replication" .-> drDb`
+        : `  rds -. "backups + logs" .-> drDb`,
+    );
+    lines.push(`  bucket -. "RTC ${d.exportBucket.replicationTimeControlMinutes}m" .-> drBucket`);
+    lines.push(`  rds -- "snapshots" --> vault`);
+    lines.push(`  vault -. "copy" .-> drVault`);
+    lines.push(`  drEks -. "after failover" .-> drDb`);
+  } else {
+    lines.push(`  subgraph node["one node (k3d, kind, minikube)"]`);
+    lines.push(...cluster.map((line) => `    ${line}`));
+    lines.push("  end");
+  }
+  return lines.join("\n");
+}
+
+function clusterPart(facts: DesignFacts): string[] {
+  const objects = facts.objects as readonly Anything[];
+  const nodes: Node[] = [];
+  const edges: string[] = [];
+  const workloads = objects.filter((o) => ["Deployment", "CronJob"].includes(o.kind));
+  for (const claim of objects.filter((o) => o.kind === "PersistentVolumeClaim")) {
+    nodes.push({
+      id: idOf(claim),
+      label: `PVC ${claim.metadata.name} ${claim.spec.resources.requests.storage}`,
+      shape: "store",
+    });
+  }
+  for (const secret of objects.filter((o) => o.kind === "ExternalSecret")) {
+    nodes.push({ id: idOf(secret), label: `ExternalSecret ${secret.metadata.name}`, shape: "box" });
+  }
+  for (const workload of workloads) {
+    const pod =
+      workload.kind === "CronJob"
+        ? workload.spec.jobTemplate.spec.template.spec
+        : workload.spec.template.spec;
+    const detail =
+      workload.kind === "CronJob"
+        ? workload.spec.schedule
+        : workload.spec.replicas === undefined
+          ? `${facts.app.minReplicas}+ replicas`
+          : `${workload.spec.replicas} replica(s), ${workload.spec.strategy.type}`;
+    nodes.push({
+      id: idOf(workload),
+      label: `${workload.kind} ${workload.metadata.name}: ${detail}`,
+      shape: "box",
+    });
+    for (const volume of pod.volumes ?? []) {
+      const claim = volume.persistentVolumeClaim?.claimName;
+      if (claim) edges.push(`${idOf(workload)} --> ${idFor("PersistentVolumeClaim", claim)}`);
+    }
+    for (const variable of pod.containers[0].env ?? []) {
+      const secret = variable.valueFrom?.secretKeyRef?.name;
+      const external = objects.find((o) => o.kind === "ExternalSecret" && o.spec.target.name === secret);
+      if (external) edges.push(`${idOf(external)} -. "${variable.name}" .-> ${idOf(workload)}`);
+    }
+  }
+  for (const service of objects.filter((o) => o.kind === "Service")) {
+    nodes.push({
+      id: idOf(service),
+      label: `Service ${service.metadata.name} :${service.spec.ports[0].port}`,
+      shape: "box",
+    });
+    edges.push(`${idOf(service)} --> ${idFor("Deployment", facts.app.name)}`);
+  }
+  const restore = facts.topology === "lab" ? facts.restoreJob : undefined;
+  if (restore && facts.topology === "lab") {
+    nodes.push({ id: idFor("Job", restore), label: `Job ${restore} (ops/, run by hand)`, shape: "box" });
+    edges.push(
+      `${idFor("Job", restore)} -. "restore" .-> ${idFor("PersistentVolumeClaim", facts.volumes.data.claim)}`,
+    );
+  }
+  if (facts.alerting.alerts.length > 0) {
+    nodes.push({
+      id: "alerts",
+      label: `PrometheusRule: ${facts.alerting.alerts.join(", ")}`,
+      shape: "box",
+    });
+  }
+  return [
+    ...nodes.map((n) => (n.shape === "store" ? `${n.id}[("${n.label}")]` : `${n.id}["${n.label}"]`)),
+    ...edges,
+  ];
+}
+
+function workloadId(facts: DesignFacts, kind: string, name?: string): string {
+  return idFor(kind, name ?? facts.app.name);
+}
+
+function idOf(object: Anything): string {
+  return idFor(object.kind, object.metadata.name);
+}
+
+function idFor(kind: string, name: string): string {
+  return `${kind}_${name}`.replace(/[^A-Za-z0-9_]/g, "_");
+}

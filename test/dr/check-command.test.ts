@@ -1,0 +1,39 @@
+/** `npm run check`, run as a user runs it. */
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { copyProject, type ProjectCopy } from "../support/project-copy";
+
+const ROOT = join(__dirname, "..", "..");
+let project: ProjectCopy;
+
+beforeAll(() => {
+  project = copyProject();
+  for (const stack of ["lab", "prod"])
+    copyFileSync(join(ROOT, `Pulumi.${stack}.yaml`), join(project.dir, `Pulumi.${stack}.yaml`));
+  project.writeStack("thin", {
+    "aws:region": "eu-west-3",
+    "pra:topology": "target",
+    "pra:drRegion": "eu-central-1",
+    "pra:drStrategy": "pilot-light",
+  });
+});
+afterAll(() => project.remove());
+
+test("passes for a stack whose objectives hold", () => {
+  const result = project.run("npm", ["run", "--silent", "check", "--", "--stack", "prod"]);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toContain("Pulumi.prod.yaml: every declared objective holds (RPO 15m, RTO 1h;");
+});
+
+test("fails, naming the scenario, both figures and the fix, for one whose objectives cannot hold", () => {
+  const result = project.run("npm", ["run", "--silent", "check", "--", "--stack", "thin", "--stack", "lab"]);
+  expect(result.status).toBe(1);
+  expect(result.stdout).toContain("Pulumi.lab.yaml: every declared objective holds");
+  expect(result.stderr).toContain("Pulumi.thin.yaml: the declared objectives cannot be met:");
+  expect(result.stderr).toContain(
+    "Pulumi.thin.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. How: fail over to pilot-light in eu-central-1;",
+  );
+  expect(result.stderr).toContain(
+    "Fix: pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto, or remove region-loss from pra:drScenarios.",
+  );
+});

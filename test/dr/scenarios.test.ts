@@ -1,0 +1,221 @@
+import { prepareStack } from "../../charts/stacks";
+import type { PraConfig } from "../../config";
+import { type Assessment, assess } from "../../dr/assess";
+import {
+  ALERT_PIPELINE,
+  CUTOVER,
+  RDS_CROSS_REGION_BACKUP_COPY,
+  RDS_MULTI_AZ_FAILOVER,
+  RDS_PITR_LOG_UPLOAD,
+  RDS_REPLICA_PROMOTION,
+  REGION_OUTAGE_NOTICE,
+  rdsRestore,
+} from "../../dr/figures";
+import type { Bound, Recovery } from "../../dr/recovery";
+import { configOf } from "../support/manifests";
+
+const recovery = (a: Assessment, scenario: string): Recovery =>
+  a.recoveries.find((r) => r.scenario === scenario)!;
+const secondsOf = (bound: Bound): number => {
+  if (!("seconds" in bound)) throw new Error(`no figure: ${bound.none}`);
+  return bound.seconds;
+};
+const prodValues = { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" };
+
+describe("lab at its defaults (monitoring on)", () => {
+  const config = configOf({ topology: "lab", monitoring: true, rto: "10m" }, "lab");
+  const lab = assess(config);
+  const { timing } = config.backup;
+
+  test("every scenario is modelled, and the defaults hold", () => {
+    expect(lab.recoveries.map((r) => r.scenario)).toEqual([
+      "pod-crash",
+      "node-loss",
+      "data-volume-loss",
+      "backup-volume-loss",
+      "both-volumes-loss",
+      "zone-loss",
+      "region-loss",
+      "operator-error",
+      "backups-deleted",
+    ]);
+    expect(lab.violations).toEqual([]);
+  });
+
+  test("data volume loss: RPO at most the backup interval plus its deadlines, read from the CronJob", () => {
+    const r = recovery(lab, "data-volume-loss");
+    expect(secondsOf(r.rpo)).toBe(
+      timing.intervalSeconds + timing.startingDeadlineSeconds + timing.activeDeadlineSeconds,
+    );
+    expect(secondsOf(r.rpo)).toBe(90);
+    expect(r.mode).toBe("manual");
+    expect(r.runbook[0]).toBe("# all steps at once: npm run restore -- --stack lab");
+    expect(r.runbook.join("\n")).toContain("kubectl -n pra scale deployment/pra-app --replicas=0");
+  });
+
+  test("data volume loss: RTO is alert + on-call + the restore runbook", () => {
+    // PraAppUnavailable for 2m, the alert pipeline, 5m on-call, then: 30s grace, two pod starts,
+    // reading 200Mi twice at 50 MiB/s, 10s readiness.
+    const restore = 30 + 15 + 8 + 15 + 10;
+    expect(secondsOf(recovery(lab, "data-volume-loss").rto)).toBe(
+      120 + ALERT_PIPELINE.seconds + 300 + restore,
+    );
+  });
+
+  test("pod crash: automatic, nothing lost, back after liveness, restart and readiness", () => {
+    const r = recovery(lab, "pod-crash");
+    expect(r).toMatchObject({
+      rpo: { seconds: 0 },
+      rto: { seconds: 30 + 15 + 10 },
+      mode: "automatic",
+      peopleMinutes: 0,
+    });
+  });
+
+  test("both volumes lost (one node's disk): no recovery point at all", () => {
+    for (const scenario of [
+      "both-volumes-loss",
+      "node-loss",
+      "zone-loss",
+      "region-loss",
+      "backups-deleted",
+    ]) {
+      const r = recovery(lab, scenario);
+      expect(r.mode).toBe("not survived");
+      expect(r.rpo).toEqual({ none: expect.stringContaining("no recovery point survives") });
+    }
+  });
+
+  test("backup volume loss: nothing lost, but no restore point until the next backup", () => {
+    const r = recovery(lab, "backup-volume-loss");
+    expect(r).toMatchObject({ rpo: { seconds: 0 }, rto: { seconds: 0 } });
+    expect(r.basis).toContain(
+      "until the next backup (up to 1m30s), a second failure would have no restore point",
+    );
+  });
+});
+
+describe("settings that break an objective", () => {
+  test("a longer schedule than the objects' objectives: the check reads the CronJob actually synthesized", () => {
+    const config = configOf({ topology: "lab", monitoring: true, rto: "10m" }, "lab");
+    const { objects } = prepareStack(config);
+    const tampered = structuredClone(objects);
+    const cronJob = tampered.synced.find((m) => m.metadata.name === "sqlite-backup") as {
+      spec: { schedule: string };
+    };
+    cronJob.spec.schedule = "*/5 * * * *";
+    const { violations } = assess(config, tampered);
+    expect(violations.map((v) => v.scenario)).toEqual(["data-volume-loss", "operator-error"]);
+    expect(violations[0]!.message).toMatch(
+      /^Pulumi\.lab\.yaml: data-volume-loss: RPO declared 2m \(pra:rpo\), achievable 5m30s\. How: .*sqlite-backup runs every 5m, may start 10s late and take 20s.*Fix: a shorter pra:rpo/,
+    );
+  });
+
+  test("a shorter retention than an error may go unnoticed", () => {
+    const a = assess(configOf({ topology: "lab", monitoring: true, rto: "10m", retention: "10m" }, "lab"));
+    expect(a.violations).toHaveLength(1);
+    expect(a.violations[0]!.message).toBe(
+      "Pulumi.lab.yaml: operator-error: RPO declared 2m (pra:rpo), none: restore points reach back 10m, but an error may go unnoticed for 30m (pra:errorDetectionTime). " +
+        `How: ${recovery(a, "operator-error").mechanism}; ${recovery(a, "operator-error").basis.join("; ")}. ` +
+        "Fix: a longer pra:retention, or a shorter pra:errorDetectionTime, or remove operator-error from pra:drScenarios.",
+    );
+  });
+
+  test("no alerting: a manual recovery has no bounded RTO", () => {
+    const a = assess(configOf({ topology: "lab", rto: "10m" }, "lab"));
+    expect(a.violations.map((v) => v.scenario)).toEqual(["data-volume-loss"]);
+    expect(a.violations[0]!.message).toContain(
+      "RTO declared 10m (pra:rto), none: nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true)",
+    );
+  });
+
+  test("a single zone: the lab declaring zone loss is refused", () => {
+    const a = assess(
+      configOf({ topology: "lab", monitoring: true, rto: "10m", drScenarios: ["zone-loss"] }, "lab"),
+    );
+    expect(a.violations.map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /^Pulumi\.lab\.yaml: zone-loss: RPO declared 2m \(pra:rpo\), none: no recovery point survives: the lab runs in one zone/,
+      ),
+      expect.stringMatching(
+        /^Pulumi\.lab\.yaml: zone-loss: RTO declared 10m \(pra:rto\), none: no recovery point survives/,
+      ),
+    ]);
+  });
+
+  test("a target whose pods are not spread over zones does not survive a zone's loss", () => {
+    const config = configOf(prodValues, "prod") as PraConfig;
+    const { objects } = prepareStack(config);
+    const tampered = structuredClone(objects);
+    const deployment = tampered.synced.find((m) => m.kind === "Deployment") as {
+      spec: { template: { spec: { topologySpreadConstraints?: unknown } } };
+    };
+    delete deployment.spec.template.spec.topologySpreadConstraints;
+    const r = recovery(assess(config, tampered), "zone-loss");
+    expect(r.mode).toBe("not survived");
+    expect(r.rpo).toEqual({ none: "the app is not spread over zones" });
+  });
+});
+
+describe("prod, with each DR strategy", () => {
+  const pilot = assess(configOf({ ...prodValues, drStrategy: "pilot-light" }, "prod"));
+  const warm = assess(configOf({ ...prodValues, drStrategy: "warm-standby" }, "prod"));
+  const restore = rdsRestore(50).seconds;
+
+  test("automatic recoveries: pod, node, storage and zone losses lose nothing", () => {
+    for (const a of [pilot, warm]) {
+      expect(recovery(a, "data-volume-loss")).toMatchObject({
+        rpo: { seconds: 0 },
+        rto: { seconds: RDS_MULTI_AZ_FAILOVER.seconds },
+        mode: "automatic",
+      });
+      expect(recovery(a, "zone-loss")).toMatchObject({ rpo: { seconds: 0 }, mode: "automatic" });
+      expect(recovery(a, "node-loss")).toMatchObject({ rpo: { seconds: 0 }, mode: "automatic" });
+    }
+  });
+
+  test("pilot light: region loss restores replicated backups, which lag by the log upload and the copy", () => {
+    const r = recovery(pilot, "region-loss");
+    expect(secondsOf(r.rpo)).toBe(RDS_PITR_LOG_UPLOAD.seconds + RDS_CROSS_REGION_BACKUP_COPY.seconds);
+    expect(secondsOf(r.rto)).toBe(REGION_OUTAGE_NOTICE.seconds + 15 * 60 + restore + CUTOVER.seconds);
+    expect(r.mode).toBe("manual");
+    expect(r.runbook.join("\n")).toContain(
+      "aws rds restore-db-instance-to-point-in-time --region eu-central-1",
+    );
+    expect(r.runbook.join("\n")).toContain("--cluster-name pra-prod-dr");
+  });
+
+  test("pilot light cannot hold a 15m RPO across regions, and the check says what to change", () => {
+    expect(pilot.violations.map((v) => v.scenario)).toEqual(["both-volumes-loss", "region-loss"]);
+    expect(pilot.violations[1]!.message).toMatch(
+      /^Pulumi\.prod\.yaml: region-loss: RPO declared 15m \(pra:rpo\), achievable 20m\. How: fail over to pilot-light in eu-central-1; .*Fix: pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto, or remove region-loss from pra:drScenarios\.$/,
+    );
+  });
+
+  test("warm standby: a promoted replica, lagging at most what its alarm allows", () => {
+    const r = recovery(warm, "region-loss");
+    expect(secondsOf(r.rpo)).toBe(450);
+    expect(secondsOf(r.rto)).toBe(
+      REGION_OUTAGE_NOTICE.seconds + 15 * 60 + RDS_REPLICA_PROMOTION.seconds + CUTOVER.seconds,
+    );
+    expect(r.runbook.join("\n")).toContain(
+      "aws rds promote-read-replica --region eu-central-1 --db-instance-identifier pra-prod-dr",
+    );
+    expect(warm.violations).toEqual([]);
+  });
+
+  test("a compromised account: the locked DR vault's copies, hours old, are outside the declared scenarios", () => {
+    const r = recovery(warm, "backups-deleted");
+    expect(secondsOf(r.rpo)).toBe(3600 + 3600);
+    expect(r.mechanism).toContain("compliance-mode lock");
+    expect(warm.config.objectives.scenarios).not.toContain("backups-deleted");
+  });
+
+  test("operator error: point-in-time recovery to the second, if noticed within the retention", () => {
+    expect(recovery(warm, "operator-error").rpo).toEqual({ seconds: 0 });
+    const short = assess(configOf({ ...prodValues, drStrategy: "warm-standby", retention: "3d" }, "prod"));
+    expect(recovery(short, "operator-error").rpo).toEqual({
+      none: "point-in-time recovery reaches back 3d, but an error may go unnoticed for 7d (pra:errorDetectionTime)",
+    });
+  });
+});
