@@ -147,7 +147,7 @@ describe("settings that break an objective", () => {
     const config = configOf(prodValues, "prod") as PraConfig;
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
-    const deployment = tampered.synced.find((m) => m.kind === "Deployment") as {
+    const deployment = tampered.synced.find((m) => m.kind === "Deployment") as unknown as {
       spec: { template: { spec: { topologySpreadConstraints?: unknown } } };
     };
     delete deployment.spec.template.spec.topologySpreadConstraints;
