@@ -64,7 +64,12 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     fsyncPath(temporary);
     publish(temporary, finalPath, file);
     fsyncPath(backupDir);
-    const deleted = applyRetention(backupDir, options.retention ?? {}, file);
+    let deleted: string[];
+    try {
+      deleted = applyRetention(backupDir, options.retention ?? {}, file);
+    } catch (error) {
+      throw new Error(`restore point ${file} was made, but applying retention failed: ${(error as Error).message}`);
+    }
     return {
       file,
       path: finalPath,

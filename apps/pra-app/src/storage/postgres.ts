@@ -10,7 +10,8 @@ const SCHEMA = `
     id BIGSERIAL PRIMARY KEY,
     message TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-  )`;
+  );
+  CREATE INDEX IF NOT EXISTS events_created_at ON events (created_at)`;
 
 interface EventRow {
   id: string | number;
