@@ -68,7 +68,9 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     try {
       deleted = applyRetention(backupDir, options.retention ?? {}, file);
     } catch (error) {
-      throw new Error(`restore point ${file} was made, but applying retention failed: ${(error as Error).message}`);
+      throw new Error(
+        `restore point ${file} was made, but applying retention failed: ${(error as Error).message}`,
+      );
     }
     return {
       file,
