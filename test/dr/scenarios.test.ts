@@ -100,7 +100,7 @@ describe("settings that break an objective", () => {
     const config = configOf({ topology: "lab", monitoring: true, rto: "10m" }, "lab");
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
-    const cronJob = tampered.synced.find((m) => m.metadata.name === "sqlite-backup") as {
+    const cronJob = tampered.synced.find((m) => m.metadata.name === "sqlite-backup") as unknown as {
       spec: { schedule: string };
     };
     cronJob.spec.schedule = "*/5 * * * *";
