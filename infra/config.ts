@@ -66,3 +66,8 @@ export function parseProgramConfig(stack: string, values: Readonly<Record<string
 export function loadConfig(): PraConfig {
   return parseProgramConfig(pulumi.getStack(), pulumiConfigValues());
 }
+
+/** `kubernetes:context`, outside the `pra:` keys config/ validates: the lab's kube context. */
+export function loadKubernetesContext(): string | undefined {
+  return new pulumi.Config("kubernetes").get("context");
+}

@@ -2,10 +2,11 @@
  * Pulumi entry point: load the typed settings (refused before anything is declared when they
  * make no sense), build the lab or the target, export the outputs.
  */
-import { loadConfig } from "./config";
+import { loadConfig, loadKubernetesContext } from "./config";
 import { program } from "./program";
 
-const outputs = program(loadConfig());
+const kubeContext = loadKubernetesContext();
+const outputs = program(loadConfig(), kubeContext ? { kubeContext } : {});
 
 export const topology = outputs.topology;
 export const namespace = outputs.namespace;
@@ -21,6 +22,7 @@ export const exportBucketKeyArn = outputs.exportBucketKeyArn;
 export const replicaBucketName = outputs.replicaBucketName;
 export const appRoleArn = outputs.appRoleArn;
 export const externalSecretsRoleArn = outputs.externalSecretsRoleArn;
+export const loadBalancerControllerRoleArn = outputs.loadBalancerControllerRoleArn;
 export const backupVaultName = outputs.backupVaultName;
 export const drBackupVaultName = outputs.drBackupVaultName;
 export const alarmTopicArn = outputs.alarmTopicArn;

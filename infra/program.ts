@@ -1,11 +1,12 @@
 /**
- * The whole program as a function of the stack's settings: the lab declares no AWS resource,
- * the target declares the production architecture. index.ts turns the result into stack outputs.
+ * The whole program as a function of the stack's settings: the lab deploys its charts into a
+ * kube context and declares no AWS resource; the target declares the production architecture
+ * and deploys its charts into its EKS cluster. index.ts turns the result into stack outputs.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { PraConfig } from "../config";
-import type { Target as TargetComponent } from "./aws/target";
 import { deployLab } from "./lab";
+import type { deployTarget as DeployTarget } from "./target";
 
 /** Stack outputs. Secrets (kubeconfigs) are pulumi secrets; the rest are names, ARNs and endpoints. */
 export interface StackOutputs {
@@ -23,6 +24,7 @@ export interface StackOutputs {
   readonly replicaBucketName?: pulumi.Output<string>;
   readonly appRoleArn?: pulumi.Output<string>;
   readonly externalSecretsRoleArn?: pulumi.Output<string>;
+  readonly loadBalancerControllerRoleArn?: pulumi.Output<string>;
   readonly backupVaultName?: pulumi.Output<string>;
   readonly drBackupVaultName?: pulumi.Output<string>;
   readonly alarmTopicArn?: pulumi.Output<string>;
@@ -31,31 +33,17 @@ export interface StackOutputs {
   readonly drDatabaseEndpoint?: pulumi.Output<string | undefined>;
 }
 
-export function program(config: PraConfig): StackOutputs {
-  if (config.topology === "lab") return deployLab(config);
-  // Loaded only for the target: the lab must not pay for loading @pulumi/aws and @pulumi/kubernetes.
-  const { Target } = require("./aws/target") as { Target: typeof TargetComponent };
-  const target = new Target("pra", { config });
-  return {
-    topology: "target",
-    namespace: config.namespace,
-    region: target.region,
-    drRegion: target.drRegion,
-    drStrategy: config.dr.strategy,
-    clusterName: target.clusterName,
-    kubeconfig: pulumi.secret(target.kubeconfig),
-    databaseEndpoint: target.databaseEndpoint,
-    databaseSecretName: target.databaseSecretName,
-    exportBucketName: target.exportBucketName,
-    exportBucketKeyArn: target.exportBucketKeyArn,
-    replicaBucketName: target.replicaBucketName,
-    appRoleArn: target.appRoleArn,
-    externalSecretsRoleArn: target.externalSecretsRoleArn,
-    backupVaultName: target.backupVaultName,
-    drBackupVaultName: target.drBackupVaultName,
-    alarmTopicArn: target.alarmTopicArn,
-    drClusterName: target.drClusterName,
-    drKubeconfig: pulumi.secret(target.drKubeconfig),
-    drDatabaseEndpoint: target.drDatabaseEndpoint,
-  };
+/** Settings outside the `pra:` namespace, which config/ does not read. */
+export interface ProgramOptions {
+  /** `kubernetes:context`: the lab's kubeconfig context. @default the kubeconfig's current context */
+  readonly kubeContext?: string;
+}
+
+export function program(config: PraConfig, options: ProgramOptions = {}): StackOutputs {
+  // Checks that refuse the stack belong here: nothing has been declared yet.
+
+  if (config.topology === "lab") return deployLab(config, options);
+  // Loaded only for the target: the lab must not pay for loading @pulumi/aws.
+  const { deployTarget } = require("./target") as { deployTarget: typeof DeployTarget };
+  return deployTarget(config);
 }

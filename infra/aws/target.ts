@@ -13,7 +13,7 @@ import { Database } from "./database";
 import { DrRegion } from "./dr-region";
 import { Keys } from "./kms";
 import { Network } from "./network";
-import { WorkloadIdentity } from "./workload-identity";
+import { type PodIdentities, WorkloadIdentity } from "./workload-identity";
 
 export interface TargetArgs {
   readonly config: TargetConfig;
@@ -27,6 +27,9 @@ export class Target extends pulumi.ComponentResource {
   /** Secret. */
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly kubernetesProvider: Cluster["kubernetesProvider"];
+  public readonly vpcId: pulumi.Output<string>;
+  /** What the cluster's workloads wait for: pods pick up their AWS role only when they start. */
+  public readonly podIdentities: PodIdentities;
   public readonly databaseEndpoint: pulumi.Output<string>;
   public readonly databaseSecretName: pulumi.Output<string>;
   public readonly exportBucketName: pulumi.Output<string>;
@@ -34,6 +37,7 @@ export class Target extends pulumi.ComponentResource {
   public readonly replicaBucketName: pulumi.Output<string>;
   public readonly appRoleArn: pulumi.Output<string>;
   public readonly externalSecretsRoleArn: pulumi.Output<string>;
+  public readonly loadBalancerControllerRoleArn: pulumi.Output<string>;
   public readonly backupVaultName: pulumi.Output<string>;
   public readonly drBackupVaultName: pulumi.Output<string>;
   public readonly alarmTopicArn: pulumi.Output<string>;
@@ -194,6 +198,8 @@ export class Target extends pulumi.ComponentResource {
       `${name}-workload-identity`,
       {
         clusterName: cluster.clusterName,
+        region: config.region,
+        vpcId: network.vpcId,
         namespace: config.namespace,
         exportBucketArn: storage.bucketArn,
         exportKeyArn: keys.arns.s3,
@@ -209,6 +215,8 @@ export class Target extends pulumi.ComponentResource {
     this.clusterName = cluster.clusterName;
     this.kubeconfig = cluster.kubeconfig;
     this.kubernetesProvider = cluster.kubernetesProvider;
+    this.vpcId = network.vpcId;
+    this.podIdentities = identity.associations;
     this.databaseEndpoint = database.endpoint;
     this.databaseSecretName = database.secretName;
     this.exportBucketName = storage.bucketName;
@@ -216,6 +224,7 @@ export class Target extends pulumi.ComponentResource {
     this.replicaBucketName = storage.replicaBucketName;
     this.appRoleArn = identity.appRoleArn;
     this.externalSecretsRoleArn = identity.externalSecretsRoleArn;
+    this.loadBalancerControllerRoleArn = identity.loadBalancerControllerRoleArn;
     this.backupVaultName = backupPlan.vaultName;
     this.drBackupVaultName = backupPlan.drVaultName;
     this.alarmTopicArn = alarms.topicArn;

@@ -1,20 +1,32 @@
 /**
  * IAM roles the cluster's workloads assume through EKS Pod Identity (no static credentials):
  * the app (`pra-app`) writes and reads the export bucket and reads the database secret;
- * External Secrets (`external-secrets/external-secrets`) reads the database secret.
+ * External Secrets (`external-secrets/external-secrets`) reads the database secret; the AWS
+ * Load Balancer Controller (`kube-system/aws-load-balancer-controller`) manages this cluster's
+ * load balancers (policy in load-balancer-controller-policy.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { TARGET } from "../../charts/constructs/names";
+import { ADDON_SERVICE_ACCOUNTS } from "../kubernetes/addon-charts";
 import { podIdentityTrust } from "./cluster";
+import { loadBalancerControllerPolicy } from "./load-balancer-controller-policy";
 
-export const APP_SERVICE_ACCOUNT = "pra-app";
+export const APP_SERVICE_ACCOUNT = TARGET.serviceAccount;
 export const EXTERNAL_SECRETS = {
-  namespace: "external-secrets",
-  serviceAccount: "external-secrets",
+  namespace: ADDON_SERVICE_ACCOUNTS.externalSecrets.namespace,
+  serviceAccount: ADDON_SERVICE_ACCOUNTS.externalSecrets.name,
+} as const;
+export const LOAD_BALANCER_CONTROLLER = {
+  namespace: ADDON_SERVICE_ACCOUNTS.loadBalancerController.namespace,
+  serviceAccount: ADDON_SERVICE_ACCOUNTS.loadBalancerController.name,
 } as const;
 
 export interface WorkloadIdentityArgs {
   readonly clusterName: pulumi.Input<string>;
+  /** The cluster's region and VPC: the Load Balancer Controller may act only there. */
+  readonly region: string;
+  readonly vpcId: pulumi.Input<string>;
   /** The app's namespace (pra:namespace). */
   readonly namespace: string;
   readonly exportBucketArn: pulumi.Input<string>;
@@ -67,14 +79,24 @@ export function secretReadStatements(secretArn: string, secretsKeyArn: string): 
   ];
 }
 
+/** The Pod Identity associations: a pod gets AWS credentials only if its association exists when it starts. */
+export interface PodIdentities {
+  readonly app: pulumi.Resource;
+  readonly externalSecrets: pulumi.Resource;
+  readonly loadBalancerController: pulumi.Resource;
+}
+
 export class WorkloadIdentity extends pulumi.ComponentResource {
   public readonly appRoleArn: pulumi.Output<string>;
   public readonly externalSecretsRoleArn: pulumi.Output<string>;
+  public readonly loadBalancerControllerRoleArn: pulumi.Output<string>;
+  public readonly associations: PodIdentities;
 
   constructor(name: string, args: WorkloadIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:aws:WorkloadIdentity", name, {}, opts);
     const parent = { parent: this };
-    const trust = aws.getCallerIdentityOutput({}, parent).accountId.apply(podIdentityTrust);
+    const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+    const trust = accountId.apply(podIdentityTrust);
 
     const appRole = new aws.iam.Role(
       `${name}-app`,
@@ -91,7 +113,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.eks.PodIdentityAssociation(
+    const appAssociation = new aws.eks.PodIdentityAssociation(
       `${name}-app`,
       {
         clusterName: args.clusterName,
@@ -119,7 +141,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.eks.PodIdentityAssociation(
+    const esoAssociation = new aws.eks.PodIdentityAssociation(
       `${name}-external-secrets`,
       {
         clusterName: args.clusterName,
@@ -130,11 +152,46 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       parent,
     );
 
+    const lbcRole = new aws.iam.Role(
+      `${name}-load-balancer-controller`,
+      { assumeRolePolicy: trust, description: "AWS Load Balancer Controller via Pod Identity" },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-load-balancer-controller`,
+      {
+        role: lbcRole.id,
+        policy: pulumi
+          .all([accountId, args.clusterName, args.vpcId])
+          .apply(([account, clusterName, vpcId]) =>
+            loadBalancerControllerPolicy({ accountId: account, region: args.region, clusterName, vpcId }),
+          ),
+      },
+      parent,
+    );
+    const lbcAssociation = new aws.eks.PodIdentityAssociation(
+      `${name}-load-balancer-controller`,
+      {
+        clusterName: args.clusterName,
+        namespace: LOAD_BALANCER_CONTROLLER.namespace,
+        serviceAccount: LOAD_BALANCER_CONTROLLER.serviceAccount,
+        roleArn: lbcRole.arn,
+      },
+      parent,
+    );
+
     this.appRoleArn = appRole.arn;
     this.externalSecretsRoleArn = esoRole.arn;
+    this.loadBalancerControllerRoleArn = lbcRole.arn;
+    this.associations = {
+      app: appAssociation,
+      externalSecrets: esoAssociation,
+      loadBalancerController: lbcAssociation,
+    };
     this.registerOutputs({
       appRoleArn: this.appRoleArn,
       externalSecretsRoleArn: this.externalSecretsRoleArn,
+      loadBalancerControllerRoleArn: this.loadBalancerControllerRoleArn,
     });
   }
 }

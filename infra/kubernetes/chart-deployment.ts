@@ -1,82 +1,77 @@
 /**
  * The one bridge from cdk8s to a cluster: the objects a stack's charts synthesize, deployed by
- * Pulumi through a given provider, in the order the API server needs: namespaces first, then
- * everything in them; custom resources after the add-ons that install their definitions.
- * It receives only the synced charts' objects: the ops/ objects are never deployed.
+ * Pulumi through a given provider, in the order deploymentPlan computes (namespaces and CRDs
+ * before what needs them; custom resources, and kinds add-on webhooks intercept, after the
+ * add-ons). It receives only the synced charts: the ops/ objects are never deployed.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Chart } from "cdk8s";
-import { KubernetesObject, type Manifest } from "./kubernetes-object";
+import { deploymentPlan, type Manifest } from "./deployment-plan";
+import { KubernetesObject } from "./kubernetes-object";
 
-/** API groups the API server serves without any add-on. */
-const BUILT_IN_GROUPS = new Set([
-  "",
-  "apps",
-  "batch",
-  "autoscaling",
-  "policy",
-  "networking.k8s.io",
-  "rbac.authorization.k8s.io",
-  "storage.k8s.io",
-  "scheduling.k8s.io",
-  "coordination.k8s.io",
-  "discovery.k8s.io",
-  "apiextensions.k8s.io",
-]);
-
-export function isCustomResource(manifest: Manifest): boolean {
-  const group = manifest.apiVersion.includes("/") ? manifest.apiVersion.split("/")[0]! : "";
-  return !BUILT_IN_GROUPS.has(group);
+export interface ChartAddons {
+  /** What must be running first: Helm releases, and objects they serve such as a ClusterSecretStore. */
+  readonly ready: readonly pulumi.Resource[];
+  /** Built-in kinds their admission webhooks intercept. @default none */
+  readonly webhookKinds?: readonly string[];
 }
 
 export interface ChartDeploymentArgs {
-  /** The synced charts of one stack, in dependency order. */
+  /** The synced charts of one stack (defineStack(...).synced), never the ops charts. */
   readonly charts: readonly Chart[];
   /** The cluster to deploy into. */
   readonly provider: pulumi.ProviderResource;
-  /** What custom resources wait for: the add-ons that define their kinds. @default nothing */
-  readonly customResourcesDependOn?: readonly pulumi.Resource[];
+  /** The add-ons the charts rely on. @default none */
+  readonly addons?: ChartAddons;
+  /**
+   * What every object but the namespaces also waits for: cloud-side bindings a pod only picks
+   * up when it is created, such as the Pod Identity association of the app's service account.
+   * @default nothing
+   */
+  readonly objectsDependOn?: readonly pulumi.Resource[];
+}
+
+/** The synced charts' objects, in the order and with the content `cdk8s synth` writes them. */
+export function chartManifests(charts: readonly Chart[]): Manifest[] {
+  return charts.flatMap((chart) => chart.toJson() as Manifest[]);
+}
+
+/** `name-kind-namespace-name`, lower case: unique per object, readable in `pulumi preview`. */
+export function objectResourceName(prefix: string, manifest: Manifest): string {
+  const namespace = manifest.metadata.namespace ? `${manifest.metadata.namespace}-` : "";
+  return `${prefix}-${manifest.kind.toLowerCase()}-${namespace}${manifest.metadata.name}`;
 }
 
 export class ChartDeployment extends pulumi.ComponentResource {
   /** Every deployed object, keyed `Kind/namespace/name`. */
   public readonly objects: ReadonlyMap<string, KubernetesObject>;
+  /** The deployed Namespace objects, by namespace name: what other objects in them wait for. */
+  public readonly namespaces: ReadonlyMap<string, KubernetesObject>;
 
   constructor(name: string, args: ChartDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:ChartDeployment", name, {}, opts);
-    const manifests = args.charts.flatMap((chart) => chart.toJson() as Manifest[]);
-    assertUnique(manifests);
-    const options = { parent: this, provider: args.provider };
+    const plan = deploymentPlan(chartManifests(args.charts), {
+      addonWebhookKinds: args.addons?.webhookKinds ?? [],
+    });
     const objects = new Map<string, KubernetesObject>();
-    const namespaces = manifests
-      .filter((m) => m.kind === "Namespace")
-      .map((m) => {
-        const object = new KubernetesObject(`${name}-namespace-${m.metadata.name}`, m, options);
-        objects.set(keyOf(m), object);
-        return object;
-      });
-    for (const manifest of manifests.filter((m) => m.kind !== "Namespace")) {
+    const namespaces = new Map<string, KubernetesObject>();
+    // The plan lists every object after what it waits for, so each dependency already exists here.
+    for (const planned of plan) {
       const dependsOn = [
-        ...namespaces,
-        ...(isCustomResource(manifest) ? (args.customResourcesDependOn ?? []) : []),
+        ...planned.waitsFor.map((key) => objects.get(key)!),
+        ...(planned.waitsForAddons ? (args.addons?.ready ?? []) : []),
+        ...(planned.manifest.kind === "Namespace" ? [] : (args.objectsDependOn ?? [])),
       ];
-      const resourceName = `${name}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}`;
-      objects.set(keyOf(manifest), new KubernetesObject(resourceName, manifest, { ...options, dependsOn }));
+      const object = new KubernetesObject(objectResourceName(name, planned.manifest), planned.manifest, {
+        parent: this,
+        provider: args.provider,
+        dependsOn,
+      });
+      objects.set(planned.key, object);
+      if (planned.manifest.kind === "Namespace") namespaces.set(planned.manifest.metadata.name, object);
     }
     this.objects = objects;
+    this.namespaces = namespaces;
     this.registerOutputs({ objectCount: objects.size });
-  }
-}
-
-function keyOf(manifest: Manifest): string {
-  return `${manifest.kind}/${manifest.metadata.namespace ?? ""}/${manifest.metadata.name}`;
-}
-
-function assertUnique(manifests: readonly Manifest[]): void {
-  const seen = new Set<string>();
-  for (const manifest of manifests) {
-    const key = keyOf(manifest);
-    if (seen.has(key)) throw new Error(`ChartDeployment: ${key} is declared twice`);
-    seen.add(key);
   }
 }

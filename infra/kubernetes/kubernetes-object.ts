@@ -4,14 +4,9 @@
  * each object is a resource Pulumi's preview, diff and mocks can see.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Manifest } from "./deployment-plan";
 
-/** A synthesized manifest: what `cdk8s synth` writes, one object. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
-  readonly [field: string]: unknown;
-}
+export type { Manifest } from "./deployment-plan";
 
 /** The Pulumi Kubernetes provider's type token of a kind: core objects live under `core/v1`. */
 export function typeToken(apiVersion: string, kind: string): string {
@@ -20,6 +15,16 @@ export function typeToken(apiVersion: string, kind: string): string {
 
 export class KubernetesObject extends pulumi.CustomResource {
   constructor(name: string, manifest: Manifest, opts?: pulumi.CustomResourceOptions) {
-    super(typeToken(manifest.apiVersion, manifest.kind), name, { ...manifest }, opts);
+    // The chart fixes every object's name, so a replacement (an immutable field changed) cannot
+    // create the new object beside the old one: it must delete first, as `kubectl replace` does.
+    super(
+      typeToken(manifest.apiVersion, manifest.kind),
+      name,
+      { ...manifest },
+      {
+        deleteBeforeReplace: true,
+        ...opts,
+      },
+    );
   }
 }

@@ -1,59 +1,80 @@
 /**
- * What the target chart relies on in the cluster, installed before it: External Secrets (fills
- * the database Secret from Secrets Manager), the Prometheus stack (Prometheus, kube-state-metrics
- * for the CronJob alerts, Grafana with its dashboard sidecar) and the AWS Load Balancer
- * Controller (the Ingress). Chart versions are pinned: an upgrade is a reviewed change.
+ * What the charts rely on in the cluster, installed before their custom resources: the
+ * Prometheus stack (the operator's CRDs, Prometheus, kube-state-metrics for the CronJob alerts,
+ * Grafana with its dashboard sidecar) wherever monitoring is on; on EKS also External Secrets
+ * (fills the database Secret from Secrets Manager, through the ClusterSecretStore declared here)
+ * and the AWS Load Balancer Controller (the Ingress). Chart versions are pinned in addon-charts.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TARGET } from "../../charts/constructs/names";
+import {
+  ADDON_CHARTS,
+  ADDON_SERVICE_ACCOUNTS,
+  type AddonChart,
+  LOAD_BALANCER_CONTROLLER_WEBHOOK_KINDS,
+} from "./addon-charts";
+import type { ChartAddons } from "./chart-deployment";
 import { KubernetesObject } from "./kubernetes-object";
 
-export interface AddonChart {
-  readonly chart: string;
-  readonly version: string;
-  readonly repository: string;
-  readonly namespace: string;
-}
+/** Seconds a release may take to become ready; the Prometheus stack's first install is slow. */
+const RELEASE_TIMEOUT_SECONDS = 600;
 
-export const ADDON_CHARTS = {
-  externalSecrets: {
-    chart: "external-secrets",
-    version: "1.3.2",
-    repository: "https://charts.external-secrets.io",
-    namespace: "external-secrets",
+/** The Prometheus stack's values: the same in the lab and on EKS. */
+export const PROMETHEUS_STACK_VALUES = {
+  prometheus: {
+    prometheusSpec: {
+      // Pick up every ServiceMonitor and PrometheusRule, not only the chart's own.
+      serviceMonitorSelectorNilUsesHelmValues: false,
+      ruleSelectorNilUsesHelmValues: false,
+      retention: "15d",
+    },
   },
-  prometheusStack: {
-    chart: "kube-prometheus-stack",
-    version: "87.21.0",
-    repository: "https://prometheus-community.github.io/helm-charts",
-    namespace: "monitoring",
+  // The label and value the charts' dashboard ConfigMap carries (charts/constructs/backup-monitoring.ts).
+  grafana: {
+    sidecar: {
+      dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
+    },
   },
-  loadBalancerController: {
-    chart: "aws-load-balancer-controller",
-    version: "1.17.1",
-    repository: "https://aws.github.io/eks-charts",
-    namespace: "kube-system",
-  },
-} as const satisfies Record<string, AddonChart>;
+} as const;
+
+export interface AwsAddonsArgs {
+  readonly clusterName: pulumi.Input<string>;
+  readonly region: string;
+  /** Given, not discovered: the nodes' metadata hop limit keeps pods away from IMDS. */
+  readonly vpcId: pulumi.Input<string>;
+  /**
+   * The Pod Identity associations of the controllers' service accounts: a pod gets AWS
+   * credentials only if its association exists when the pod starts, so the releases wait.
+   */
+  readonly podIdentities: {
+    readonly externalSecrets: pulumi.Resource;
+    readonly loadBalancerController: pulumi.Resource;
+  };
+}
 
 export interface PlatformAddonsArgs {
   readonly provider: pulumi.ProviderResource;
-  readonly clusterName: pulumi.Input<string>;
-  readonly region: string;
-  readonly vpcId: pulumi.Input<string>;
-  /** Service accounts bound to AWS roles by EKS Pod Identity (infra/aws/workload-identity.ts). */
-  readonly serviceAccounts: { readonly externalSecrets: string; readonly loadBalancerController: string };
+  /** The Prometheus stack, for the charts' ServiceMonitor, PrometheusRule and dashboard. */
+  readonly monitoring: boolean;
+  /** On EKS: External Secrets with its ClusterSecretStore, and the AWS Load Balancer Controller. */
+  readonly aws?: AwsAddonsArgs;
 }
 
 export class PlatformAddons extends pulumi.ComponentResource {
-  /** Everything custom resources of the charts must wait for. */
-  public readonly ready: pulumi.Resource[];
+  /** The releases, by add-on. */
+  public readonly releases: Partial<Record<keyof typeof ADDON_CHARTS, k8s.helm.v3.Release>>;
+  /** What the charts' custom resources, and the kinds the add-ons' webhooks intercept, wait for. */
+  public readonly forCharts: ChartAddons;
 
   constructor(name: string, args: PlatformAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:PlatformAddons", name, {}, opts);
-    const options = { parent: this, provider: args.provider };
-    const release = (id: string, spec: AddonChart, values: pulumi.Inputs) =>
+    const release = (
+      id: string,
+      spec: AddonChart,
+      values: pulumi.Inputs,
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
       new k8s.helm.v3.Release(
         `${name}-${id}`,
         {
@@ -63,51 +84,71 @@ export class PlatformAddons extends pulumi.ComponentResource {
           repositoryOpts: { repo: spec.repository },
           namespace: spec.namespace,
           createNamespace: true,
-          // Roll back a failed upgrade rather than leave a half-installed add-on.
+          // Waits for the pods (and their webhooks) to be ready, and rolls a failed upgrade back
+          // rather than leave a half-installed add-on.
           atomic: true,
+          timeout: RELEASE_TIMEOUT_SECONDS,
           values,
         },
-        options,
+        { parent: this, provider: args.provider, dependsOn },
       );
 
-    const externalSecrets = release("external-secrets", ADDON_CHARTS.externalSecrets, {
-      installCRDs: true,
-      serviceAccount: { create: true, name: args.serviceAccounts.externalSecrets },
-    });
-    const prometheusStack = release("prometheus-stack", ADDON_CHARTS.prometheusStack, {
-      prometheus: {
-        prometheusSpec: {
-          // Pick up every ServiceMonitor and PrometheusRule, not only the chart's own.
-          serviceMonitorSelectorNilUsesHelmValues: false,
-          ruleSelectorNilUsesHelmValues: false,
-          retention: "15d",
+    const releases: PlatformAddons["releases"] = {};
+    const ready: pulumi.Resource[] = [];
+    if (args.monitoring) {
+      releases.prometheusStack = release(
+        "prometheus-stack",
+        ADDON_CHARTS.prometheusStack,
+        PROMETHEUS_STACK_VALUES,
+      );
+      ready.push(releases.prometheusStack);
+    }
+    if (args.aws) {
+      const { aws } = args;
+      const externalSecrets = release(
+        "external-secrets",
+        ADDON_CHARTS.externalSecrets,
+        {
+          installCRDs: true,
+          serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.externalSecrets.name },
         },
-      },
-      grafana: {
-        sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", searchNamespace: "ALL" } },
-      },
-    });
-    const loadBalancerController = release("load-balancer-controller", ADDON_CHARTS.loadBalancerController, {
-      clusterName: args.clusterName,
-      region: args.region,
-      vpcId: args.vpcId,
-      serviceAccount: { create: true, name: args.serviceAccounts.loadBalancerController },
-    });
-
-    // No credentials here: External Secrets' controller reads Secrets Manager as its own
-    // service account, which EKS Pod Identity binds to a read-only role.
-    const secretStore = new KubernetesObject(
-      `${name}-cluster-secret-store`,
-      {
-        apiVersion: "external-secrets.io/v1",
-        kind: "ClusterSecretStore",
-        metadata: { name: TARGET.clusterSecretStore },
-        spec: { provider: { aws: { service: "SecretsManager", region: args.region } } },
-      },
-      { ...options, dependsOn: [externalSecrets] },
-    );
-
-    this.ready = [externalSecrets, prometheusStack, loadBalancerController, secretStore];
+        [aws.podIdentities.externalSecrets],
+      );
+      const loadBalancerController = release(
+        "load-balancer-controller",
+        ADDON_CHARTS.loadBalancerController,
+        {
+          clusterName: aws.clusterName,
+          region: aws.region,
+          vpcId: aws.vpcId,
+          serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.loadBalancerController.name },
+          // Its role has no WAF or Shield permission (load-balancer-controller-policy.ts).
+          enableShield: false,
+          enableWaf: false,
+          enableWafv2: false,
+        },
+        [aws.podIdentities.loadBalancerController],
+      );
+      // No credentials here: External Secrets' controller reads Secrets Manager as its own
+      // service account, which EKS Pod Identity binds to a read-only role.
+      const secretStore = new KubernetesObject(
+        `${name}-cluster-secret-store`,
+        {
+          apiVersion: "external-secrets.io/v1",
+          kind: "ClusterSecretStore",
+          metadata: { name: TARGET.clusterSecretStore },
+          spec: { provider: { aws: { service: "SecretsManager", region: aws.region } } },
+        },
+        { parent: this, provider: args.provider, dependsOn: [externalSecrets] },
+      );
+      Object.assign(releases, { externalSecrets, loadBalancerController });
+      ready.push(externalSecrets, loadBalancerController, secretStore);
+    }
+    this.releases = releases;
+    this.forCharts = {
+      ready,
+      webhookKinds: args.aws ? LOAD_BALANCER_CONTROLLER_WEBHOOK_KINDS : [],
+    };
     this.registerOutputs({});
   }
 }

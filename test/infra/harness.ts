@@ -23,6 +23,10 @@ export interface RecordedResource {
   readonly region: string;
   /** The provider reference, when the resource uses an explicit provider. */
   readonly provider?: string;
+  /** The resource's URN, its parent's, and the URNs it depends on, as sent to the engine. */
+  readonly urn: string;
+  readonly parent?: string;
+  readonly dependencies: readonly string[];
   readonly id: string;
   readonly state: Record<string, unknown>;
 }
@@ -62,10 +66,56 @@ export function pulumiConfigOf(
   return { ...values, ...overrides };
 }
 
+/** What the engine receives with a registration, beyond what Pulumi hands the mocks. */
+interface Registration {
+  readonly urn: string;
+  readonly parent?: string;
+  readonly dependencies: readonly string[];
+}
+
+/** The parts of Pulumi's mock monitor and RegisterResourceRequest the harness reads. */
+interface MockMonitor {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(request: RegisterRequest, callback: unknown): unknown;
+}
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+
 export class RecordingMocks implements pulumi.runtime.Mocks {
   public readonly resources: RecordedResource[] = [];
   public readonly calls: { token: string; inputs: Record<string, unknown>; region: string }[] = [];
   private readonly providerRegions = new Map<string, string>();
+  /** The registration being handed to newResource (the monitor calls it synchronously). */
+  private pending: Registration | undefined;
+
+  /**
+   * Installs these mocks and records, for every registration, the parent and the dependencies
+   * (dependsOn, expanded by the SDK, plus the inputs' resources) the SDK sends: Pulumi's Mocks
+   * interface does not pass them on, and the tests check ordering through them.
+   */
+  async install(project: string, stack: string): Promise<void> {
+    await pulumi.runtime.setMocks(this, project, stack, false);
+    // biome-ignore lint/suspicious/noExplicitAny: getMonitor is exported by runtime/settings but not typed as public.
+    const monitor = (pulumi.runtime as any).getMonitor() as MockMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (request, callback) => {
+      const parent = request.getParent();
+      this.pending = {
+        urn: monitor.newUrn(parent, request.getType(), request.getName()),
+        ...(parent ? { parent } : {}),
+        dependencies: request.getDependenciesList(),
+      };
+      try {
+        return register(request, callback);
+      } finally {
+        this.pending = undefined;
+      }
+    };
+  }
 
   constructor(private readonly defaultRegion: string) {}
 
@@ -80,6 +130,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const secretInputs: string[] = [];
     const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, unknown>;
     const { id, state } = this.compute(args.type, args.name, inputs, region);
+    const registration = this.pending ?? { urn: "", dependencies: [] };
+    this.pending = undefined;
     if (args.type === "pulumi:providers:aws")
       this.providerRegions.set(id, String(inputs.region ?? this.defaultRegion));
     this.resources.push({
@@ -89,6 +141,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       secretInputs,
       region,
       ...(args.provider ? { provider: args.provider } : {}),
+      ...registration,
       id,
       state,
     });
@@ -282,6 +335,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     return this.resources.find((resource) => resource.id === value || resource.state.arn === value);
   }
 
+  /** The recorded resource with this URN. */
+  byUrn(urn: string): RecordedResource | undefined {
+    return this.resources.find((resource) => resource.urn === urn);
+  }
+
   /** The inputs of the aws provider a resource uses. */
   providerOf(resource: RecordedResource): RecordedResource | undefined {
     if (!resource.provider) return undefined;
@@ -312,6 +370,7 @@ async function resolve(value: unknown): Promise<{ value: unknown; secret: boolea
 /** The program's entry points, from the module registry of the first evaluation in a test file. */
 interface Entry {
   readonly loadConfig: typeof import("../../infra/config").loadConfig;
+  readonly loadKubernetesContext: typeof import("../../infra/config").loadKubernetesContext;
   readonly program: typeof import("../../infra/program").program;
 }
 let entry: Entry | undefined;
@@ -329,14 +388,17 @@ export async function evaluateProgram(
   mocks: RecordingMocks = new RecordingMocks(config["aws:region"] ?? "us-east-1"),
 ): Promise<Evaluation> {
   pulumi.runtime.setAllConfig(config);
-  await pulumi.runtime.setMocks(mocks, "pra", stack, false);
+  await mocks.install("pra", stack);
   let exported: ProgramModule = {};
   if (entry) {
-    exported = { ...entry.program(entry.loadConfig()) };
+    const kubeContext = entry.loadKubernetesContext();
+    exported = { ...entry.program(entry.loadConfig(), kubeContext ? { kubeContext } : {}) };
   } else {
     jest.isolateModules(() => {
+      const config = require("../../infra/config") as Entry;
       entry = {
-        loadConfig: (require("../../infra/config") as Entry).loadConfig,
+        loadConfig: config.loadConfig,
+        loadKubernetesContext: config.loadKubernetesContext,
         program: (require("../../infra/program") as Entry).program,
       };
       exported = require("../../infra/index") as ProgramModule;

@@ -1,6 +1,7 @@
 /**
- * The lab stack declares nothing on AWS; settings that make no sense are refused, with the
- * user's file and key in the message, before the program declares any resource.
+ * The lab stack declares nothing on AWS (only its charts, through a Kubernetes provider);
+ * settings that make no sense are refused, with the user's file and key in the message, before
+ * the program declares any resource.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config";
@@ -13,9 +14,16 @@ describe("lab", () => {
     run = await evaluateProgram("lab", pulumiConfigOf("lab"));
   });
 
-  test("declares no resource at all: no AWS provider, key, network or cluster", () => {
-    expect(run.mocks.resources.map((r) => r.type)).toEqual([]);
+  test("declares no AWS resource at all: no AWS provider, key, network or cluster", () => {
+    expect(run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type))).toEqual([]);
     expect(run.mocks.calls).toEqual([]);
+  });
+
+  test("without kubernetes:context it deploys into the kubeconfig's current context", () => {
+    const [provider, ...others] = run.mocks.ofType("pulumi:providers:kubernetes");
+    expect(others).toEqual([]);
+    expect(provider!.inputs.context).toBeUndefined();
+    expect(provider!.inputs.kubeconfig).toBeUndefined();
   });
 
   test("its outputs say lab and carry no AWS value", () => {

@@ -156,7 +156,8 @@ describe("cluster", () => {
     expect(
       mocks().ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[0]!.inputs.policyArn,
     ).toMatch(/AmazonEKSClusterAdminPolicy$/);
-    expect(mocks().resources.some((r) => r.type.startsWith("kubernetes:core/v1:ConfigMap"))).toBe(false);
+    const configMaps = mocks().ofType("kubernetes:core/v1:ConfigMap");
+    expect(configMaps.map((c) => (c.inputs.metadata as { name: string }).name)).not.toContain("aws-auth");
   });
 
   test("managed node groups run in the private subnet of every zone, one per zone", () => {
@@ -178,7 +179,7 @@ describe("cluster", () => {
     }
   });
 
-  test("the EBS CSI driver and the app get their AWS access through Pod Identity, never static credentials", () => {
+  test("the EBS CSI driver, the app and the add-ons get their AWS access through Pod Identity, never static credentials", () => {
     const csi = mocks().one("aws:eks/addon:Addon", "pra-cluster-aws-ebs-csi-driver");
     const association = (
       csi.inputs.podIdentityAssociations as Array<{ serviceAccount: string; roleArn: string }>
@@ -190,6 +191,7 @@ describe("cluster", () => {
     const pods = mocks().ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
     expect(pods.map((p) => `${p.inputs.namespace}/${p.inputs.serviceAccount}`).sort()).toEqual([
       "external-secrets/external-secrets",
+      "kube-system/aws-load-balancer-controller",
       "pra/pra-app",
     ]);
     for (const roleArn of [association.roleArn, ...pods.map((p) => p.inputs.roleArn)]) {
@@ -543,11 +545,9 @@ describe("stack outputs", () => {
   });
 });
 
-test("the target declares none of the lab's objects (no in-cluster workload or volume from the program yet)", () => {
-  const kubernetesTypes = new Set(
-    mocks()
-      .resources.filter((r) => r.type.startsWith("kubernetes:"))
-      .map((r) => r.type),
-  );
-  expect([...kubernetesTypes]).toEqual(["kubernetes:storage.k8s.io/v1:StorageClass"]);
+test("the target deploys none of the lab's objects: no volume claim, no SQLite job (charts-deployment.test.ts has the rest)", () => {
+  const objects = mocks().resources.filter((r) => r.type.startsWith("kubernetes:"));
+  expect(objects.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
+  const names = objects.map((r) => (r.inputs.metadata as { name?: string } | undefined)?.name ?? "");
+  expect(names.filter((name) => name.startsWith("sqlite-"))).toEqual([]);
 });

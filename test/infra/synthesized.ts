@@ -1,0 +1,45 @@
+/**
+ * What `cdk8s synth` writes for a stack, read back from the files: synthStack (charts/stacks.ts)
+ * into a temporary folder, every YAML document parsed. The reference the deployed objects are
+ * compared with, independent of any in-memory synthesis.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { synthStack } from "../../charts/stacks";
+import type { PraConfig } from "../../config";
+import type { Manifest } from "../../infra/kubernetes/deployment-plan";
+
+export interface SynthesizedStack {
+  /** dist/<stack>/*.k8s.yaml: what a GitOps tool syncs. */
+  readonly synced: Manifest[];
+  /** dist/<stack>/ops/: run-once operations, never deployed. */
+  readonly ops: Manifest[];
+}
+
+function readManifests(folder: string): Manifest[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((file) => file.endsWith(".k8s.yaml"))
+    .sort()
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(join(folder, file), "utf8")).map((document) => {
+        if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]!.message}`);
+        return document.toJS() as Manifest;
+      }),
+    );
+}
+
+export function synthesized(config: PraConfig): SynthesizedStack {
+  const outdir = mkdtempSync(join(tmpdir(), `pra-synth-${config.stack}-`));
+  try {
+    synthStack(config, outdir);
+    return { synced: readManifests(outdir), ops: readManifests(join(outdir, "ops")) };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+export const keyOf = (manifest: Manifest) =>
+  `${manifest.kind}/${manifest.metadata.namespace ?? ""}/${manifest.metadata.name}`;
