@@ -3,6 +3,7 @@
  * or a real PostgreSQL server.
  */
 import type { AddressInfo } from "node:net";
+import { Client } from "pg";
 import { createBackup } from "../../../apps/pra-app/src/backup/create";
 import { listRestorePoints } from "../../../apps/pra-app/src/backup/points";
 import { type App, createApp } from "../../../apps/pra-app/src/server";
@@ -19,10 +20,12 @@ type Json = any;
 let postgres: PostgresServer;
 let dir: TempDir;
 let databaseCounter = 0;
+let postgresUrl: string;
 
 beforeAll(async () => {
   dir = tempDir();
   postgres = await startPostgres();
+  postgresUrl = await postgres.createDatabase("routes");
 });
 
 afterAll(() => {
@@ -34,7 +37,15 @@ const backends: [string, () => Promise<Storage>][] = [
   ["sqlite", async () => createSqliteStorage(dir.join(`db-${++databaseCounter}`, "app.db"))],
   [
     "postgres",
-    async () => createPostgresStorage(await postgres.createDatabase(`routes_${++databaseCounter}`)),
+    async () => {
+      // One database for the file, emptied per test: creating a database per test is slow.
+      const storage = await createPostgresStorage(postgresUrl);
+      const client = new Client({ connectionString: postgresUrl });
+      await client.connect();
+      await client.query("TRUNCATE events RESTART IDENTITY");
+      await client.end();
+      return storage;
+    },
   ],
 ];
 
@@ -223,5 +234,5 @@ describe.each(backends)("the %s backend", (kind, openBackend) => {
 
 async function reopen(kind: string, counter: number): Promise<Storage> {
   if (kind === "sqlite") return createSqliteStorage(dir.join(`db-${counter}`, "app.db"));
-  return createPostgresStorage(postgres.url.replace(/\/postgres$/, `/routes_${counter}`));
+  return createPostgresStorage(postgresUrl);
 }
