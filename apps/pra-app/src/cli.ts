@@ -111,7 +111,8 @@ export function buildProgram(settings: Settings): Command {
   program
     .command("backup")
     .description(
-      "take a consistent, integrity-checked restore point BACKUP_DIR/app-<unix-seconds>.db, then apply retention",
+      "take a consistent, integrity-checked restore point BACKUP_DIR/app-<unix-seconds>.db, then apply retention;\n" +
+        "with DATABASE_URL (and no --db): a pg_dump export to s3://EXPORT_BUCKET/EXPORT_PREFIX/app-<unix-seconds>.dump",
     )
     .addOption(dbOption())
     .addOption(backupDirOption())
