@@ -12,7 +12,21 @@ let run: Evaluation;
 const mocks = () => run.mocks;
 
 beforeAll(async () => {
-  run = await evaluateProgram("prod", pulumiConfigOf("prod"));
+  // prod's settings with a pilot light (Pulumi.prod.yaml runs a warm standby, tested with staging's).
+  // A pilot light cannot hold prod's 15m RPO across regions (dr/), so those scenarios are not declared.
+  run = await evaluateProgram(
+    "prod",
+    pulumiConfigOf("prod", {
+      "pra:drStrategy": "pilot-light",
+      "pra:drScenarios": JSON.stringify([
+        "pod-crash",
+        "node-loss",
+        "data-volume-loss",
+        "zone-loss",
+        "operator-error",
+      ]),
+    }),
+  );
 });
 
 describe("keys and encryption", () => {
