@@ -29,7 +29,7 @@ async function child(stack: string): Promise<void> {
   // The tests' mocks, recording parents and dependencies as the tests do.
   await mocks.install("pra", stack);
   if (stack !== FLOOR) require("../infra/index");
-  // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- waitForRPCs is exported by runtime/settings but not typed as public.
   await (pulumi.runtime as any).waitForRPCs();
   // Process start to the last registration, and the program alone (declaring + registering).
   console.log(

@@ -11,7 +11,7 @@ interface Node {
   readonly shape: "box" | "store";
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form JSON
 type Anything = any;
 
 export function mermaidDiagram(facts: DesignFacts): string {

@@ -19,7 +19,7 @@ import {
 
 /** A synthesized object; the fields read here are checked as they are read. */
 interface Manifest extends SynthesizedObject {
-  // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form JSON
   readonly spec?: any;
 }
 

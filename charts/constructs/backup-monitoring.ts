@@ -145,7 +145,6 @@ function dashboard(props: BackupMonitoringProps) {
     type: "timeseries",
     gridPos: { x: 0, y, w: 24, h: 8 },
     // Grafana's own variable syntax, resolved by Grafana to the chosen Prometheus data source.
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: not a JavaScript template
     datasource: { type: "prometheus", uid: "${datasource}" },
     targets: [{ expr, refId: "A", legendFormat: "{{namespace}}" }],
     fieldConfig: {

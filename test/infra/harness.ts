@@ -99,7 +99,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
    */
   async install(project: string, stack: string): Promise<void> {
     await pulumi.runtime.setMocks(this, project, stack, false);
-    // biome-ignore lint/suspicious/noExplicitAny: getMonitor is exported by runtime/settings but not typed as public.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- getMonitor is exported by runtime/settings but not typed as public.
     const monitor = (pulumi.runtime as any).getMonitor() as MockMonitor;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (request, callback) => {
@@ -361,7 +361,7 @@ export interface Evaluation {
 async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
   if (!pulumi.Output.isInstance(value)) return { value, secret: false };
   const output = value as pulumi.Output<unknown>;
-  // biome-ignore lint/suspicious/noExplicitAny: isSecret/promise are internal members of Output, stable across 3.x.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- isSecret/promise are internal members of Output, stable across 3.x.
   const internal = output as any;
   const [resolved, secret] = await Promise.all([internal.promise(), internal.isSecret as Promise<boolean>]);
   return { value: resolved, secret };
@@ -406,7 +406,7 @@ export async function evaluateProgram(
   }
   const outputs: Evaluation["outputs"] = {};
   for (const [key, value] of Object.entries(exported)) outputs[key] = await resolve(value);
-  // biome-ignore lint/suspicious/noExplicitAny: waitForRPCs is exported by runtime/settings but not typed as public.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- waitForRPCs is exported by runtime/settings but not typed as public.
   await (pulumi.runtime as any).waitForRPCs();
   return { mocks, outputs };
 }

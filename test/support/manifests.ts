@@ -10,7 +10,7 @@ export interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form JSON; tests index into them
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form JSON; tests index into them
   spec?: any;
   [key: string]: unknown;
 }
@@ -43,7 +43,7 @@ export function find(manifests: readonly Manifest[], kind: string, name: string)
 }
 
 /** The pod spec of a Deployment, Job or CronJob. */
-// biome-ignore lint/suspicious/noExplicitAny: see Manifest.spec
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see Manifest.spec
 export function podSpecOf(manifest: Manifest): any {
   if (manifest.kind === "CronJob") return manifest.spec.jobTemplate.spec.template.spec;
   return manifest.spec.template.spec;
@@ -52,7 +52,7 @@ export function podSpecOf(manifest: Manifest): any {
 /** Throws with the schema's complaint when `manifest` is not a valid object of its kind. */
 export function validateAgainstSchema(manifest: Manifest): void {
   const group = manifest.apiVersion.includes("/") ? manifest.apiVersion : `v1`;
-  // biome-ignore lint/suspicious/noExplicitAny: the module is chosen at run time by apiVersion
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the module is chosen at run time by apiVersion
   let models: any;
   try {
     models = require(`kubernetes-models/${group}`);

@@ -14,7 +14,7 @@ import { MAX_MESSAGE_LENGTH } from "../../../apps/pra-app/src/validation";
 import { type PostgresServer, startPostgres } from "../../support/postgres";
 import { type TempDir, tempDir } from "../../support/pra-app";
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are free-form JSON that the tests index into
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are free-form JSON that the tests index into
 type Json = any;
 
 let postgres: PostgresServer;
