@@ -14,7 +14,9 @@ const suites = readdirSync(__dirname)
 let failed = 0;
 for (const suite of suites) {
   console.log(`\n== ${suite}`);
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, suite)], { stdio: "inherit" });
+  const result = spawnSync(process.execPath, ["--require", "tsx/cjs", join(__dirname, suite)], {
+    stdio: "inherit",
+  });
   if (result.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

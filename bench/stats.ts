@@ -1,5 +1,5 @@
 /** Small statistics and timing helpers shared by the benchmark suites. */
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { type SpawnSyncOptions, spawnSync } from "node:child_process";
 
 export function median(values: readonly number[]): number {
   return percentile(values, 50);
@@ -14,7 +14,11 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Wall time in seconds of one run of `command`; throws when it fails. */
-export function timeCommand(command: string, args: readonly string[], options: SpawnSyncOptions = {}): number {
+export function timeCommand(
+  command: string,
+  args: readonly string[],
+  options: SpawnSyncOptions = {},
+): number {
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { stdio: "ignore", ...options });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -23,7 +27,12 @@ export function timeCommand(command: string, args: readonly string[], options: S
 }
 
 /** Median wall time of `runs` runs, in seconds. */
-export function medianTime(runs: number, command: string, args: readonly string[], options?: SpawnSyncOptions): number {
+export function medianTime(
+  runs: number,
+  command: string,
+  args: readonly string[],
+  options?: SpawnSyncOptions,
+): number {
   return median(Array.from({ length: runs }, () => timeCommand(command, args, options)));
 }
 
