@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { PraConfig } from "../config";
+import { assertObjectivesMet } from "../dr/assess";
 import { deployLab } from "./lab";
 import type { deployTarget as DeployTarget } from "./target";
 
@@ -40,8 +41,9 @@ export interface ProgramOptions {
 }
 
 export function program(config: PraConfig, options: ProgramOptions = {}): StackOutputs {
-  // Checks that refuse the stack belong here: nothing has been declared yet.
-
+  // The declared recovery objectives must hold for the design about to be deployed
+  // (dr/assess.ts); like a bad setting, a broken objective stops before anything is declared.
+  assertObjectivesMet(config);
   if (config.topology === "lab") return deployLab(config, options);
   // Loaded only for the target: the lab must not pay for loading @pulumi/aws.
   const { deployTarget } = require("./target") as { deployTarget: typeof DeployTarget };

@@ -4,6 +4,7 @@
  * the program declares any resource.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ObjectivesNotMetError } from "../../dr/assess";
 import { ConfigError } from "../../config";
 import { loadConfig } from "../../infra/config";
 import { type Evaluation, evaluateProgram, pulumiConfigOf, RecordingMocks } from "./harness";
@@ -104,5 +105,19 @@ describe("refused settings", () => {
       pulumiConfigOf("prod", { "pra:availabilityZones": "1" }),
     ).catch((error: Error) => error);
     expect(failed).toBeInstanceOf(Error);
+  });
+
+  test("objectives the design cannot meet stop the program before any resource is declared", async () => {
+    const mocks = new RecordingMocks("eu-west-3");
+    const failed = await evaluateProgram("prod", pulumiConfigOf("prod", { "pra:drStrategy": "pilot-light" }), mocks).catch(
+      (error: Error) => error,
+    );
+    // The program is loaded in an isolated module registry: compare the class by name.
+    expect((failed as Error).name).toBe(ObjectivesNotMetError.name);
+    expect((failed as Error).message).toContain(
+      "Pulumi.prod.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. How: fail over to pilot-light in eu-central-1;",
+    );
+    expect((failed as Error).message).toContain("Fix: pra:drStrategy: warm-standby");
+    expect(mocks.resources).toEqual([]);
   });
 });
