@@ -12,6 +12,7 @@ import { verifyNewest } from "./backup/verify";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
 import { errorMessage, log } from "./log";
 import { readSettings, type Settings } from "./settings";
+import { refuseEmptyStartAfterLoss } from "./storage/first-start";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -294,6 +295,7 @@ async function serve(settings: Settings): Promise<void> {
   // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
   const { createApp } = require("./server") as typeof import("./server");
   const { openStorage } = require("./storage") as typeof import("./storage");
+  if (settings.dbPath) refuseEmptyStartAfterLoss(settings.dbPath, settings.backupDir, settings.allowEmptyDatabase);
   const storage = await openStorage(settings);
   const exports = exportsConfigured() ? exportModules() : undefined;
   const restorePoints = exports

@@ -10,6 +10,8 @@ export interface Settings {
   /** A CA bundle for the PostgreSQL server's certificate, when the URL does not name one. */
   readonly databaseCaFile: string | undefined;
   readonly backupDir: string;
+  /** PRA_ALLOW_EMPTY_DATABASE: start on an empty SQLite database even though restore points exist. */
+  readonly allowEmptyDatabase: boolean;
 }
 
 export const DEFAULT_DB_PATH = "/data/app.db";
@@ -21,6 +23,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new Error(`PORT must be a port number (0-65535); found "${env.PORT}"`);
   }
   const databaseUrl = env.DATABASE_URL || undefined;
+  const allowEmpty = env.PRA_ALLOW_EMPTY_DATABASE ?? "false";
+  if (allowEmpty !== "true" && allowEmpty !== "false") {
+    throw new Error(`PRA_ALLOW_EMPTY_DATABASE must be true or false; found "${allowEmpty}"`);
+  }
   return {
     port,
     // DATABASE_URL wins; without either, the contract's default SQLite path.
@@ -28,5 +34,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     databaseUrl,
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     backupDir: resolve(env.BACKUP_DIR || DEFAULT_BACKUP_DIR),
+    allowEmptyDatabase: allowEmpty === "true",
   };
 }
