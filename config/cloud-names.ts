@@ -25,14 +25,18 @@ export const VPC_CIDRS = { primary: "10.20.0.0/16", dr: "10.21.0.0/16" } as cons
 
 /**
  * The subnets of a 10.x.0.0/16 VPC: zone `i` gets a private /19 (nodes, pods, the database)
- * at 10.x.(32i).0 and a public /22 (load balancers, NAT) at 10.x.(192+4i).0. Every public
- * subnet falls inside 10.x.192.0/19, which is how network rules name "the load balancers".
+ * at 10.x.(32i).0, a public /22 (NAT gateways, internet-facing load balancers) at
+ * 10.x.(192+4i).0, and a /22 for internal load balancers at 10.x.(224+4i).0. Internal load
+ * balancers get subnets of their own so that a network rule can admit them (10.x.224.0/19)
+ * without admitting every pod, which in EKS takes its address from the private subnets.
  */
 export function subnetPlan(vpcCidr: string) {
   const second = vpcCidr.split(".")[1];
   return {
     privateSubnet: (zone: number) => `10.${second}.${zone * 32}.0/19`,
     publicSubnet: (zone: number) => `10.${second}.${192 + zone * 4}.0/22`,
+    loadBalancerSubnet: (zone: number) => `10.${second}.${224 + zone * 4}.0/22`,
     publicRange: `10.${second}.192.0/19`,
+    loadBalancerRange: `10.${second}.224.0/19`,
   };
 }

@@ -74,8 +74,9 @@ export class TargetChart extends Chart {
 
     new NetworkRules(this, "network", {
       app: this.app,
-      // The load balancer targets pods by IP from the public subnets; Prometheus scrapes /metrics.
-      appClients: [{ cidr: subnetPlan(vpc).publicRange }, PROMETHEUS_PEER],
+      // The internal load balancer targets pods by IP from its own subnets (config/cloud-names.ts);
+      // Prometheus scrapes /metrics.
+      appClients: [{ cidr: subnetPlan(vpc).loadBalancerRange }, PROMETHEUS_PEER],
       egress: [
         // RDS lives in the VPC's private subnets.
         { purpose: "database", to: { cidr: vpc }, port: POSTGRES_PORT },

@@ -38,9 +38,16 @@ export function validateNetworkArgs(args: NetworkArgs): void {
 }
 
 /** The private and public ranges of zone `index` (config/cloud-names.ts holds the address plan). */
-export function subnetRanges(cidrBlock: string, index: number): { private: string; public: string } {
+export function subnetRanges(
+  cidrBlock: string,
+  index: number,
+): { private: string; public: string; loadBalancers: string } {
   const plan = subnetPlan(cidrBlock);
-  return { private: plan.privateSubnet(index), public: plan.publicSubnet(index) };
+  return {
+    private: plan.privateSubnet(index),
+    public: plan.publicSubnet(index),
+    loadBalancers: plan.loadBalancerSubnet(index),
+  };
 }
 
 /** The first `count` zone names, or an error naming what the region has. */
@@ -138,6 +145,21 @@ export class Network extends pulumi.ComponentResource {
           cidrBlock: ranges.private,
           tags: {
             Name: `${name}-private-${i}`,
+            [`kubernetes.io/cluster/${args.clusterName}`]: "shared",
+          },
+        },
+        parent,
+      );
+      // Internal load balancers only (the Load Balancer Controller picks subnets by this tag):
+      // the app's network rules admit this range and nothing else of the VPC.
+      const loadBalancerSubnet = new aws.ec2.Subnet(
+        `${name}-internal-lb-${i}`,
+        {
+          vpcId: vpc.id,
+          availabilityZone: zone,
+          cidrBlock: ranges.loadBalancers,
+          tags: {
+            Name: `${name}-internal-lb-${i}`,
             "kubernetes.io/role/internal-elb": "1",
             [`kubernetes.io/cluster/${args.clusterName}`]: "shared",
           },
@@ -169,6 +191,11 @@ export class Network extends pulumi.ComponentResource {
       new aws.ec2.RouteTableAssociation(
         `${name}-private-${i}`,
         { subnetId: privateSubnet.id, routeTableId: privateRoutes.id },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${name}-internal-lb-${i}`,
+        { subnetId: loadBalancerSubnet.id, routeTableId: privateRoutes.id },
         parent,
       );
       privateRouteTableIds.push(privateRoutes.id);

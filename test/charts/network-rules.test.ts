@@ -58,9 +58,9 @@ describe("lab", () => {
 });
 
 describe("target", () => {
-  test("the app is reached only from the load balancers' subnets and from Prometheus", () => {
+  test("the app is reached only from the internal load balancers' subnets and from Prometheus", () => {
     expect(find(prod, "NetworkPolicy", "allow-app-ingress").spec.ingress[0].from).toEqual([
-      { ipBlock: { cidr: "10.20.192.0/19" } },
+      { ipBlock: { cidr: "10.20.224.0/19" } },
       {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
         podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },

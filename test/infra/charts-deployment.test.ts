@@ -129,7 +129,13 @@ describe("lab (the committed stack file), in the configured kube context", () =>
 describe("lab with monitoring off", () => {
   let lab: StackRun;
   beforeAll(async () => {
-    lab = await evaluate("lab", { "kubernetes:context": KUBE_CONTEXT, "pra:monitoring": "false" });
+    // Without alerts nobody starts a restore, so the objectives can only be declared for the
+    // failures that recover on their own (dr/ refuses the rest).
+    lab = await evaluate("lab", {
+      "kubernetes:context": KUBE_CONTEXT,
+      "pra:monitoring": "false",
+      "pra:drScenarios": JSON.stringify(["pod-crash", "backup-volume-loss"]),
+    });
   });
   expectChartsDeployed(() => lab);
 

@@ -100,7 +100,7 @@ describe("input checks", () => {
     );
     expect(() => validateNetworkArgs({ ...args, cidrBlock: "192.168.0.0/24" })).toThrow("expected a /16");
     const ranges = Array.from({ length: 6 }, (_, i) => subnetRanges("10.20.0.0/16", i));
-    expect(new Set(ranges.flatMap((r) => [r.private, r.public])).size).toBe(12);
+    expect(new Set(ranges.flatMap((r) => [r.private, r.public, r.loadBalancers])).size).toBe(18);
     expect(() => pickZones(["eu-west-3a", "eu-west-3b"], 3, "eu-west-3")).toThrow(
       "eu-west-3 has 2 availability zones",
     );

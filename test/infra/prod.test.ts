@@ -132,6 +132,19 @@ describe("network", () => {
     expect(new Set(nats.map((n) => zoneOfSubnet(mocks(), n.inputs.subnetId))).size).toBe(3);
   });
 
+  test("internal load balancers get subnets of their own, the only range the app's network rules admit", () => {
+    const subnets = mocks()
+      .ofType("aws:ec2/subnet:Subnet")
+      .filter((s) => s.region === PRIMARY);
+    const tagged = subnets.filter((s) => (s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"]);
+    expect(tagged.map((s) => s.inputs.cidrBlock).sort()).toEqual(["10.20.224.0/22", "10.20.228.0/22", "10.20.232.0/22"]);
+    expect(new Set(tagged.map((s) => s.inputs.availabilityZone))).toEqual(new Set(["eu-west-3a", "eu-west-3b", "eu-west-3c"]));
+    // Pods and nodes live in the private subnets: none of them is inside the admitted range.
+    const privates = subnets.filter((s) => s.name.includes("-private-"));
+    expect(privates.every((s) => !(s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"])).toBe(true);
+    expect(privates.map((s) => s.inputs.cidrBlock).every((cidr) => !String(cidr).startsWith("10.20.22"))).toBe(true);
+  });
+
   test("each private subnet routes through the NAT gateway of its own zone", () => {
     const tables = mocks()
       .ofType("aws:ec2/routeTable:RouteTable")
