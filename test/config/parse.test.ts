@@ -1,4 +1,5 @@
 import { ConfigError, formatDuration, parseDuration, parseStackConfig } from "../../config";
+import { DERIVED_CADENCES, longestGapSeconds, walkLongestGap } from "../../config/schedule";
 import { configOf } from "../support/manifests";
 
 function problemsOf(values: Record<string, unknown>, file = "Pulumi.test.yaml"): string[] {
@@ -84,6 +85,20 @@ describe("lab defaults", () => {
   test("monitoring is off in the lab unless asked for", () => {
     expect(config.monitoring).toBe(false);
     expect(configOf({ topology: "lab", monitoring: true }).monitoring).toBe(true);
+  });
+});
+
+describe("the longest gap of a schedule", () => {
+  test.each(DERIVED_CADENCES.map((c) => [c.cron, c.seconds]))(
+    "%s: the known gap is the one its runs really have",
+    (cron, seconds) => {
+      expect(longestGapSeconds(cron)).toBe(seconds);
+      expect(walkLongestGap(cron)).toBe(seconds);
+    },
+  );
+
+  test("other expressions are measured by their runs", () => {
+    expect(longestGapSeconds("0 9,17 * * 1-5")).toBe(64 * 3600); // Friday 17:00 to Monday 09:00
   });
 });
 
