@@ -73,14 +73,26 @@ export class Alarms extends pulumi.ComponentResource {
       parent,
     );
 
+    // Every alarm tells its region's topic when it fires and when it clears; five-minute periods
+    // and "above the threshold" unless an alarm says otherwise.
     const alarm = (
       alarmName: string,
-      alarmArgs: aws.cloudwatch.MetricAlarmArgs,
+      notify: aws.sns.Topic,
+      alarmArgs: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">,
       alarmOpts: pulumi.CustomResourceOptions,
     ) =>
       new aws.cloudwatch.MetricAlarm(
         `${name}-${alarmName}`,
-        { name: `${args.baseName}-${alarmName}`, ...alarmArgs },
+        {
+          name: `${args.baseName}-${alarmName}`,
+          period: 300,
+          evaluationPeriods: 1,
+          comparisonOperator: "GreaterThanThreshold",
+          treatMissingData: "notBreaching",
+          ...alarmArgs,
+          alarmActions: [notify.arn],
+          okActions: [notify.arn],
+        },
         alarmOpts,
       );
     const s3Dimensions = {
@@ -90,61 +102,51 @@ export class Alarms extends pulumi.ComponentResource {
     };
     alarm(
       "s3-replication-failed",
+      topic,
       {
         alarmDescription: "Objects of the export bucket failed to replicate to the DR region",
         namespace: "AWS/S3",
         metricName: "OperationsFailedReplication",
         dimensions: s3Dimensions,
         statistic: "Sum",
-        period: 300,
-        evaluationPeriods: 1,
         threshold: 0,
-        comparisonOperator: "GreaterThanThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: [topic.arn],
-        okActions: [topic.arn],
       },
       parent,
     );
     alarm(
       "s3-replication-latency",
+      topic,
       {
         alarmDescription: "Export bucket replication is slower than Replication Time Control promises",
         namespace: "AWS/S3",
         metricName: "ReplicationLatency",
         dimensions: s3Dimensions,
         statistic: "Maximum",
-        period: 300,
         evaluationPeriods: 2,
         threshold: args.exportBucket.latencyAlarmSeconds,
-        comparisonOperator: "GreaterThanThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: [topic.arn],
-        okActions: [topic.arn],
       },
       parent,
     );
     alarm(
       "db-free-storage",
+      topic,
       {
         alarmDescription: "The database is running out of storage (autoscaling at its ceiling?)",
         namespace: "AWS/RDS",
         metricName: "FreeStorageSpace",
         dimensions: { DBInstanceIdentifier: args.database.identifier },
         statistic: "Minimum",
-        period: 300,
         evaluationPeriods: 2,
         threshold: args.database.freeStorageAlarmBytes,
         comparisonOperator: "LessThanThreshold",
         treatMissingData: "breaching",
-        alarmActions: [topic.arn],
-        okActions: [topic.arn],
       },
       parent,
     );
     if (args.replica) {
       alarm(
         "db-replica-lag",
+        drTopic,
         {
           alarmDescription: "The DR read replica lags: a failover now would lose more than the RPO allows",
           namespace: "AWS/RDS",
@@ -154,10 +156,7 @@ export class Alarms extends pulumi.ComponentResource {
           period: 60,
           evaluationPeriods: 5,
           threshold: args.replica.lagAlarmSeconds,
-          comparisonOperator: "GreaterThanThreshold",
           treatMissingData: "breaching",
-          alarmActions: [drTopic.arn],
-          okActions: [drTopic.arn],
         },
         inDr,
       );
