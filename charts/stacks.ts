@@ -101,20 +101,34 @@ export function synthStack(config: PraConfig, outdir: string): string[] {
   return writeStack(prepareStack(config, outdir));
 }
 
-/** A restore Job for one chosen point, written beside the default one in dist/<stack>/ops/. */
-export function writeRestoreJob(config: PraConfig, point: string, opsdir: string): string {
+/**
+ * The restore Job as the YAML `kubectl apply` reads: the newest valid point (the ops chart
+ * `cdk8s synth` writes) or a chosen one. `npm run restore-job` and `npm run restore` both use it,
+ * so the file a person applies and the manifest the runbook applies are the same bytes.
+ */
+export function restoreJobYaml(config: PraConfig, point?: string): string {
   if (config.topology !== "lab") {
     throw new Error(`${config.file}: the ${config.topology} topology restores with AWS tools, not a Job`);
   }
-  restorePointTime(point); // refuses anything but app-<unix-seconds>.db before a path is built from it
-  const app = new App({ outdir: opsdir });
-  new LabOpsChart(app, `${config.stack}-restore-${point.replace(/\.db$/, "")}`, {
-    config,
-    point,
-    labels: stackLabels(config.stack),
-  });
+  const app = new App();
+  if (point === undefined) {
+    defineStack(config, { synced: new App(), ops: app });
+  } else {
+    restorePointTime(point); // refuses anything but app-<unix-seconds>.db before it names a chart or a file
+    new LabOpsChart(app, `${config.stack}-restore-${point.replace(/\.db$/, "")}`, {
+      config,
+      point,
+      labels: stackLabels(config.stack),
+    });
+  }
+  return app.synthYaml();
+}
+
+/** A restore Job for one chosen point, written beside the default one in dist/<stack>/ops/. */
+export function writeRestoreJob(config: PraConfig, point: string, opsdir: string): string {
+  const yaml = restoreJobYaml(config, point);
   mkdirSync(opsdir, { recursive: true });
   const file = join(opsdir, `restore-${point.replace(/\.db$/, "")}.k8s.yaml`);
-  writeFileSync(file, app.synthYaml());
+  writeFileSync(file, yaml);
   return file;
 }

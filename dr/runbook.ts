@@ -8,10 +8,9 @@
  */
 import { App } from "cdk8s";
 import { parseAllDocuments } from "yaml";
-import { stackLabels } from "../charts/constructs/names";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { LabChart, LabOpsChart } from "../charts/lab/lab-chart";
-import { defineStack } from "../charts/stacks";
+import { defineStack, restoreJobYaml } from "../charts/stacks";
 import type { LabConfig } from "../config";
 
 export interface RunbookOptions {
@@ -178,22 +177,6 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
       appIfFailed: `SERVING the restored data and backing up, but the restore test is still suspended`,
     },
   ];
-}
-
-/** The restore Job for `point` (default: newest valid point), as the YAML `kubectl apply` reads. */
-export function restoreJobYaml(config: LabConfig, point?: string): string {
-  const app = new App();
-  if (point === undefined) {
-    defineStack(config, { synced: new App(), ops: app });
-  } else {
-    // Same chart id as writeRestoreJob, so the file written by `npm run restore-job` is identical.
-    new LabOpsChart(app, `${config.stack}-restore-${point.replace(/\.db$/, "")}`, {
-      config,
-      point,
-      labels: stackLabels(config.stack),
-    });
-  }
-  return app.synthYaml();
 }
 
 /** Checks the restore Job's log: its JSON summary line, and that it names the chosen point. */

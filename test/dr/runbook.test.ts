@@ -2,9 +2,9 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { synthStack, writeRestoreJob } from "../../charts/stacks";
+import { restoreJobYaml, synthStack, writeRestoreJob } from "../../charts/stacks";
 import { type LabConfig, loadStack } from "../../config";
-import { checkRestoreLog, labRestoreSteps, rerunCommand, restoreJobYaml, shellLine } from "../../dr/runbook";
+import { checkRestoreLog, labRestoreSteps, rerunCommand, shellLine } from "../../dr/runbook";
 
 const ROOT = join(__dirname, "..", "..");
 const lab = loadStack("lab", ROOT) as LabConfig;
