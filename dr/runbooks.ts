@@ -62,7 +62,8 @@ export function failOverCluster(config: TargetConfig, instance: string): string[
     `aws secretsmanager stop-replication-to-replica --region ${n.dr} --secret-id ${n.secret}`,
     `HOST=$(aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${instance} --query 'DBInstances[0].Endpoint.Address' --output text)`,
     `aws secretsmanager get-secret-value --region ${n.dr} --secret-id ${n.secret} --query SecretString --output text | jq --arg h "$HOST" '.host=$h' | aws secretsmanager put-secret-value --region ${n.dr} --secret-id ${n.secret} --secret-string file:///dev/stdin`,
-    `kubectl apply -k dist/${config.stack}   # against the DR cluster's context; then move DNS to the DR load balancer`,
+    `# the DR cluster needs External Secrets (ClusterSecretStore aws-secrets-manager reading ${n.dr}), the Load Balancer Controller, and a pra-cloud ConfigMap naming the replica bucket (docs/deploying.md)`,
+    `kubectl apply -f dist/${config.stack}/failover/   # the workload with the DR VPC's network ranges; then move DNS to the DR load balancer`,
   ];
 }
 

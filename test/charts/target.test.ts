@@ -1,4 +1,9 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Testing } from "cdk8s";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { synthStack } from "../../charts/stacks";
 import { AppWorkload } from "../../charts/constructs/app-workload";
 import { AppAvailability } from "../../charts/constructs/availability";
 import { BackupMonitoring } from "../../charts/constructs/backup-monitoring";
@@ -306,5 +311,42 @@ test("the load balancer is internal and targets pod IPs, health-checking /ready"
   expect(ingress.spec.ingressClassName).toBe("alb");
   expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({
     service: { name: "pra-app", port: { number: 80 } },
+  });
+});
+
+describe("the failover manifests (dist/<stack>/failover/), applied by a person in the DR cluster", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "pra-failover-"));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  const files = synthStack(prodConfig, outdir);
+  const failover = readdirSync(join(outdir, "failover"))
+    .sort()
+    .flatMap((file) => parseAllDocuments(readFileSync(join(outdir, "failover", file), "utf8")).map((d) => d.toJS()));
+
+  test("are written beside the synced files, and the kustomization leaves them out", () => {
+    expect(files).toEqual(expect.arrayContaining(["failover/0000-prod-failover-namespace.k8s.yaml", "failover/0001-prod-failover.k8s.yaml"]));
+    const kustomization = parseYaml(readFileSync(join(outdir, "kustomization.yaml"), "utf8"));
+    expect(kustomization.resources.some((r: string) => r.includes("failover"))).toBe(false);
+  });
+
+  test("run the same workload, with the network rules naming the DR VPC's ranges", () => {
+    expect(failover.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(
+      all.map((m) => `${m.kind}/${m.metadata.name}`).sort(),
+    );
+    expect(find(failover, "NetworkPolicy", "allow-app-ingress").spec.ingress[0].from[0]).toEqual({
+      ipBlock: { cidr: "10.21.224.0/19" },
+    });
+    expect(find(failover, "NetworkPolicy", "allow-egress-database").spec.egress[0].to).toEqual([
+      { ipBlock: { cidr: "10.21.0.0/16" } },
+    ]);
+  });
+
+  test("the lab has none", () => {
+    const labDir = mkdtempSync(join(tmpdir(), "pra-failover-lab-"));
+    try {
+      synthStack(configOf({ topology: "lab" }, "lab"), labDir);
+      expect(readdirSync(labDir)).not.toContain("failover");
+    } finally {
+      rmSync(labDir, { recursive: true, force: true });
+    }
   });
 });
