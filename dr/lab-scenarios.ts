@@ -78,7 +78,11 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       peopleMinutes,
       basis: [backupBasis, alertBasis, restoreBasis],
       fix: "a shorter pra:rpo (more frequent backups), pra:monitoring: true, a shorter pra:onCallResponse, or a longer pra:rto",
-      runbook: labRestoreCommands(config, facts.app.name),
+      // Built on first read: the commands come from synthesizing the charts again, which the
+      // report needs and the synth-time check does not.
+      get runbook() {
+        return labRestoreCommands(config, facts.app.name);
+      },
     },
     {
       scenario: "backup-volume-loss",
@@ -186,6 +190,8 @@ function operatorError(
       ...basis,
     ],
     fix: "a longer pra:retention, or a shorter pra:errorDetectionTime",
-    runbook: labRestoreCommands(config, facts.app.name, true),
+    get runbook() {
+      return labRestoreCommands(config, facts.app.name, true);
+    },
   };
 }
