@@ -145,7 +145,12 @@ function benchRestore(pointDir: string): void {
     rmSync(manualDir, { recursive: true });
   }
   console.log(
-    reportRow("pra-app restore (100 MB) vs cp + sqlite3 integrity_check", median(ours), median(manual), 1.3),
+    reportRow(
+      "pra-app restore (100 MB) vs cp + sqlite3 integrity_check",
+      median(ours),
+      median(manual),
+      1.3,
+    ),
   );
   console.log(
     `  the same by hand made durable (cp, sync of the file, integrity_check): ${formatSeconds(median(durable))}`,
@@ -237,7 +242,9 @@ async function benchInsertLatency(db: string): Promise<void> {
   console.log(
     `insert latency during backups: p50 ${formatSeconds(p(busy, 50))}, p99 ${formatSeconds(p(busy, 99))} (${busy.length} inserts; ${backups} backups completed meanwhile)`,
   );
-  console.log(reportRow("insert p99 during backup vs without              ", p(busy, 99), p(idle, 99), 2));
+  console.log(
+    reportRow("insert p99 during backup vs without              ", p(busy, 99), p(idle, 99), 2),
+  );
 }
 
 async function main(): Promise<void> {
@@ -245,7 +252,9 @@ async function main(): Promise<void> {
     build();
     const db = join(workDir, "app.db");
     makeDatabase(db);
-    console.log(`database: ${(statSync(db).size / 1024 / 1024).toFixed(0)} MB, ${RUNS} runs each, medians`);
+    console.log(
+      `database: ${(statSync(db).size / 1024 / 1024).toFixed(0)} MB, ${RUNS} runs each, medians`,
+    );
     const pointDir = benchBackup(db);
     benchRestore(pointDir);
     await benchInsertLatency(db);

@@ -48,9 +48,13 @@ function main(): void {
     let resources = 0;
     const samples = Array.from({ length: RUNS }, () => {
       const start = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, ["--require", "tsx/cjs", __filename, "--child", stack], {
-        encoding: "utf8",
-      });
+      const result = spawnSync(
+        process.execPath,
+        ["--require", "tsx/cjs", __filename, "--child", stack],
+        {
+          encoding: "utf8",
+        },
+      );
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       if (result.status !== 0) throw new Error(`stack ${stack}: ${result.stderr}`);
       const report = JSON.parse(result.stdout.trim().split("\n").pop()!) as {

@@ -22,7 +22,8 @@ export function timeCommand(
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { stdio: "ignore", ...options });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
   return seconds;
 }
 

@@ -28,6 +28,8 @@ try {
 } finally {
   rmSync(empty, { recursive: true, force: true });
 }
-console.log(`npm run synth, every stack, median of ${RUNS} (runs: ${project.map(formatSeconds).join(", ")})`);
+console.log(
+  `npm run synth, every stack, median of ${RUNS} (runs: ${project.map(formatSeconds).join(", ")})`,
+);
 console.log(`empty cdk8s app, median of ${RUNS} (runs: ${floor.map(formatSeconds).join(", ")})`);
 console.log(reportRow("synth all stacks vs empty app", median(project), median(floor), 1.5));

@@ -13,8 +13,11 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: readonly ConfigProblem[],
   ) {
-    const count = problems.length === 1 ? "1 invalid setting" : `${problems.length} invalid settings`;
-    super(`${file}: ${count}:\n${problems.map((p) => `  ${file}: ${p.key}: ${p.message}`).join("\n")}`);
+    const count =
+      problems.length === 1 ? "1 invalid setting" : `${problems.length} invalid settings`;
+    super(
+      `${file}: ${count}:\n${problems.map((p) => `  ${file}: ${p.key}: ${p.message}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -23,6 +26,7 @@ export class ConfigError extends Error {
 export function describeFound(value: unknown): string {
   if (value === undefined) return "nothing (the key is missing)";
   if (typeof value === "string") return JSON.stringify(value);
-  if (value !== null && typeof value === "object" && "secure" in value) return "an encrypted secret";
+  if (value !== null && typeof value === "object" && "secure" in value)
+    return "an encrypted secret";
   return JSON.stringify(value);
 }

@@ -104,7 +104,9 @@ export function parseStackConfig({ stack, file, values }: StackValues): PraConfi
   // Report the checks between settings too, not only the malformed ones: set the bad keys
   // aside, check what is left, and keep what that finds about the other keys.
   const badKeys = new Set(problems.map((problem) => problem.key));
-  const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => !badKeys.has(`${NAMESPACE}:${key}`)));
+  const rest = Object.fromEntries(
+    Object.entries(raw).filter(([key]) => !badKeys.has(`${NAMESPACE}:${key}`)),
+  );
   const retry = badKeys.has(`${NAMESPACE}:topology`) ? undefined : stackSettings.safeParse(rest);
   if (retry?.success) {
     const derived: ConfigProblem[] = [];
@@ -124,8 +126,15 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): C
   }
   const key = String(issue.path[0] ?? "topology");
   const expected =
-    key === "topology" ? TOPOLOGIES.join(" or ") : (expectationOf(topology, key) ?? "a valid value");
-  return [{ key: `${NAMESPACE}:${key}`, message: `expected ${expected}; found ${describeFound(raw[key])}` }];
+    key === "topology"
+      ? TOPOLOGIES.join(" or ")
+      : (expectationOf(topology, key) ?? "a valid value");
+  return [
+    {
+      key: `${NAMESPACE}:${key}`,
+      message: `expected ${expected}; found ${describeFound(raw[key])}`,
+    },
+  ];
 }
 
 function unknownKeyMessage(key: string, topology: string | undefined): string {
@@ -134,9 +143,13 @@ function unknownKeyMessage(key: string, topology: string | undefined): string {
   if (own && other) return `not a setting of topology ${own} (it applies to topology ${other})`;
   const candidates = own ? keysOf(own) : [...new Set(TOPOLOGIES.flatMap(keysOf))];
   const nearest = candidates
-    .map((candidate) => ({ candidate, distance: editDistance(key.toLowerCase(), candidate.toLowerCase()) }))
+    .map((candidate) => ({
+      candidate,
+      distance: editDistance(key.toLowerCase(), candidate.toLowerCase()),
+    }))
     .sort((a, b) => a.distance - b.distance)[0];
-  const hint = nearest && nearest.distance <= 3 ? `; did you mean ${NAMESPACE}:${nearest.candidate}?` : "";
+  const hint =
+    nearest && nearest.distance <= 3 ? `; did you mean ${NAMESPACE}:${nearest.candidate}?` : "";
   return `unknown setting${hint}`;
 }
 
@@ -146,19 +159,26 @@ interface Origin {
   readonly region: unknown;
 }
 
-function resolve(settings: StackSettings, origin: Origin, problems: ConfigProblem[]): PraConfig | undefined {
+function resolve(
+  settings: StackSettings,
+  origin: Origin,
+  problems: ConfigProblem[],
+): PraConfig | undefined {
   const defaults = TOPOLOGY_DEFAULTS[settings.topology];
   const objectives: Objectives = {
     rpoSeconds: parseDuration(settings.rpo ?? defaults.rpo)!,
     rtoSeconds: parseDuration(settings.rto ?? defaults.rto)!,
     retentionSeconds: parseDuration(settings.retention ?? defaults.retention)!,
-    errorDetectionSeconds: parseDuration(settings.errorDetectionTime ?? defaults.errorDetectionTime)!,
+    errorDetectionSeconds: parseDuration(
+      settings.errorDetectionTime ?? defaults.errorDetectionTime,
+    )!,
     onCallResponseSeconds: parseDuration(settings.onCallResponse ?? defaults.onCallResponse)!,
     scenarios: settings.drScenarios ?? defaults.scenarios,
   };
   const backup = backupPolicy(settings, objectives, problems);
   const restoreTest =
-    backup && restoreTestPolicy(settings.restoreTestEvery ?? defaults.restoreTestEvery, backup, problems);
+    backup &&
+    restoreTestPolicy(settings.restoreTestEvery ?? defaults.restoreTestEvery, backup, problems);
   if (!backup || !restoreTest) return undefined;
   const common = {
     stack: origin.stack,

@@ -59,7 +59,13 @@ export function renderConfigurationReference(): string {
       `| \`pra:${key}\` | ${topologies.join(", ")} | ${expected.replaceAll("|", "\\|")} | ${defaultOf(key, schema)} |`,
     );
   }
-  lines.push("", "Defaults that differ by topology:", "", "| key | lab | target |", "| --- | --- | --- |");
+  lines.push(
+    "",
+    "Defaults that differ by topology:",
+    "",
+    "| key | lab | target |",
+    "| --- | --- | --- |",
+  );
   for (const [key, field] of Object.entries(TOPOLOGY_DEFAULT_KEYS)) {
     const show = (t: Topology) => {
       const value = TOPOLOGY_DEFAULTS[t][field];

@@ -14,7 +14,9 @@ function setting<T extends z.ZodType>(schema: T, expected: string): T {
   return schema.describe(expected);
 }
 
-const duration = z.string().refine((text) => parseDuration(text) !== undefined && parseDuration(text)! > 0);
+const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined && parseDuration(text)! > 0);
 
 function wholeNumber(min: number, max: number) {
   return z
@@ -53,7 +55,10 @@ const commonSettings = {
   ),
   rpo: setting(duration.optional(), `${DURATION_EXPECTED} (the recovery point objective)`),
   rto: setting(duration.optional(), `${DURATION_EXPECTED} (the recovery time objective)`),
-  retention: setting(duration.optional(), `${DURATION_EXPECTED} (how far back restore points must reach)`),
+  retention: setting(
+    duration.optional(),
+    `${DURATION_EXPECTED} (how far back restore points must reach)`,
+  ),
   backupSchedule: setting(
     z.string().min(1).optional(),
     "a five-field cron expression such as '*/5 * * * *' (leave unset to derive it from pra:rpo)",
@@ -62,7 +67,10 @@ const commonSettings = {
     wholeNumber(1, 10_000).default(3),
     "a whole number from 1 to 10000 (restore points kept whatever their age)",
   ),
-  restoreTestEvery: setting(duration.optional(), `${DURATION_EXPECTED} (how often a restore test runs)`),
+  restoreTestEvery: setting(
+    duration.optional(),
+    `${DURATION_EXPECTED} (how often a restore test runs)`,
+  ),
   monitoring: setting(flag.optional(), "true or false"),
   drScenarios: setting(
     list(z.enum(SCENARIO_IDS)).optional(),
@@ -72,7 +80,10 @@ const commonSettings = {
     duration.optional(),
     `${DURATION_EXPECTED} (how long an operator error may go unnoticed and still be undone)`,
   ),
-  onCallResponse: setting(duration.optional(), `${DURATION_EXPECTED} (how soon a person acts on an alert)`),
+  onCallResponse: setting(
+    duration.optional(),
+    `${DURATION_EXPECTED} (how soon a person acts on an alert)`,
+  ),
 };
 
 export const labSettings = z.strictObject({
@@ -130,8 +141,14 @@ export const targetSettings = z.strictObject({
       .default("m7i.large"),
     "an EC2 instance type",
   ),
-  nodesPerZone: setting(wholeNumber(1, 100).default(1), "a whole number of nodes per zone from 1 to 100"),
-  maxNodesPerZone: setting(wholeNumber(1, 100).default(3), "a whole number of nodes per zone from 1 to 100"),
+  nodesPerZone: setting(
+    wholeNumber(1, 100).default(1),
+    "a whole number of nodes per zone from 1 to 100",
+  ),
+  maxNodesPerZone: setting(
+    wholeNumber(1, 100).default(3),
+    "a whole number of nodes per zone from 1 to 100",
+  ),
   dbInstanceClass: setting(
     z
       .string()
@@ -146,7 +163,10 @@ export const targetSettings = z.strictObject({
       .default("18"),
     "a PostgreSQL major version such as 18",
   ),
-  dbAllocatedStorage: setting(wholeNumber(20, 65_536).default(50), "a whole number of GiB from 20 to 65536"),
+  dbAllocatedStorage: setting(
+    wholeNumber(20, 65_536).default(50),
+    "a whole number of GiB from 20 to 65536",
+  ),
   dbMaxAllocatedStorage: setting(
     wholeNumber(20, 65_536).default(200),
     "a whole number of GiB from 20 to 65536",

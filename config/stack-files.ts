@@ -27,7 +27,10 @@ export function listStacks(root: string = PROJECT_ROOT): string[] {
 }
 
 /** The raw `config:` map of a stack file, keys as written (`pra:rpo`). */
-export function readStackValues(stack: string, root: string = PROJECT_ROOT): Record<string, unknown> {
+export function readStackValues(
+  stack: string,
+  root: string = PROJECT_ROOT,
+): Record<string, unknown> {
   const file = stackFileName(stack);
   const path = join(root, file);
   if (!existsSync(path)) {
@@ -53,5 +56,9 @@ export function readStackValues(stack: string, root: string = PROJECT_ROOT): Rec
 }
 
 export function loadStack(stack: string, root: string = PROJECT_ROOT): PraConfig {
-  return parseStackConfig({ stack, file: stackFileName(stack), values: readStackValues(stack, root) });
+  return parseStackConfig({
+    stack,
+    file: stackFileName(stack),
+    values: readStackValues(stack, root),
+  });
 }

@@ -138,7 +138,10 @@ function drNodes(config: TargetConfig): NodeCapacity[] {
 export function describeTargetDesign(config: TargetConfig): TargetDesign {
   const keepDays = config.database.backupRetentionDays;
   const intervalHours = backupIntervalHours(config.objectives.rpoSeconds);
-  const restoreEveryHours = Math.max(24, Math.ceil(config.restoreTest.intervalSeconds / HOUR / 24) * 24);
+  const restoreEveryHours = Math.max(
+    24,
+    Math.ceil(config.restoreTest.intervalSeconds / HOUR / 24) * 24,
+  );
   const perZone = config.cluster.nodesPerZone;
   return {
     regions: { primary: config.region, dr: config.dr.region },
@@ -169,7 +172,8 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
       crossRegionReplica: config.dr.strategy === "warm-standby",
       deletionProtection: true,
       replicaLagAlarmSeconds: Math.max(60, Math.floor(config.objectives.rpoSeconds / 2)),
-      freeStorageAlarmBytes: Math.max(2, Math.ceil(config.database.allocatedStorageGb / 10)) * 1024 ** 3,
+      freeStorageAlarmBytes:
+        Math.max(2, Math.ceil(config.database.allocatedStorageGb / 10)) * 1024 ** 3,
     },
     backupPlan: {
       schedule: backupCron(intervalHours),

@@ -67,7 +67,10 @@ export interface TargetConfig extends CommonConfig {
   /** The primary AWS region (`aws:region`). */
   readonly region: string;
   readonly dr: { readonly region: string; readonly strategy: DrStrategy };
-  readonly network: { readonly availabilityZones: number; readonly natGateways: "per-zone" | "single" };
+  readonly network: {
+    readonly availabilityZones: number;
+    readonly natGateways: "per-zone" | "single";
+  };
   readonly cluster: {
     readonly kubernetesVersion: string;
     readonly nodeInstanceType: string;

@@ -43,7 +43,12 @@ export function assess(
 }
 
 function violationsOf(config: PraConfig, recovery: Recovery): Violation[] {
-  const check = (what: "RPO" | "RTO", key: "pra:rpo" | "pra:rto", declared: number, achievable: Bound) => {
+  const check = (
+    what: "RPO" | "RTO",
+    key: "pra:rpo" | "pra:rto",
+    declared: number,
+    achievable: Bound,
+  ) => {
     if ("seconds" in achievable && achievable.seconds <= declared) return [];
     const found =
       "seconds" in achievable
@@ -67,13 +72,18 @@ function violationsOf(config: PraConfig, recovery: Recovery): Violation[] {
 
 export class ObjectivesNotMetError extends Error {
   constructor(readonly violations: readonly Violation[]) {
-    super(`the declared objectives cannot be met:\n${violations.map((v) => `  ${v.message}`).join("\n")}`);
+    super(
+      `the declared objectives cannot be met:\n${violations.map((v) => `  ${v.message}`).join("\n")}`,
+    );
     this.name = "ObjectivesNotMetError";
   }
 }
 
 /** Throws ObjectivesNotMetError listing every violation; returns the assessment otherwise. */
-export function assertObjectivesMet(config: PraConfig, objects?: PreparedStack["objects"]): Assessment {
+export function assertObjectivesMet(
+  config: PraConfig,
+  objects?: PreparedStack["objects"],
+): Assessment {
   const assessment = assess(config, objects);
   if (assessment.violations.length > 0) throw new ObjectivesNotMetError(assessment.violations);
   return assessment;

@@ -103,7 +103,9 @@ function clusterPart(facts: DesignFacts): string[] {
     }
     for (const variable of pod.containers[0].env ?? []) {
       const secret = variable.valueFrom?.secretKeyRef?.name;
-      const external = objects.find((o) => o.kind === "ExternalSecret" && o.spec.target.name === secret);
+      const external = objects.find(
+        (o) => o.kind === "ExternalSecret" && o.spec.target.name === secret,
+      );
       if (external) edges.push(`${idOf(external)} -. "${variable.name}" .-> ${idOf(workload)}`);
     }
   }
@@ -117,7 +119,11 @@ function clusterPart(facts: DesignFacts): string[] {
   }
   const restore = facts.topology === "lab" ? facts.restoreJob : undefined;
   if (restore && facts.topology === "lab") {
-    nodes.push({ id: idFor("Job", restore), label: `Job ${restore} (ops/, run by hand)`, shape: "box" });
+    nodes.push({
+      id: idFor("Job", restore),
+      label: `Job ${restore} (ops/, run by hand)`,
+      shape: "box",
+    });
     edges.push(
       `${idFor("Job", restore)} -. "restore" .-> ${idFor("PersistentVolumeClaim", facts.volumes.data.claim)}`,
     );
@@ -130,7 +136,9 @@ function clusterPart(facts: DesignFacts): string[] {
     });
   }
   return [
-    ...nodes.map((n) => (n.shape === "store" ? `${n.id}[("${n.label}")]` : `${n.id}["${n.label}"]`)),
+    ...nodes.map((n) =>
+      n.shape === "store" ? `${n.id}[("${n.label}")]` : `${n.id}["${n.label}"]`,
+    ),
     ...edges,
   ];
 }

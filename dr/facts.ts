@@ -102,7 +102,9 @@ export function factsOf(
     alerting: alertFacts(synced),
     objects: synced,
   };
-  return config.topology === "lab" ? labFacts(config, common, synced, ops) : targetFacts(config, common);
+  return config.topology === "lab"
+    ? labFacts(config, common, synced, ops)
+    : targetFacts(config, common);
 }
 
 function labFacts(
@@ -115,11 +117,16 @@ function labFacts(
   const deployment = only(synced, "Deployment");
   const pod = deployment.spec.template.spec;
   const claimAt = (path: string) => {
-    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === path);
+    const mount = pod.containers[0].volumeMounts.find(
+      (m: { mountPath: string }) => m.mountPath === path,
+    );
     const volume = pod.volumes.find((v: { name: string }) => v.name === mount?.name);
     const claim = claims.find((c) => c.metadata.name === volume?.persistentVolumeClaim?.claimName);
     if (!claim) throw new Error(`${config.file}: the app mounts no claim at ${path}`);
-    return { claim: claim.metadata.name, bytes: quantityBytes(claim.spec.resources.requests.storage) ?? 0 };
+    return {
+      claim: claim.metadata.name,
+      bytes: quantityBytes(claim.spec.resources.requests.storage) ?? 0,
+    };
   };
   const job = ops.find((m) => m.kind === "Job");
   if (!job) throw new Error(`${config.file}: no restore Job among the ops objects`);
@@ -129,7 +136,9 @@ function labFacts(
     volumes: {
       data: claimAt("/data"),
       backup: claimAt("/backup"),
-      ...(config.volumes.data.storageClass ? { storageClass: config.volumes.data.storageClass } : {}),
+      ...(config.volumes.data.storageClass
+        ? { storageClass: config.volumes.data.storageClass }
+        : {}),
     },
     restoreJob: job.metadata.name,
   };
@@ -151,7 +160,9 @@ function appFacts(synced: readonly Manifest[]): AppFacts {
   const probeSeconds = (probe: { periodSeconds?: number; failureThreshold?: number } | undefined) =>
     (probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3);
   const autoscaler = synced.find(
-    (m) => m.kind === "HorizontalPodAutoscaler" && m.spec.scaleTargetRef.name === deployment.metadata.name,
+    (m) =>
+      m.kind === "HorizontalPodAutoscaler" &&
+      m.spec.scaleTargetRef.name === deployment.metadata.name,
   );
   return {
     name: deployment.metadata.name,
@@ -169,7 +180,9 @@ function appFacts(synced: readonly Manifest[]): AppFacts {
 /** The CronJob whose container runs `pra-app <command>`. */
 function scheduleFacts(synced: readonly Manifest[], command: "backup" | "verify"): ScheduleFacts {
   const cronJob = synced.find(
-    (m) => m.kind === "CronJob" && m.spec.jobTemplate.spec.template.spec.containers[0].args?.[0] === command,
+    (m) =>
+      m.kind === "CronJob" &&
+      m.spec.jobTemplate.spec.template.spec.containers[0].args?.[0] === command,
   );
   if (!cronJob) throw new Error(`no CronJob runs pra-app ${command}`);
   const args: string[] = cronJob.spec.jobTemplate.spec.template.spec.containers[0].args;

@@ -21,7 +21,8 @@ export const RDS_PITR_LOG_UPLOAD: Figure = {
 /** A Multi-AZ DB instance fails over to its synchronous standby, typically within one to two minutes. */
 export const RDS_MULTI_AZ_FAILOVER: Figure = {
   seconds: 2 * MINUTE,
-  source: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
+  source:
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
 };
 
 /**
@@ -83,7 +84,8 @@ export const POD_START: Figure = { seconds: 15, source: "estimate (image already
 /** Prometheus evaluates rules and scrapes targets every 30 s in kube-prometheus-stack; an alert can lag its condition by two intervals. */
 export const ALERT_PIPELINE: Figure = {
   seconds: 60,
-  source: "kube-prometheus-stack defaults (evaluationInterval 30s) and the ServiceMonitor interval (30s)",
+  source:
+    "kube-prometheus-stack defaults (evaluationInterval 30s) and the ServiceMonitor interval (30s)",
 };
 
 /** Nothing in the target watches a Region from outside it: people learn of a Region's loss from AWS Health and users. */

@@ -39,7 +39,10 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       ? `PraAppUnavailable fires after ${f(facts.alerting.appDownSeconds!)} (+${ALERT_PIPELINE.seconds}s, ${ALERT_PIPELINE.source}), on-call acts within ${f(objectives.onCallResponseSeconds)} (pra:onCallResponse)`
       : alerted.none;
   const singleNode = `both volumes are ReadWriteOnce claims of ${facts.volumes.storageClass ? `StorageClass ${facts.volumes.storageClass}` : "the default StorageClass (node-local on k3d, kind and minikube)"} on the app's node`;
-  const reach = Math.max(backup.keepWithinSeconds ?? 0, (backup.keepLast ?? 1) * backup.intervalSeconds);
+  const reach = Math.max(
+    backup.keepWithinSeconds ?? 0,
+    (backup.keepLast ?? 1) * backup.intervalSeconds,
+  );
 
   return [
     {
@@ -48,7 +51,8 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       rpo: seconds(0),
       rto: seconds(facts.app.livenessSeconds + POD_START.seconds + facts.app.readinessSeconds),
       mode: "automatic",
-      mechanism: "the kubelet restarts the container; every acknowledged write is already on the data volume",
+      mechanism:
+        "the kubelet restarts the container; every acknowledged write is already on the data volume",
       peopleMinutes: 0,
       basis: [
         `liveness fails after ${f(facts.app.livenessSeconds)}, the container restarts (${POD_START.seconds}s), readiness passes within ${f(facts.app.readinessSeconds)}`,
@@ -182,7 +186,8 @@ function operatorError(
         ),
     rto,
     mode: "manual",
-    mechanism: "restore the last point taken before the error (npm run restore -- --point app-<ts>.db)",
+    mechanism:
+      "restore the last point taken before the error (npm run restore -- --point app-<ts>.db)",
     peopleMinutes,
     basis: [
       `restore points reach back ${f(reach)} (--keep-within ${f(facts.backup.keepWithinSeconds ?? 0)}, --keep-last ${facts.backup.keepLast ?? 1})`,

@@ -56,7 +56,8 @@ export function renderReport(assessment: Assessment): string {
     "",
     "## Topology",
     "",
-    "Drawn from the synthesized objects" + (facts.topology === "target" ? " and the cloud design." : "."),
+    "Drawn from the synthesized objects" +
+      (facts.topology === "target" ? " and the cloud design." : "."),
     "",
     "```mermaid",
     mermaidDiagram(facts),

@@ -74,7 +74,11 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
   const timeout = `--timeout=${config.objectives.rtoSeconds}s`;
   const deployment = `deployment/${names.app}`;
   const job = `job/${names.restoreJob}`;
-  const suspend = (value: boolean) => ["--type=merge", "-p", JSON.stringify({ spec: { suspend: value } })];
+  const suspend = (value: boolean) => [
+    "--type=merge",
+    "-p",
+    JSON.stringify({ spec: { suspend: value } }),
+  ];
   const manifest = restoreJobYaml(config, options.point);
   const pointText = options.point ?? "the newest valid restore point";
   const down = `DOWN: ${deployment} in namespace ${ns} is scaled to zero; keep it there until the restore is done`;
@@ -85,7 +89,10 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
   ];
   const restoreByHand =
     options.point === undefined
-      ? ["npm run synth", `kubectl apply -f dist/${config.stack}/ops/${config.stack}-restore.k8s.yaml`]
+      ? [
+          "npm run synth",
+          `kubectl apply -f dist/${config.stack}/ops/${config.stack}-restore.k8s.yaml`,
+        ]
       : [
           `npm run restore-job -- --stack ${config.stack} --point ${options.point}`,
           `kubectl apply -f dist/${config.stack}/ops/restore-${options.point.replace(/\.db$/, "")}.k8s.yaml`,
@@ -139,7 +146,10 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
       id: "wait-restore",
       description: `Wait for ${job} to complete (or fail)`,
       argv: kubectl("wait", "--for=condition=complete", job, timeout),
-      failsIf: { argv: kubectl("wait", "--for=condition=failed", job, timeout), reason: JOB_FAILED },
+      failsIf: {
+        argv: kubectl("wait", "--for=condition=failed", job, timeout),
+        reason: JOB_FAILED,
+      },
       appIfFailed: `${down}. The database is either untouched (the restore checks the point before it replaces anything) or restored: read the log before starting the app`,
       onFailure: `Read why:\n${inspectJob.map((line) => `  ${line}`).join("\n")}\nA damaged or missing point: run the runbook again with another --point.`,
     },
@@ -186,9 +196,13 @@ export function checkRestoreLog(log: string, point?: string): CheckResult {
     .reverse()
     .map(parseObject)
     .find((line) => line?.command === "restore");
-  if (!summary) return { ok: false, message: 'the log holds no summary line ({"command":"restore",...})' };
+  if (!summary)
+    return { ok: false, message: 'the log holds no summary line ({"command":"restore",...})' };
   if (summary.ok !== true || typeof summary.restored !== "string")
-    return { ok: false, message: `the summary line does not report a restore: ${JSON.stringify(summary)}` };
+    return {
+      ok: false,
+      message: `the summary line does not report a restore: ${JSON.stringify(summary)}`,
+    };
   if (point !== undefined && summary.restored !== point)
     return { ok: false, message: `${summary.restored} was restored, not the chosen ${point}` };
   const taken =
@@ -257,13 +271,19 @@ function summarizeManifest(yaml: string): string {
 interface Manifest {
   kind?: string;
   metadata?: { name?: string; namespace?: string };
-  spec?: { template?: { spec?: { containers?: { image?: string; command?: string[]; args?: string[] }[] } } };
+  spec?: {
+    template?: {
+      spec?: { containers?: { image?: string; command?: string[]; args?: string[] }[] };
+    };
+  };
 }
 
 function parseObject(line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

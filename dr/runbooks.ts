@@ -9,9 +9,14 @@ import { byHandLines, labRestoreSteps, rerunCommand } from "./runbook";
  * `npm run restore`, then the same steps by hand. To undo an error, the point is the last one
  * taken before it, which a person picks from the app's list of restore points.
  */
-export function labRestoreCommands(config: LabConfig, appName: string, chooseEarlierPoint = false): string[] {
+export function labRestoreCommands(
+  config: LabConfig,
+  appName: string,
+  chooseEarlierPoint = false,
+): string[] {
   const steps = labRestoreSteps(config).flatMap((step) => byHandLines(step));
-  if (!chooseEarlierPoint) return [`# all steps at once: ${rerunCommand(config)}`, "# or by hand:", ...steps];
+  if (!chooseEarlierPoint)
+    return [`# all steps at once: ${rerunCommand(config)}`, "# or by hand:", ...steps];
   return [
     `kubectl -n ${config.namespace} exec deployment/${appName} -- pra-app backups   # pick the last point before the error`,
     `# all steps at once: npm run restore -- --stack ${config.stack} --point app-<unix-seconds>.db`,

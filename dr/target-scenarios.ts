@@ -30,7 +30,8 @@ import {
   restoreInDrRegion,
 } from "./runbooks";
 
-const cite = (what: string, figure: Figure) => `${what} ${formatDuration(figure.seconds)} (${figure.source})`;
+const cite = (what: string, figure: Figure) =>
+  `${what} ${formatDuration(figure.seconds)} (${figure.source})`;
 
 export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Recovery[] {
   const f = formatDuration;
@@ -57,8 +58,10 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
   const drDatabase = warm ? seconds(RDS_REPLICA_PROMOTION.seconds) : seconds(restore.seconds);
   const drCapacity = warm ? seconds(0) : seconds(EKS_NODE_LAUNCH.seconds);
   const drWork = seconds(
-    Math.max((drDatabase as { seconds: number }).seconds, (drCapacity as { seconds: number }).seconds) +
-      CUTOVER.seconds,
+    Math.max(
+      (drDatabase as { seconds: number }).seconds,
+      (drCapacity as { seconds: number }).seconds,
+    ) + CUTOVER.seconds,
   );
   const drBasis = warm
     ? [
@@ -81,7 +84,8 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
   const strategy = `${design.drStrategy} in ${design.regions.dr}`;
 
   const retentionReach = design.database.backupRetentionDays * 86400;
-  const lockedCopyAge = design.backupPlan.intervalHours * 3600 + AWS_BACKUP_CROSS_REGION_COPY.seconds;
+  const lockedCopyAge =
+    design.backupPlan.intervalHours * 3600 + AWS_BACKUP_CROSS_REGION_COPY.seconds;
 
   return [
     {
@@ -111,7 +115,10 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       mode: "automatic",
       mechanism: "pods on other nodes serve; the managed node group replaces the node",
       peopleMinutes: 0,
-      basis: [cite("the node is marked NotReady after", NODE_MONITOR_GRACE), "pods are spread over nodes"],
+      basis: [
+        cite("the node is marked NotReady after", NODE_MONITOR_GRACE),
+        "pods are spread over nodes",
+      ],
       fix: "more replicas (pra:replicas)",
       runbook: [],
     },
@@ -161,7 +168,9 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       scenario: "zone-loss",
       title: "An availability zone is lost",
       rpo: zonesSpread ? seconds(0) : none("the app is not spread over zones"),
-      rto: zonesSpread ? seconds(RDS_MULTI_AZ_FAILOVER.seconds) : none("the app is not spread over zones"),
+      rto: zonesSpread
+        ? seconds(RDS_MULTI_AZ_FAILOVER.seconds)
+        : none("the app is not spread over zones"),
       mode: zonesSpread ? "automatic" : "not survived",
       mechanism: `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; RDS fails over to its standby`,
       peopleMinutes: 0,
@@ -180,7 +189,12 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       mode: "manual",
       mechanism: `fail over to ${strategy}`,
       peopleMinutes: drMinutes,
-      basis: [drRpoBasis, cite("people learn of it within", REGION_OUTAGE_NOTICE), responseBasis, ...drBasis],
+      basis: [
+        drRpoBasis,
+        cite("people learn of it within", REGION_OUTAGE_NOTICE),
+        responseBasis,
+        ...drBasis,
+      ],
       fix: drFix,
       runbook: drRunbook,
     },

@@ -52,7 +52,10 @@ export function targetInfraProblems(config: TargetConfig): ConfigProblem[] {
 }
 
 /** Parses `values` as the stack `stack`'s config; throws a ConfigError listing every problem. */
-export function parseProgramConfig(stack: string, values: Readonly<Record<string, unknown>>): PraConfig {
+export function parseProgramConfig(
+  stack: string,
+  values: Readonly<Record<string, unknown>>,
+): PraConfig {
   const file = `Pulumi.${stack}.yaml`;
   const config = parseStackConfig({ stack, file, values });
   if (config.topology === "target") {

@@ -16,6 +16,9 @@ export interface LabOptions {
 }
 
 export function deployLab(config: LabConfig, options: LabOptions = {}): LabOutputs {
-  new LabWorkloads("pra", { config, ...(options.kubeContext ? { kubeContext: options.kubeContext } : {}) });
+  new LabWorkloads("pra", {
+    config,
+    ...(options.kubeContext ? { kubeContext: options.kubeContext } : {}),
+  });
   return { topology: "lab", namespace: config.namespace };
 }

@@ -32,8 +32,13 @@ export function analyzeDrill(m: DrillMeasurements): DrillVerdict {
   const survived = m.acked.filter((write) => m.restoredIds.has(write.id));
   const lastBackupStartMs = m.backupStartsMs.filter((start) => start < m.disasterAtMs).at(-1);
   const lostBeforeLastBackup =
-    lastBackupStartMs === undefined ? 0 : lost.filter((write) => write.ackedAtMs < lastBackupStartMs).length;
-  const newestSurvivorMs = Math.max(...survived.map((write) => write.ackedAtMs), Number.NEGATIVE_INFINITY);
+    lastBackupStartMs === undefined
+      ? 0
+      : lost.filter((write) => write.ackedAtMs < lastBackupStartMs).length;
+  const newestSurvivorMs = Math.max(
+    ...survived.map((write) => write.ackedAtMs),
+    Number.NEGATIVE_INFINITY,
+  );
   const recoveryPointMs = Number.isFinite(newestSurvivorMs)
     ? newestSurvivorMs
     : Math.min(...m.acked.map((w) => w.ackedAtMs));

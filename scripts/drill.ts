@@ -19,7 +19,8 @@ import { loadStack } from "../config";
 import { type AckedWrite, analyzeDrill } from "./drill-analysis";
 
 const BIN = join(__dirname, "..", "node_modules", ".bin", "pra-app");
-const usage = "usage: npm run drill -- [--duration <s>] [--interval <s>] [--stack <stack>] [--keep]";
+const usage =
+  "usage: npm run drill -- [--duration <s>] [--interval <s>] [--stack <stack>] [--keep]";
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
@@ -109,7 +110,9 @@ async function main(): Promise<number> {
     });
   const startService = async () => {
     const port = await freePort();
-    const child = track(spawn(BIN, ["serve"], { env: { ...env, PORT: String(port) }, stdio: "ignore" }));
+    const child = track(
+      spawn(BIN, ["serve"], { env: { ...env, PORT: String(port) }, stdio: "ignore" }),
+    );
     return { child, url: `http://127.0.0.1:${port}` };
   };
   /** Polls until `GET /count` answers with at least `minimum` events; returns when it did. */
@@ -117,7 +120,8 @@ async function main(): Promise<number> {
     while (Date.now() < deadlineMs) {
       try {
         const response = await fetch(`${url}/count`);
-        if (response.ok && ((await response.json()) as { count: number }).count >= minimum) return Date.now();
+        if (response.ok && ((await response.json()) as { count: number }).count >= minimum)
+          return Date.now();
       } catch {
         // not up yet
       }
@@ -145,7 +149,10 @@ async function main(): Promise<number> {
             body: JSON.stringify({ message: `drill-${n}` }),
           });
           if (response.status === 201)
-            acked.push({ id: ((await response.json()) as { id: number }).id, ackedAtMs: Date.now() });
+            acked.push({
+              id: ((await response.json()) as { id: number }).id,
+              ackedAtMs: Date.now(),
+            });
         } catch {
           // the service is gone: the write was not acknowledged
         }
@@ -223,7 +230,8 @@ async function main(): Promise<number> {
         `LOST: ${verdict.lostBeforeLastBackup} acknowledged writes older than the last successful backup`,
       );
     }
-    const passed = verdict.lostBeforeLastBackup === 0 && rpoOk && rtoOk && backupStartsMs.length > 0;
+    const passed =
+      verdict.lostBeforeLastBackup === 0 && rpoOk && rtoOk && backupStartsMs.length > 0;
     console.log(
       JSON.stringify({
         drill: passed ? "pass" : "fail",

@@ -8,7 +8,8 @@ import { parseArgs } from "node:util";
 import { writeRestoreJob } from "../charts/stacks";
 import { ConfigError, loadStack } from "../config";
 
-const usage = "usage: npm run restore-job -- --stack <stack> --point app-<unix-seconds>.db [--out <dir>]";
+const usage =
+  "usage: npm run restore-job -- --stack <stack> --point app-<unix-seconds>.db [--out <dir>]";
 
 function main(): number {
   let values: { stack?: string; point?: string; out?: string; help?: boolean };
@@ -35,7 +36,11 @@ function main(): number {
   }
   try {
     const config = loadStack(values.stack, process.cwd());
-    const file = writeRestoreJob(config, values.point, values.out ?? join("dist", values.stack, "ops"));
+    const file = writeRestoreJob(
+      config,
+      values.point,
+      values.out ?? join("dist", values.stack, "ops"),
+    );
     console.log(file);
     return 0;
   } catch (error) {

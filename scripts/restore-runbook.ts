@@ -31,7 +31,13 @@ interface Request {
 
 /** The request, or a usage error's message; nothing has touched the cluster yet either way. */
 function readRequest(argv: string[]): Request | { usageError: string } | "help" {
-  let values: { stack?: string; point?: string; context?: string; "dry-run"?: boolean; help?: boolean };
+  let values: {
+    stack?: string;
+    point?: string;
+    context?: string;
+    "dry-run"?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -110,7 +116,9 @@ async function runStep(step: RunbookStep): Promise<Outcome> {
   const main = start(step.argv, step.stdin);
   const watch = step.failsIf && start(step.failsIf.argv);
   // The watch only decides when it succeeds; its own timeout or error says nothing about the step.
-  const watchFired = watch?.exited.then((exit) => (exit.code === 0 ? "fired" : new Promise<never>(() => {})));
+  const watchFired = watch?.exited.then((exit) =>
+    exit.code === 0 ? "fired" : new Promise<never>(() => {}),
+  );
   const first = await Promise.race([main.exited, ...(watchFired ? [watchFired] : [])]);
   if (first === "fired") {
     main.stop();
@@ -140,7 +148,8 @@ function planText(request: Request, steps: readonly RunbookStep[]): string {
   steps.forEach((step, index) => {
     lines.push(header(index, steps), `    $ ${shellLine(step.argv)}`);
     if (step.stdinSummary) lines.push(`      stdin: ${step.stdinSummary}`);
-    if (step.failsIf) lines.push(`      alongside, to stop on failure: $ ${shellLine(step.failsIf.argv)}`);
+    if (step.failsIf)
+      lines.push(`      alongside, to stop on failure: $ ${shellLine(step.failsIf.argv)}`);
     if (step.check) lines.push("      then checks its output");
   });
   return lines.join("\n");
@@ -168,7 +177,9 @@ async function main(argv: string[]): Promise<number> {
   });
   for (const [index, step] of steps.entries()) {
     console.log(`\n${header(index, steps)}\n$ ${shellLine(step.argv)}`);
-    const outcome = interrupted ? ({ ok: false, why: "interrupted" } as const) : await runStep(step);
+    const outcome = interrupted
+      ? ({ ok: false, why: "interrupted" } as const)
+      : await runStep(step);
     if (outcome.ok) {
       if (outcome.note) console.log(`  ${outcome.note}`);
       continue;

@@ -48,7 +48,9 @@ export class AppWorkload extends Construct {
       );
     }
     if (props.database.singleWriter && props.spread) {
-      throw new Error(`AppWorkload "${this.name}": a single-writer database cannot be spread over zones`);
+      throw new Error(
+        `AppWorkload "${this.name}": a single-writer database cannot be spread over zones`,
+      );
     }
     this.selectorLabels = { "app.kubernetes.io/name": this.name };
 
@@ -110,7 +112,10 @@ export class AppWorkload extends Construct {
 
   // cdk8s-plus-28 has no typed API for topologySpreadConstraints.
   private spreadOverZonesAndNodes(): void {
-    const constraint = (topologyKey: string, whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway") => ({
+    const constraint = (
+      topologyKey: string,
+      whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway",
+    ) => ({
       maxSkew: 1,
       topologyKey,
       whenUnsatisfiable,

@@ -45,7 +45,9 @@ export class AppAvailability extends Construct {
       minReplicas: props.minReplicas,
       maxReplicas,
       metrics: [
-        kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(props.targetCpuPercent ?? 70)),
+        kplus.Metric.resourceCpu(
+          kplus.MetricTarget.averageUtilization(props.targetCpuPercent ?? 70),
+        ),
       ],
     });
   }

@@ -139,7 +139,14 @@ function alertRules(props: BackupMonitoringProps): AlertRule[] {
 /** A Grafana dashboard: the newest restore point's age against the RPO, and the backups' health. */
 function dashboard(props: BackupMonitoringProps) {
   const ns = props.namespace;
-  const panel = (id: number, title: string, expr: string, y: number, unit: string, threshold?: number) => ({
+  const panel = (
+    id: number,
+    title: string,
+    expr: string,
+    y: number,
+    unit: string,
+    threshold?: number,
+  ) => ({
     id,
     title,
     type: "timeseries",

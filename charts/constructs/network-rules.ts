@@ -75,7 +75,10 @@ export class NetworkRules extends Construct {
         podSelector: everyPod,
         policyTypes: ["Egress"],
         egress: [
-          { to: [peer(rule.to)], ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(rule.port) }] },
+          {
+            to: [peer(rule.to)],
+            ports: [{ protocol: "TCP", port: k8s.IntOrString.fromNumber(rule.port) }],
+          },
         ],
       });
     }

@@ -32,7 +32,9 @@ export class RestoreTestSchedule extends Construct {
   constructor(scope: Construct, id: string, props: RestoreTestScheduleProps) {
     super(scope, id);
     if (props.maxAgeSeconds <= 0) {
-      throw new Error(`RestoreTestSchedule: maxAgeSeconds must be positive, got ${props.maxAgeSeconds}`);
+      throw new Error(
+        `RestoreTestSchedule: maxAgeSeconds must be positive, got ${props.maxAgeSeconds}`,
+      );
     }
     this.cronJob = new kplus.CronJob(this, "cronjob", {
       metadata: { name: props.name ?? WORKSHOP.restoreTestCronJob },

@@ -43,7 +43,10 @@ export class SqliteAccess extends Construct implements DatabaseAccess {
       BACKUP_DIR: kplus.EnvValue.fromValue(WORKSHOP.backupDir),
     };
     this.mounts = [
-      { path: WORKSHOP.dataDir, volume: kplus.Volume.fromPersistentVolumeClaim(this, "data", dataClaim) },
+      {
+        path: WORKSHOP.dataDir,
+        volume: kplus.Volume.fromPersistentVolumeClaim(this, "data", dataClaim),
+      },
       {
         path: WORKSHOP.backupDir,
         volume: kplus.Volume.fromPersistentVolumeClaim(this, "backup", backupClaim),

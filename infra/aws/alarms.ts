@@ -24,7 +24,10 @@ export interface AlarmsArgs {
     readonly freeStorageAlarmBytes: number;
   };
   /** The DR replica, when there is one (warm standby). */
-  readonly replica?: { readonly identifier: pulumi.Input<string>; readonly lagAlarmSeconds: number };
+  readonly replica?: {
+    readonly identifier: pulumi.Input<string>;
+    readonly lagAlarmSeconds: number;
+  };
 }
 
 const FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED"];
@@ -64,7 +67,10 @@ export class Alarms extends pulumi.ComponentResource {
 
     const failures = new aws.cloudwatch.EventRule(
       `${name}-backup-failures`,
-      { description: "AWS Backup backup, copy or restore job failed", eventPattern: backupFailurePattern() },
+      {
+        description: "AWS Backup backup, copy or restore job failed",
+        eventPattern: backupFailurePattern(),
+      },
       parent,
     );
     new aws.cloudwatch.EventTarget(
@@ -117,7 +123,8 @@ export class Alarms extends pulumi.ComponentResource {
       "s3-replication-latency",
       topic,
       {
-        alarmDescription: "Export bucket replication is slower than Replication Time Control promises",
+        alarmDescription:
+          "Export bucket replication is slower than Replication Time Control promises",
         namespace: "AWS/S3",
         metricName: "ReplicationLatency",
         dimensions: s3Dimensions,
@@ -148,7 +155,8 @@ export class Alarms extends pulumi.ComponentResource {
         "db-replica-lag",
         drTopic,
         {
-          alarmDescription: "The DR read replica lags: a failover now would lose more than the RPO allows",
+          alarmDescription:
+            "The DR read replica lags: a failover now would lose more than the RPO allows",
           namespace: "AWS/RDS",
           metricName: "ReplicaLag",
           dimensions: { DBInstanceIdentifier: args.replica.identifier },
@@ -205,7 +213,11 @@ export class Alarms extends pulumi.ComponentResource {
       opts,
     );
     if (email) {
-      new aws.sns.TopicSubscription(name, { topic: topic.arn, protocol: "email", endpoint: email }, opts);
+      new aws.sns.TopicSubscription(
+        name,
+        { topic: topic.arn, protocol: "email", endpoint: email },
+        opts,
+      );
     }
     return topic;
   }

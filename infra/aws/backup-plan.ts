@@ -37,7 +37,9 @@ export interface BackupPlanArgs {
 export function validateBackupPlanArgs(args: BackupPlanArgs): void {
   const { plan } = args;
   if (plan.retentionDays < 1)
-    throw new Error(`BackupPlan: expected a retention of at least 1 day; found ${plan.retentionDays}`);
+    throw new Error(
+      `BackupPlan: expected a retention of at least 1 day; found ${plan.retentionDays}`,
+    );
   if (
     plan.vaultLock.minRetentionDays > plan.retentionDays ||
     plan.vaultLock.maxRetentionDays < plan.retentionDays
@@ -125,12 +127,19 @@ export class BackupPlan extends pulumi.ComponentResource {
       `${name}-backup`,
       {
         assumeRolePolicy: policy([
-          { Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" },
+          {
+            Effect: "Allow",
+            Principal: { Service: "backup.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
         ]),
       },
       parent,
     );
-    for (const managed of ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"]) {
+    for (const managed of [
+      "AWSBackupServiceRolePolicyForBackup",
+      "AWSBackupServiceRolePolicyForRestores",
+    ]) {
       new aws.iam.RolePolicyAttachment(
         `${name}-${managed}`,
         {
@@ -144,22 +153,24 @@ export class BackupPlan extends pulumi.ComponentResource {
       `${name}-backup-kms`,
       {
         role: role.id,
-        policy: pulumi.all([args.keys.primary, args.keys.dr, ...args.keys.resources]).apply((keys) =>
-          policy([
-            {
-              Effect: "Allow",
-              Action: [
-                "kms:Decrypt",
-                "kms:Encrypt",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:DescribeKey",
-                "kms:CreateGrant",
-              ],
-              Resource: keys,
-            },
-          ]),
-        ),
+        policy: pulumi
+          .all([args.keys.primary, args.keys.dr, ...args.keys.resources])
+          .apply((keys) =>
+            policy([
+              {
+                Effect: "Allow",
+                Action: [
+                  "kms:Decrypt",
+                  "kms:Encrypt",
+                  "kms:ReEncrypt*",
+                  "kms:GenerateDataKey*",
+                  "kms:DescribeKey",
+                  "kms:CreateGrant",
+                ],
+                Resource: keys,
+              },
+            ]),
+          ),
       },
       parent,
     );
@@ -258,14 +269,22 @@ export class BackupPlan extends pulumi.ComponentResource {
     // and reports SUCCESSFUL or FAILED to AWS Backup (a failure reaches the alarm topic).
     const validatorLogs = new aws.cloudwatch.LogGroup(
       `${name}-restore-validator`,
-      { name: `/pra/${args.baseName}/restore-validator`, kmsKeyId: args.keys.logs, retentionInDays: 90 },
+      {
+        name: `/pra/${args.baseName}/restore-validator`,
+        kmsKeyId: args.keys.logs,
+        retentionInDays: 90,
+      },
       parent,
     );
     const validatorRole = new aws.iam.Role(
       `${name}-restore-validator`,
       {
         assumeRolePolicy: policy([
-          { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+          {
+            Effect: "Allow",
+            Principal: { Service: "lambda.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
         ]),
       },
       parent,
@@ -344,6 +363,10 @@ export class BackupPlan extends pulumi.ComponentResource {
     this.drVaultArn = drVault.arn;
     this.planId = plan.id;
     this.restoreTestingPlanName = restorePlan.name;
-    this.registerOutputs({ vaultName: this.vaultName, drVaultName: this.drVaultName, planId: this.planId });
+    this.registerOutputs({
+      vaultName: this.vaultName,
+      drVaultName: this.drVaultName,
+      planId: this.planId,
+    });
   }
 }

@@ -63,10 +63,16 @@ export class BackupStorage extends pulumi.ComponentResource {
     const primary = this.secureBucket(`${name}-exports`, args.bucketName, args.keys.primary, args, {
       parent: this,
     });
-    const replica = this.secureBucket(`${name}-replica`, args.replicaBucketName, args.keys.dr, args, {
-      parent: this,
-      provider: args.drProvider,
-    });
+    const replica = this.secureBucket(
+      `${name}-replica`,
+      args.replicaBucketName,
+      args.keys.dr,
+      args,
+      {
+        parent: this,
+        provider: args.drProvider,
+      },
+    );
 
     const role = new aws.iam.Role(
       `${name}-replication`,
@@ -74,7 +80,11 @@ export class BackupStorage extends pulumi.ComponentResource {
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",
           Statement: [
-            { Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" },
+            {
+              Effect: "Allow",
+              Principal: { Service: "s3.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
           ],
         }),
       },
@@ -110,7 +120,11 @@ export class BackupStorage extends pulumi.ComponentResource {
                   Resource: `${destination}/*`,
                 },
                 { Effect: "Allow", Action: ["kms:Decrypt"], Resource: sourceKey },
-                { Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: destinationKey },
+                {
+                  Effect: "Allow",
+                  Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+                  Resource: destinationKey,
+                },
               ],
             }),
           ),
@@ -149,7 +163,10 @@ export class BackupStorage extends pulumi.ComponentResource {
     this.bucketArn = primary.bucket.arn;
     this.replicaBucketName = replica.bucket.bucket;
     this.replicaBucketArn = replica.bucket.arn;
-    this.registerOutputs({ bucketName: this.bucketName, replicaBucketName: this.replicaBucketName });
+    this.registerOutputs({
+      bucketName: this.bucketName,
+      replicaBucketName: this.replicaBucketName,
+    });
   }
 
   private secureBucket(
@@ -194,7 +211,11 @@ export class BackupStorage extends pulumi.ComponentResource {
       },
       opts,
     );
-    new aws.s3.BucketPolicy(name, { bucket: bucket.id, policy: bucket.arn.apply(tlsOnlyPolicy) }, opts);
+    new aws.s3.BucketPolicy(
+      name,
+      { bucket: bucket.id, policy: bucket.arn.apply(tlsOnlyPolicy) },
+      opts,
+    );
     new aws.s3.BucketLifecycleConfiguration(
       name,
       {

@@ -81,7 +81,9 @@ export function buildKubeconfig(
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } }],
+    clusters: [
+      { name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } },
+    ],
     contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
     "current-context": clusterName,
     users: [
@@ -91,7 +93,16 @@ export function buildKubeconfig(
           exec: {
             apiVersion: "client.authentication.k8s.io/v1beta1",
             command: "aws",
-            args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
+            args: [
+              "eks",
+              "get-token",
+              "--cluster-name",
+              clusterName,
+              "--region",
+              region,
+              "--output",
+              "json",
+            ],
           },
         },
       },
@@ -141,7 +152,8 @@ export class Cluster extends pulumi.ComponentResource {
     const parent = { parent: this };
     const identity = aws.getCallerIdentityOutput({}, parent);
     const partition = aws.getPartitionOutput({}, parent).partition;
-    const managed = (policy: string) => pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
+    const managed = (policy: string) =>
+      pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
 
     const clusterRole = new aws.iam.Role(
       `${name}-cluster`,
@@ -242,7 +254,11 @@ export class Cluster extends pulumi.ComponentResource {
           },
         ],
         // Hop limit 1: pods cannot reach the node's instance role; they use Pod Identity.
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          httpPutResponseHopLimit: 1,
+        },
         updateDefaultVersion: true,
       },
       parent,
@@ -262,7 +278,10 @@ export class Cluster extends pulumi.ComponentResource {
             capacityType: "ON_DEMAND",
             scalingConfig: { minSize: size.min, desiredSize: size.desired, maxSize: size.max },
             updateConfig: { maxUnavailable: 1 },
-            launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+            launchTemplate: {
+              id: launchTemplate.id,
+              version: launchTemplate.latestVersion.apply(String),
+            },
             nodeRepairConfig: { enabled: true },
             labels: { "pra.io/zone-index": String(zone) },
           },
@@ -334,7 +353,11 @@ export class Cluster extends pulumi.ComponentResource {
     );
     const ebsCsi = addon(
       "aws-ebs-csi-driver",
-      { podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }] },
+      {
+        podIdentityAssociations: [
+          { roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" },
+        ],
+      },
       [podIdentityAgent, ...nodeGroups],
     );
 

@@ -105,7 +105,10 @@ export class DrRegion extends pulumi.ComponentResource {
     // Free to keep: where a restore (pilot light) or the replica (warm standby) lands.
     const subnetGroup = new aws.rds.SubnetGroup(
       `${name}-db-subnets`,
-      { name: `${args.primaryDatabase.identifier}-dr-subnets`, subnetIds: network.privateSubnetIds },
+      {
+        name: `${args.primaryDatabase.identifier}-dr-subnets`,
+        subnetIds: network.privateSubnetIds,
+      },
       parent,
     );
     const securityGroup = new aws.ec2.SecurityGroup(

@@ -5,7 +5,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-export const KEY_PURPOSES = ["eks", "ebs", "rds", "secrets", "s3", "backup", "logs", "sns"] as const;
+export const KEY_PURPOSES = [
+  "eks",
+  "ebs",
+  "rds",
+  "secrets",
+  "s3",
+  "backup",
+  "logs",
+  "sns",
+] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 const DESCRIPTIONS: Record<KeyPurpose, string> = {
@@ -38,7 +47,12 @@ interface PolicyStatement {
 }
 
 /** The key policy of `purpose`: the account administers it through IAM; AWS services that write on their own are named. */
-export function keyPolicy(purpose: KeyPurpose, accountId: string, partition: string, region: string): string {
+export function keyPolicy(
+  purpose: KeyPurpose,
+  accountId: string,
+  partition: string,
+  region: string,
+): string {
   const statements: PolicyStatement[] = [
     {
       Sid: "AccountAdministersThroughIam",
@@ -53,10 +67,18 @@ export function keyPolicy(purpose: KeyPurpose, accountId: string, partition: str
       Sid: "CloudWatchLogsEncrypts",
       Effect: "Allow",
       Principal: { Service: `logs.${region}.amazonaws.com` },
-      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Action: [
+        "kms:Encrypt*",
+        "kms:Decrypt*",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:Describe*",
+      ],
       Resource: "*",
       Condition: {
-        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${accountId}:*` },
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${accountId}:*`,
+        },
       },
     });
   }

@@ -24,7 +24,8 @@ export interface LoadBalancerControllerScope {
 
 export function loadBalancerControllerPolicy(scope: LoadBalancerControllerScope): string {
   const { accountId, region, clusterName, vpcId } = scope;
-  const elb = (resource: string) => `arn:aws:elasticloadbalancing:${region}:${accountId}:${resource}`;
+  const elb = (resource: string) =>
+    `arn:aws:elasticloadbalancing:${region}:${accountId}:${resource}`;
   const ec2 = (resource: string) => `arn:aws:ec2:${region}:${accountId}:${resource}`;
   const loadBalancers = [elb("loadbalancer/app/*/*"), elb("loadbalancer/net/*/*")];
   const targetGroups = elb("targetgroup/*/*");
@@ -110,7 +111,10 @@ export function loadBalancerControllerPolicy(scope: LoadBalancerControllerScope)
       {
         Sid: "CreateLoadBalancersForCluster",
         Effect: "Allow",
-        Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+        Action: [
+          "elasticloadbalancing:CreateLoadBalancer",
+          "elasticloadbalancing:CreateTargetGroup",
+        ],
         Resource: [...loadBalancers, targetGroups],
         Condition: taggingForCluster,
       },

@@ -174,7 +174,11 @@ export class Network extends pulumi.ComponentResource {
         );
         const nat = new aws.ec2.NatGateway(
           `${name}-nat-${i}`,
-          { allocationId: eip.allocationId, subnetId: publicSubnet.id, tags: { Name: `${name}-nat-${i}` } },
+          {
+            allocationId: eip.allocationId,
+            subnetId: publicSubnet.id,
+            tags: { Name: `${name}-nat-${i}` },
+          },
           { parent: this, dependsOn: [igw] },
         );
         natIds.push(nat.id);

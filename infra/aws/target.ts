@@ -4,7 +4,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudNames, describeTargetDesign, type TargetConfig, type TargetDesign } from "../../config";
+import {
+  cloudNames,
+  describeTargetDesign,
+  type TargetConfig,
+  type TargetDesign,
+} from "../../config";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";
 import { BackupStorage } from "./backup-storage";
@@ -58,10 +63,17 @@ export class Target extends pulumi.ComponentResource {
       { region: config.region, defaultTags },
       { parent: this },
     );
-    const dr = new aws.Provider(`${name}-dr`, { region: config.dr.region, defaultTags }, { parent: this });
+    const dr = new aws.Provider(
+      `${name}-dr`,
+      { region: config.dr.region, defaultTags },
+      { parent: this },
+    );
     const inPrimary = { parent: this, providers: [primary] };
     const inDr = { parent: this, providers: [dr] };
-    const accountId = aws.getCallerIdentityOutput({}, { parent: this, provider: primary }).accountId;
+    const accountId = aws.getCallerIdentityOutput(
+      {},
+      { parent: this, provider: primary },
+    ).accountId;
 
     const keys = new Keys(
       `${name}-keys`,
@@ -157,7 +169,12 @@ export class Target extends pulumi.ComponentResource {
         design,
         clusterName: names.drClusterName,
         nodeInstanceType: config.cluster.nodeInstanceType,
-        keys: { eks: drKeys.arns.eks, ebs: drKeys.arns.ebs, logs: drKeys.arns.logs, rds: drKeys.arns.rds },
+        keys: {
+          eks: drKeys.arns.eks,
+          ebs: drKeys.arns.ebs,
+          logs: drKeys.arns.logs,
+          rds: drKeys.arns.rds,
+        },
         primaryDatabase: {
           arn: database.instanceArn,
           identifier: names.databaseIdentifier,

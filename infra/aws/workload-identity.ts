@@ -75,7 +75,12 @@ export function secretReadStatements(secretArn: string, secretsKeyArn: string): 
       Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
       Resource: secretArn,
     },
-    { Sid: "DecryptDatabaseSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: secretsKeyArn },
+    {
+      Sid: "DecryptDatabaseSecret",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: secretsKeyArn,
+    },
   ];
 }
 
@@ -108,7 +113,12 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       {
         role: appRole.id,
         policy: pulumi
-          .all([args.exportBucketArn, args.exportKeyArn, args.databaseSecretArn, args.secretsKeyArn])
+          .all([
+            args.exportBucketArn,
+            args.exportKeyArn,
+            args.databaseSecretArn,
+            args.secretsKeyArn,
+          ])
           .apply(([bucket, key, secret, secretKey]) => appPolicy(bucket, key, secret, secretKey)),
       },
       parent,
@@ -164,7 +174,12 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         policy: pulumi
           .all([accountId, args.clusterName, args.vpcId])
           .apply(([account, clusterName, vpcId]) =>
-            loadBalancerControllerPolicy({ accountId: account, region: args.region, clusterName, vpcId }),
+            loadBalancerControllerPolicy({
+              accountId: account,
+              region: args.region,
+              clusterName,
+              vpcId,
+            }),
           ),
       },
       parent,

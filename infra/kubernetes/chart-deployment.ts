@@ -62,13 +62,18 @@ export class ChartDeployment extends pulumi.ComponentResource {
         ...(planned.waitsForAddons ? (args.addons?.ready ?? []) : []),
         ...(planned.manifest.kind === "Namespace" ? [] : (args.objectsDependOn ?? [])),
       ];
-      const object = new KubernetesObject(objectResourceName(name, planned.manifest), planned.manifest, {
-        parent: this,
-        provider: args.provider,
-        dependsOn,
-      });
+      const object = new KubernetesObject(
+        objectResourceName(name, planned.manifest),
+        planned.manifest,
+        {
+          parent: this,
+          provider: args.provider,
+          dependsOn,
+        },
+      );
       objects.set(planned.key, object);
-      if (planned.manifest.kind === "Namespace") namespaces.set(planned.manifest.metadata.name, object);
+      if (planned.manifest.kind === "Namespace")
+        namespaces.set(planned.manifest.metadata.name, object);
     }
     this.objects = objects;
     this.namespaces = namespaces;

@@ -9,7 +9,11 @@
 export interface Manifest {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly [key: string]: unknown;
+  };
   readonly [field: string]: unknown;
 }
 
@@ -48,7 +52,8 @@ export function isCustomResource(manifest: Manifest): boolean {
 }
 
 const isCrd = (manifest: Manifest) =>
-  manifest.kind === "CustomResourceDefinition" && apiGroup(manifest.apiVersion) === "apiextensions.k8s.io";
+  manifest.kind === "CustomResourceDefinition" &&
+  apiGroup(manifest.apiVersion) === "apiextensions.k8s.io";
 
 /** `Kind/namespace/name`: unique within one cluster (namespace empty for cluster-scoped objects). */
 export function objectKey(manifest: Manifest): string {
@@ -74,7 +79,10 @@ export interface PlanOptions {
  * waits for (namespaces, then CRDs, then the rest in chart order). Refuses an object declared
  * twice: two Pulumi resources would fight over one Kubernetes object.
  */
-export function deploymentPlan(manifests: readonly Manifest[], options: PlanOptions = {}): PlannedObject[] {
+export function deploymentPlan(
+  manifests: readonly Manifest[],
+  options: PlanOptions = {},
+): PlannedObject[] {
   const seen = new Set<string>();
   for (const manifest of manifests) {
     const key = objectKey(manifest);
@@ -96,7 +104,9 @@ export function deploymentPlan(manifests: readonly Manifest[], options: PlanOpti
 
   const plan = (manifest: Manifest): PlannedObject => {
     const waitsFor: string[] = [];
-    const namespace = manifest.metadata.namespace ? namespaces.get(manifest.metadata.namespace) : undefined;
+    const namespace = manifest.metadata.namespace
+      ? namespaces.get(manifest.metadata.namespace)
+      : undefined;
     if (namespace) waitsFor.push(objectKey(namespace));
     const custom = isCustomResource(manifest);
     const definition = custom ? definitionOf(manifest) : undefined;

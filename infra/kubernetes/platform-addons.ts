@@ -33,7 +33,12 @@ export const PROMETHEUS_STACK_VALUES = {
   // The label and value the charts' dashboard ConfigMap carries (charts/constructs/backup-monitoring.ts).
   grafana: {
     sidecar: {
-      dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
+      dashboards: {
+        enabled: true,
+        label: "grafana_dashboard",
+        labelValue: "1",
+        searchNamespace: "ALL",
+      },
     },
   },
 } as const;
@@ -121,7 +126,10 @@ export class PlatformAddons extends pulumi.ComponentResource {
           clusterName: aws.clusterName,
           region: aws.region,
           vpcId: aws.vpcId,
-          serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.loadBalancerController.name },
+          serviceAccount: {
+            create: true,
+            name: ADDON_SERVICE_ACCOUNTS.loadBalancerController.name,
+          },
           // Its role has no WAF or Shield permission (load-balancer-controller-policy.ts).
           enableShield: false,
           enableWaf: false,

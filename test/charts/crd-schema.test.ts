@@ -4,7 +4,11 @@ function serviceMonitor(spec: Record<string, unknown>): Record<string, unknown> 
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "ServiceMonitor",
-    metadata: { name: "pra-app", namespace: "pra", labels: { "app.kubernetes.io/name": "pra-app" } },
+    metadata: {
+      name: "pra-app",
+      namespace: "pra",
+      labels: { "app.kubernetes.io/name": "pra-app" },
+    },
     spec,
   };
 }
@@ -68,12 +72,17 @@ describe("validateCustomResource", () => {
       const { endpoints, ...rest } = validServiceMonitorSpec;
       const broken = serviceMonitor({ ...rest, endpoint: endpoints });
       expect(() => validateCustomResource(broken)).toThrow(/spec\.endpoint: unknown field/);
-      expect(() => validateCustomResource(broken)).toThrow(/spec\.endpoints: required field is missing/);
+      expect(() => validateCustomResource(broken)).toThrow(
+        /spec\.endpoints: required field is missing/,
+      );
     });
 
     it("reads x-kubernetes-int-or-string as integer or string", () => {
       const withPort = (targetPort: unknown) =>
-        serviceMonitor({ ...validServiceMonitorSpec, endpoints: [{ targetPort, path: "/metrics" }] });
+        serviceMonitor({
+          ...validServiceMonitorSpec,
+          endpoints: [{ targetPort, path: "/metrics" }],
+        });
       expect(() => validateCustomResource(withPort(8080))).not.toThrow();
       expect(() => validateCustomResource(withPort("metrics"))).not.toThrow();
       expect(() => validateCustomResource(withPort(true))).toThrow(
@@ -100,15 +109,18 @@ describe("validateCustomResource", () => {
       expect(() => validateCustomResource(prometheusRule({ ...validAlert, for: 5 }))).toThrow(
         /spec\.groups\[0\]\.rules\[0\]\.for: must be string/,
       );
-      expect(() => validateCustomResource(prometheusRule({ ...validAlert, for: "5 minutes" }))).toThrow(
-        /spec\.groups\[0\]\.rules\[0\]\.for: must match pattern/,
-      );
+      expect(() =>
+        validateCustomResource(prometheusRule({ ...validAlert, for: "5 minutes" })),
+      ).toThrow(/spec\.groups\[0\]\.rules\[0\]\.for: must match pattern/);
     });
 
     it("honours the RE2 (?i) flag in the CRD's partial_response_strategy pattern", () => {
-      const withStrategy = (s: string) => prometheusRule(validAlert, { partial_response_strategy: s });
+      const withStrategy = (s: string) =>
+        prometheusRule(validAlert, { partial_response_strategy: s });
       expect(() => validateCustomResource(withStrategy("ABORT"))).not.toThrow();
-      expect(() => validateCustomResource(withStrategy("ignore"))).toThrow(/partial_response_strategy/);
+      expect(() => validateCustomResource(withStrategy("ignore"))).toThrow(
+        /partial_response_strategy/,
+      );
     });
   });
 
@@ -134,12 +146,17 @@ describe("validateCustomResource", () => {
         "ExternalSecret/pra-db (external-secrets.io/v1) violates its pinned CRD schema",
       );
       expect(message).toContain("spec.refreshInterval: must be string");
-      expect(message).toContain("spec.secretStoreRef.kind: must be equal to one of the allowed values");
+      expect(message).toContain(
+        "spec.secretStoreRef.kind: must be equal to one of the allowed values",
+      );
       expect(message).toContain("spec.data[0].remoteRef.propery: unknown field");
     });
 
     it("refuses a data entry without its required remoteRef", () => {
-      const broken = externalSecret({ ...validExternalSecretSpec, data: [{ secretKey: "username" }] });
+      const broken = externalSecret({
+        ...validExternalSecretSpec,
+        data: [{ secretKey: "username" }],
+      });
       expect(() => validateCustomResource(broken)).toThrow(
         /spec\.data\[0\]\.remoteRef: required field is missing/,
       );
@@ -148,7 +165,11 @@ describe("validateCustomResource", () => {
 
   it("refuses kinds without a pinned schema", () => {
     expect(() =>
-      validateCustomResource({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } }),
+      validateCustomResource({
+        apiVersion: "example.com/v1",
+        kind: "Widget",
+        metadata: { name: "w" },
+      }),
     ).toThrow("no pinned CRD schema for example.com/v1 Widget");
   });
 });

@@ -38,7 +38,8 @@ describe("the lab's objects, with the workshop's names", () => {
 
   test("namespaced objects are in pra; cluster-scoped ones carry no namespace", () => {
     for (const manifest of all) {
-      if (CLUSTER_SCOPED_KINDS.has(manifest.kind)) expect(manifest.metadata.namespace).toBeUndefined();
+      if (CLUSTER_SCOPED_KINDS.has(manifest.kind))
+        expect(manifest.metadata.namespace).toBeUndefined();
       else expect(manifest.metadata.namespace).toBe("pra");
     }
   });
@@ -71,7 +72,9 @@ describe("the lab's objects, with the workshop's names", () => {
       resources: { requests: { storage: "300Mi" } },
       storageClassName: "local-path",
     });
-    expect(find(synced, "PersistentVolumeClaim", "pra-backup").spec.resources.requests.storage).toBe("1500M");
+    expect(
+      find(synced, "PersistentVolumeClaim", "pra-backup").spec.resources.requests.storage,
+    ).toBe("1500M");
   });
 });
 
@@ -99,7 +102,8 @@ describe("the app", () => {
 
   test("mounts the data volume at /data and the backup volume at /backup", () => {
     const claimOf = (volumeName: string) =>
-      pod.volumes.find((v: { name: string }) => v.name === volumeName).persistentVolumeClaim.claimName;
+      pod.volumes.find((v: { name: string }) => v.name === volumeName).persistentVolumeClaim
+        .claimName;
     const mounts = Object.fromEntries(
       container.volumeMounts.map((m: { mountPath: string; name: string }) => [m.mountPath, m.name]),
     );
@@ -187,7 +191,9 @@ describe("the backup CronJob", () => {
           keepLast: 1,
           keepWithinSeconds: 60,
         }),
-    ).toThrow("BackupSchedule: a run may start 10s late and take 55s, longer than the 60s between runs");
+    ).toThrow(
+      "BackupSchedule: a run may start 10s late and take 55s, longer than the 60s between runs",
+    );
   });
 });
 
@@ -234,7 +240,9 @@ describe("the restore Job", () => {
   test("mounts both volumes", () => {
     const claims = podSpecOf(job)
       .volumes.filter((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)
-      .map((v: { persistentVolumeClaim: { claimName: string } }) => v.persistentVolumeClaim.claimName);
+      .map(
+        (v: { persistentVolumeClaim: { claimName: string } }) => v.persistentVolumeClaim.claimName,
+      );
     expect(claims.sort()).toEqual(["pra-backup", "pra-data"]);
   });
 });
@@ -246,7 +254,11 @@ describe("every container is hardened", () => {
     "%s",
     (_name, manifest) => {
       const pod = podSpecOf(manifest);
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 });
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        fsGroup: 10001,
+      });
       expect(pod.automountServiceAccountToken).toBe(false);
       for (const container of pod.containers) {
         expect(container.securityContext).toEqual({
@@ -267,7 +279,9 @@ describe("every container is hardened", () => {
         );
         expect(container.image).toMatch(/:(?!latest$)[\w.-]+$|@sha256:/);
         // The root filesystem is read-only: /tmp is a bounded emptyDir.
-        const tmp = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === "/tmp");
+        const tmp = container.volumeMounts.find(
+          (m: { mountPath: string }) => m.mountPath === "/tmp",
+        );
         expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toEqual({
           sizeLimit: "64Mi",
         });

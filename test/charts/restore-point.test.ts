@@ -11,7 +11,10 @@ describe("restore point names", () => {
   });
 
   test.each([
-    ["../app-1700000000.db", "it is a path, and a restore point is a file name inside the backup directory"],
+    [
+      "../app-1700000000.db",
+      "it is a path, and a restore point is a file name inside the backup directory",
+    ],
     [
       "/backup/app-1700000000.db",
       "it is a path, and a restore point is a file name inside the backup directory",
@@ -23,15 +26,17 @@ describe("restore point names", () => {
     ["app-.db", "it is not of the form app-<unix-seconds>.db"],
     ["", "it is not of the form app-<unix-seconds>.db"],
   ])("%j is refused: %s", (name, reason) => {
-    expect(() => restorePointTime(name)).toThrow(`restore point ${JSON.stringify(name)} refused: ${reason}`);
+    expect(() => restorePointTime(name)).toThrow(
+      `restore point ${JSON.stringify(name)} refused: ${reason}`,
+    );
   });
 
   test("a refused point writes no Job", () => {
     const dir = mkdtempSync(join(tmpdir(), "pra-ops-"));
     try {
-      expect(() => writeRestoreJob(configOf({ topology: "lab" }), "../../x.db", join(dir, "ops"))).toThrow(
-        /refused/,
-      );
+      expect(() =>
+        writeRestoreJob(configOf({ topology: "lab" }), "../../x.db", join(dir, "ops")),
+      ).toThrow(/refused/);
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,21 +5,36 @@
  */
 import { listStacks, loadStack } from "../../config";
 import { validateCustomResource } from "../support/crd-schema";
-import { find, type Manifest, synthStackInMemory, validateAgainstSchema } from "../support/manifests";
+import {
+  find,
+  type Manifest,
+  synthStackInMemory,
+  validateAgainstSchema,
+} from "../support/manifests";
 
 const CUSTOM_GROUPS = ["monitoring.coreos.com", "external-secrets.io"];
-const isCustom = (m: Manifest) => CUSTOM_GROUPS.some((group) => m.apiVersion.startsWith(`${group}/`));
+const isCustom = (m: Manifest) =>
+  CUSTOM_GROUPS.some((group) => m.apiVersion.startsWith(`${group}/`));
 
 const stacks = listStacks();
 const objects = stacks.flatMap((stack) => {
   const { synced, ops } = synthStackInMemory(loadStack(stack));
-  return [...synced, ...ops].map((m) => [`${stack}: ${m.kind}/${m.metadata.name}`, m] as [string, Manifest]);
+  return [...synced, ...ops].map(
+    (m) => [`${stack}: ${m.kind}/${m.metadata.name}`, m] as [string, Manifest],
+  );
 });
 
 test("every committed stack is covered, and the target's custom resources with them", () => {
   expect(stacks).toEqual(expect.arrayContaining(["lab", "prod", "staging"]));
   const kinds = new Set(objects.map(([, m]) => m.kind));
-  for (const kind of ["ExternalSecret", "ServiceMonitor", "PrometheusRule", "Deployment", "CronJob", "Job"]) {
+  for (const kind of [
+    "ExternalSecret",
+    "ServiceMonitor",
+    "PrometheusRule",
+    "Deployment",
+    "CronJob",
+    "Job",
+  ]) {
     expect(kinds).toContain(kind);
   }
 });

@@ -72,7 +72,9 @@ describe("npm run synth", () => {
   });
 
   test("the kustomization lists the synced files and not ops/", () => {
-    const kustomization = parseYaml(readFileSync(join(project.dir, "dist/lab/kustomization.yaml"), "utf8"));
+    const kustomization = parseYaml(
+      readFileSync(join(project.dir, "dist/lab/kustomization.yaml"), "utf8"),
+    );
     expect(kustomization.resources).toEqual(["0000-lab-namespace.k8s.yaml", "0001-lab.k8s.yaml"]);
   });
 
@@ -95,7 +97,11 @@ describe("npm run synth with a bad stack file", () => {
     copyFileSync(join(ROOT, "Pulumi.lab.yaml"), join(broken.dir, "Pulumi.lab.yaml"));
     broken.writeStack("bad", { "pra:topology": "lab", "pra:rpo": "30s", "pra:imag": "x:1" });
     // Valid settings, but a restore nobody is alerted to cannot meet a 5m RTO.
-    broken.writeStack("unwatched", { "pra:topology": "lab", "pra:rto": "5m", "pra:monitoring": false });
+    broken.writeStack("unwatched", {
+      "pra:topology": "lab",
+      "pra:rto": "5m",
+      "pra:monitoring": false,
+    });
   });
   afterAll(() => broken.remove());
 
@@ -103,7 +109,9 @@ describe("npm run synth with a bad stack file", () => {
     const result = broken.run("npm", ["run", "synth"]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("Pulumi.bad.yaml: pra:rpo: expected at least 1m30s");
-    expect(result.stderr).toContain("Pulumi.bad.yaml: pra:imag: unknown setting; did you mean pra:image?");
+    expect(result.stderr).toContain(
+      "Pulumi.bad.yaml: pra:imag: unknown setting; did you mean pra:image?",
+    );
     expect(result.stderr).toContain(
       "Pulumi.unwatched.yaml: data-volume-loss: RTO declared 5m (pra:rto), none: nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true).",
     );
@@ -133,11 +141,18 @@ describe("npm run restore-job", () => {
     }[];
     expect(job!.kind).toBe("Job");
     expect(job!.metadata.labels["pra.dev/restore-point-time"]).toBe("1700000000");
-    expect(job!.spec.template.spec.containers[0]!.args).toEqual(["restore", "--point", "app-1700000000.db"]);
+    expect(job!.spec.template.spec.containers[0]!.args).toEqual([
+      "restore",
+      "--point",
+      "app-1700000000.db",
+    ]);
   });
 
   test.each([
-    ["../../etc/passwd", "it is a path, and a restore point is a file name inside the backup directory"],
+    [
+      "../../etc/passwd",
+      "it is a path, and a restore point is a file name inside the backup directory",
+    ],
   ])("refuses %j and writes nothing", (point, reason) => {
     const before = readdirSync(join(project.dir, "dist/lab/ops")).sort();
     const result = project.run("npm", [

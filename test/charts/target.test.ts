@@ -70,7 +70,12 @@ describe("the workload", () => {
 
   test("replicas come from the settings", () => {
     const { synced } = synthStackInMemory(
-      configOf({ topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1", replicas: 5 }),
+      configOf({
+        topology: "target",
+        "aws:region": "eu-west-3",
+        drRegion: "eu-central-1",
+        replicas: 5,
+      }),
     );
     expect(find(synced, "HorizontalPodAutoscaler", "pra-app").spec).toMatchObject({
       minReplicas: 5,
@@ -143,7 +148,10 @@ describe("database credentials", () => {
 
   test("the ExternalSecret reads the Secrets Manager entry the database component writes", () => {
     const spec = find(all, "ExternalSecret", "pra-database").spec;
-    expect(spec.secretStoreRef).toEqual({ kind: "ClusterSecretStore", name: "aws-secrets-manager" });
+    expect(spec.secretStoreRef).toEqual({
+      kind: "ClusterSecretStore",
+      name: "aws-secrets-manager",
+    });
     expect(spec.dataFrom).toEqual([{ extract: { key: "pra/prod/database" } }]);
     expect(spec.target).toMatchObject({ name: "pra-database", creationPolicy: "Owner" });
     expect(spec.target.template.data.DATABASE_URL).toMatch(
@@ -161,7 +169,8 @@ describe("database credentials", () => {
     for (const workload of all.filter((m) => ["Deployment", "CronJob"].includes(m.kind))) {
       for (const container of podSpecOf(workload).containers) {
         for (const variable of container.env ?? []) {
-          if (/URL|PASSWORD|SECRET|TOKEN/.test(variable.name)) expect(variable.value).toBeUndefined();
+          if (/URL|PASSWORD|SECRET|TOKEN/.test(variable.name))
+            expect(variable.value).toBeUndefined();
         }
       }
     }
@@ -232,7 +241,8 @@ describe("monitoring, from the objectives", () => {
   test("alerts on a backup older than the RPO and on backups running late, with derived thresholds", () => {
     const lab = synthStackInMemory(configOf({ topology: "lab", monitoring: true }, "lab")).synced;
     const rules = rulesOf(lab);
-    const last = 'kube_cronjob_status_last_successful_time{namespace="pra", cronjob="sqlite-backup"}';
+    const last =
+      'kube_cronjob_status_last_successful_time{namespace="pra", cronjob="sqlite-backup"}';
     expect(rules.PraBackupLate.expr).toBe(`time() - ${last} > 90`);
     expect(rules.PraRpoBreached.expr).toBe(`time() - ${last} > 120 or absent(${last})`);
     expect(rules.PraRpoBreached.labels).toEqual({ severity: "critical" });
@@ -262,7 +272,10 @@ describe("monitoring, from the objectives", () => {
     const dashboard = JSON.parse((configMap.data as Record<string, string>)["pra-recovery.json"]!);
     const agePanel = dashboard.panels[0];
     expect(agePanel.title).toContain("RPO 15m");
-    expect(agePanel.fieldConfig.defaults.thresholds.steps).toContainEqual({ color: "red", value: 900 });
+    expect(agePanel.fieldConfig.defaults.thresholds.steps).toContainEqual({
+      color: "red",
+      value: 900,
+    });
   });
 
   test("the lab has no monitoring objects unless asked for", () => {
@@ -320,10 +333,17 @@ describe("the failover manifests (dist/<stack>/failover/), applied by a person i
   const files = synthStack(prodConfig, outdir);
   const failover = readdirSync(join(outdir, "failover"))
     .sort()
-    .flatMap((file) => parseAllDocuments(readFileSync(join(outdir, "failover", file), "utf8")).map((d) => d.toJS()));
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(join(outdir, "failover", file), "utf8")).map((d) => d.toJS()),
+    );
 
   test("are written beside the synced files, and the kustomization leaves them out", () => {
-    expect(files).toEqual(expect.arrayContaining(["failover/0000-prod-failover-namespace.k8s.yaml", "failover/0001-prod-failover.k8s.yaml"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "failover/0000-prod-failover-namespace.k8s.yaml",
+        "failover/0001-prod-failover.k8s.yaml",
+      ]),
+    );
     const kustomization = parseYaml(readFileSync(join(outdir, "kustomization.yaml"), "utf8"));
     expect(kustomization.resources.some((r: string) => r.includes("failover"))).toBe(false);
   });

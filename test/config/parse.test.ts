@@ -63,7 +63,9 @@ describe("lab defaults", () => {
     expect(problemsOf({ topology: "lab", drScenarios: ["pod-crash", "meteor"] })[0]).toMatch(
       /^pra:drScenarios: expected a list of failures the objectives must hold for, from: pod-crash, node-loss, .*; found \["pod-crash","meteor"\]$/,
     );
-    expect(problemsOf({ topology: "lab", drScenarios: [] })[0]).toMatch(/^pra:drScenarios: expected a list/);
+    expect(problemsOf({ topology: "lab", drScenarios: [] })[0]).toMatch(
+      /^pra:drScenarios: expected a list/,
+    );
   });
 
   test("backups every minute, with deadlines that keep a restore point at most 90s old", () => {
@@ -79,7 +81,11 @@ describe("lab defaults", () => {
   });
 
   test("a restore test every 10 minutes fails when the newest point is older than the backups allow", () => {
-    expect(config.restoreTest).toEqual({ schedule: "*/10 * * * *", intervalSeconds: 600, maxAgeSeconds: 90 });
+    expect(config.restoreTest).toEqual({
+      schedule: "*/10 * * * *",
+      intervalSeconds: 600,
+      maxAgeSeconds: 90,
+    });
   });
 
   test("monitoring is off in the lab unless asked for", () => {
@@ -116,14 +122,18 @@ describe("the backup schedule is derived from the RPO", () => {
     expect(timing.schedule).toBe(schedule);
     expect(timing.intervalSeconds).toBe(interval);
     expect(timing.worstCaseAgeSeconds).toBeLessThanOrEqual(parseDuration(rpo)!);
-    expect(timing.startingDeadlineSeconds + timing.activeDeadlineSeconds).toBeLessThanOrEqual(interval);
+    expect(timing.startingDeadlineSeconds + timing.activeDeadlineSeconds).toBeLessThanOrEqual(
+      interval,
+    );
   });
 
   test("an RPO under what a once-a-minute CronJob can keep is refused, with the reason", () => {
     expect(problemsOf({ topology: "lab", rpo: "60s" })).toEqual([
       'pra:rpo: expected at least 1m30s: a CronJob runs at most once a minute, a run may start 10s late and take 20s, so a restore point can be 1m30s old; found "60s"',
     ]);
-    expect(problemsOf({ topology: "lab", rpo: "30s" })[0]).toMatch(/^pra:rpo: expected at least 1m30s/);
+    expect(problemsOf({ topology: "lab", rpo: "30s" })[0]).toMatch(
+      /^pra:rpo: expected at least 1m30s/,
+    );
   });
 
   test("an explicit schedule is used when it keeps the RPO", () => {
@@ -153,7 +163,11 @@ describe("the backup schedule is derived from the RPO", () => {
 describe("bad settings are refused, each naming the file, the key, what was expected and what was found", () => {
   test.each<[string, Record<string, unknown>, string]>([
     ["topology", { topology: "lob" }, 'pra:topology: expected lab or target; found "lob"'],
-    ["missing topology", {}, "pra:topology: expected lab or target; found nothing (the key is missing)"],
+    [
+      "missing topology",
+      {},
+      "pra:topology: expected lab or target; found nothing (the key is missing)",
+    ],
     [
       "namespace",
       { topology: "lab", namespace: "PRA_ns" },
@@ -211,7 +225,9 @@ describe("bad settings are refused, each naming the file, the key, what was expe
     expect(problemsOf({ topology: "lab", bakupKeepLast: 5 })).toEqual([
       "pra:bakupKeepLast: unknown setting; did you mean pra:backupKeepLast?",
     ]);
-    expect(problemsOf({ topology: "lab", colour: "blue" })).toEqual(["pra:colour: unknown setting"]);
+    expect(problemsOf({ topology: "lab", colour: "blue" })).toEqual([
+      "pra:colour: unknown setting",
+    ]);
   });
 
   test("a key of the other topology says where it belongs", () => {

@@ -14,7 +14,9 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
       rtoSeconds: 3600,
       retentionSeconds: 14 * 86400,
     });
-    expect(prod.image).toMatch(/^\d{12}\.dkr\.ecr\.eu-west-3\.amazonaws\.com\/pra-app:\d+\.\d+\.\d+$/);
+    expect(prod.image).toMatch(
+      /^\d{12}\.dkr\.ecr\.eu-west-3\.amazonaws\.com\/pra-app:\d+\.\d+\.\d+$/,
+    );
   });
 
   test("staging: smaller (2 zones, one NAT, burstable classes) with shorter retention", () => {
@@ -30,6 +32,8 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
     const values = Object.fromEntries(
       Object.entries(readStackValues("prod")).map(([k, v]) => [k, String(v)]),
     );
-    expect(parseStackConfig({ stack: "prod", file: "Pulumi.prod.yaml", values })).toEqual(loadStack("prod"));
+    expect(parseStackConfig({ stack: "prod", file: "Pulumi.prod.yaml", values })).toEqual(
+      loadStack("prod"),
+    );
   });
 });

@@ -22,11 +22,22 @@ afterAll(() => project.remove());
 test("passes for a stack whose objectives hold", () => {
   const result = project.run("npm", ["run", "--silent", "check", "--", "--stack", "prod"]);
   expect(result.status).toBe(0);
-  expect(result.stdout).toContain("Pulumi.prod.yaml: every declared objective holds (RPO 15m, RTO 1h;");
+  expect(result.stdout).toContain(
+    "Pulumi.prod.yaml: every declared objective holds (RPO 15m, RTO 1h;",
+  );
 });
 
 test("fails, naming the scenario, both figures and the fix, for one whose objectives cannot hold", () => {
-  const result = project.run("npm", ["run", "--silent", "check", "--", "--stack", "thin", "--stack", "lab"]);
+  const result = project.run("npm", [
+    "run",
+    "--silent",
+    "check",
+    "--",
+    "--stack",
+    "thin",
+    "--stack",
+    "lab",
+  ]);
   expect(result.status).toBe(1);
   expect(result.stdout).toContain("Pulumi.lab.yaml: every declared objective holds");
   expect(result.stderr).toContain("Pulumi.thin.yaml: the declared objectives cannot be met:");

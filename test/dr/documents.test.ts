@@ -39,7 +39,9 @@ describe("the prod report", () => {
   test("draws the topology from the deployed objects and the cloud design", () => {
     expect(report).toContain("```mermaid\nflowchart LR");
     expect(report).toContain('subgraph dr["eu-central-1 (DR: warm-standby)"]');
-    expect(report).toContain('ExternalSecret_pra_database -. "DATABASE_URL" .-> Deployment_pra_app');
+    expect(report).toContain(
+      'ExternalSecret_pra_database -. "DATABASE_URL" .-> Deployment_pra_app',
+    );
     expect(report).toContain('bucket -. "RTC 15m" .-> drBucket');
   });
 

@@ -69,7 +69,10 @@ export interface FakeKubectl {
   /** Prepend to PATH. */
   readonly dir: string;
   /** The environment for one run, its calls logged to a file of its own. */
-  env(name: string, settings?: { fail?: string; hang?: string; restored?: string }): NodeJS.ProcessEnv;
+  env(
+    name: string,
+    settings?: { fail?: string; hang?: string; restored?: string },
+  ): NodeJS.ProcessEnv;
   calls(name: string): KubectlCall[];
   remove(): void;
 }

@@ -48,7 +48,11 @@ const SCALE_UP = SUCCESS.findIndex((args) => args.includes("--replicas=1"));
 let fake: FakeKubectl;
 const runs = new Map<string, Run>();
 
-function run(name: string, args: string[], settings?: Parameters<FakeKubectl["env"]>[1]): Promise<void> {
+function run(
+  name: string,
+  args: string[],
+  settings?: Parameters<FakeKubectl["env"]>[1],
+): Promise<void> {
   const env = fake.env(name, settings);
   return new Promise((resolve) => {
     execFile(
@@ -102,7 +106,9 @@ beforeAll(async () => {
     run("bad-point", ["--stack", "lab", "--point", "../x.db"]),
     run("no-stack", ["--point", POINT]),
     run("target", ["--stack", "prod"]),
-    ...FAILURES.map(({ name, settings, args = [] }) => run(name, ["--stack", "lab", ...args], settings)),
+    ...FAILURES.map(({ name, settings, args = [] }) =>
+      run(name, ["--stack", "lab", ...args], settings),
+    ),
   ]);
 });
 afterAll(() => fake.remove());
@@ -121,7 +127,9 @@ describe("a successful restore", () => {
   test("watches the restore Job for failure while waiting for it to complete", () => {
     // Stopped once the Job completes: it may be killed before the stand-in records it.
     expect(get("default").watches.length).toBeLessThanOrEqual(1);
-    expect(get("job-failed").watches).toEqual([["-n", "pra", "wait", WATCH, "job/sqlite-restore", TIMEOUT]]);
+    expect(get("job-failed").watches).toEqual([
+      ["-n", "pra", "wait", WATCH, "job/sqlite-restore", TIMEOUT],
+    ]);
   });
 
   test("applies the newest-point Job by default, and the chosen point's Job with --point", () => {
@@ -135,14 +143,19 @@ describe("a successful restore", () => {
       metadata: { name: "sqlite-restore", namespace: "pra" },
     });
     expect(job("default").spec.template.spec.containers[0].args).toEqual(["restore"]);
-    expect(job("point").spec.template.spec.containers[0].args).toEqual(["restore", "--point", POINT]);
+    expect(job("point").spec.template.spec.containers[0].args).toEqual([
+      "restore",
+      "--point",
+      POINT,
+    ]);
   });
 
   test("--context goes to every kubectl call", () => {
     const result = get("point");
     expect(result.code).toBe(0);
     expect(result.calls).toEqual(SUCCESS.map((args) => ["--context", "kind-lab", ...args]));
-    for (const watch of result.watches) expect(watch.slice(0, 2)).toEqual(["--context", "kind-lab"]);
+    for (const watch of result.watches)
+      expect(watch.slice(0, 2)).toEqual(["--context", "kind-lab"]);
   });
 });
 
@@ -161,13 +174,19 @@ describe("a failed step", () => {
         );
       }
       // What is left to do by hand, with the stack's real names, then the whole runbook again.
-      expect(result.stderr).toContain("kubectl -n pra patch cronjob/sqlite-restore-test --type=merge");
-      expect(result.stderr).toMatch(/npm run restore -- --stack lab( --point app-1700000000\.db)?\n/);
+      expect(result.stderr).toContain(
+        "kubectl -n pra patch cronjob/sqlite-restore-test --type=merge",
+      );
+      expect(result.stderr).toMatch(
+        /npm run restore -- --stack lab( --point app-1700000000\.db)?\n/,
+      );
     },
   );
 
   test("a failing kubectl call is reported with its own error", () => {
-    expect(get("apply").stderr).toContain("why: exited with code 1: error: fake kubectl told to fail");
+    expect(get("apply").stderr).toContain(
+      "why: exited with code 1: error: fake kubectl told to fail",
+    );
     // The manifest cannot be pasted: the message says how to write and apply it by hand.
     expect(get("apply").stderr).toContain("kubectl apply -f dist/lab/ops/lab-restore.k8s.yaml");
   });
@@ -180,12 +199,16 @@ describe("a failed step", () => {
   });
 
   test("a log naming another point than the chosen one stops before the app starts", () => {
-    expect(get("wrong-point").stderr).toContain(`app-1699999999.db was restored, not the chosen ${POINT}`);
+    expect(get("wrong-point").stderr).toContain(
+      `app-1699999999.db was restored, not the chosen ${POINT}`,
+    );
   });
 
   test("after the app is up, a failure says it serves, and how to take it down", () => {
     expect(get("not-ready").stderr).toContain("STARTING BUT NOT READY");
-    expect(get("not-ready").stderr).toContain("kubectl -n pra scale deployment/pra-app --replicas=0");
+    expect(get("not-ready").stderr).toContain(
+      "kubectl -n pra scale deployment/pra-app --replicas=0",
+    );
     expect(get("resume-backup").stderr).toContain("backups are still suspended");
   });
 });

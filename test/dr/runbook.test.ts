@@ -16,7 +16,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("the applied Job is exactly what synth and restore-job write", () => {
   synthStack(lab, join(dir, "lab"));
-  expect(restoreJobYaml(lab)).toBe(readFileSync(join(dir, "lab", "ops", "lab-restore.k8s.yaml"), "utf8"));
+  expect(restoreJobYaml(lab)).toBe(
+    readFileSync(join(dir, "lab", "ops", "lab-restore.k8s.yaml"), "utf8"),
+  );
   const file = writeRestoreJob(lab, "app-1700000000.db", join(dir, "ops"));
   expect(restoreJobYaml(lab, "app-1700000000.db")).toBe(readFileSync(file, "utf8"));
 });
@@ -44,7 +46,9 @@ test("names, namespace and timeouts come from the stack", () => {
 });
 
 test("a point that is not a restore point's file name is refused", () => {
-  expect(() => labRestoreSteps(lab, { point: "../x.db" })).toThrow('restore point "../x.db" refused');
+  expect(() => labRestoreSteps(lab, { point: "../x.db" })).toThrow(
+    'restore point "../x.db" refused',
+  );
 });
 
 describe("checkRestoreLog", () => {
@@ -52,7 +56,9 @@ describe("checkRestoreLog", () => {
     `skipped app-2.db: bad\n${JSON.stringify({ command: "restore", ok: true, timestamp: 1700000000, ...fields })}\n`;
 
   test("names the point restored, and any skipped", () => {
-    expect(checkRestoreLog(summary({ restored: "app-1.db", skipped: [{ file: "app-2.db" }] }))).toEqual({
+    expect(
+      checkRestoreLog(summary({ restored: "app-1.db", skipped: [{ file: "app-2.db" }] })),
+    ).toEqual({
       ok: true,
       message:
         'restored app-1.db (taken 2023-11-14T22:13:20.000Z); skipped as invalid: [{"file":"app-2.db"}]',

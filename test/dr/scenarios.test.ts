@@ -112,7 +112,9 @@ describe("settings that break an objective", () => {
   });
 
   test("a shorter retention than an error may go unnoticed", () => {
-    const a = assess(configOf({ topology: "lab", monitoring: true, rto: "10m", retention: "10m" }, "lab"));
+    const a = assess(
+      configOf({ topology: "lab", monitoring: true, rto: "10m", retention: "10m" }, "lab"),
+    );
     expect(a.violations).toHaveLength(1);
     expect(a.violations[0]!.message).toBe(
       "Pulumi.lab.yaml: operator-error: RPO declared 2m (pra:rpo), none: restore points reach back 10m, but an error may go unnoticed for 30m (pra:errorDetectionTime). " +
@@ -131,7 +133,10 @@ describe("settings that break an objective", () => {
 
   test("a single zone: the lab declaring zone loss is refused", () => {
     const a = assess(
-      configOf({ topology: "lab", monitoring: true, rto: "10m", drScenarios: ["zone-loss"] }, "lab"),
+      configOf(
+        { topology: "lab", monitoring: true, rto: "10m", drScenarios: ["zone-loss"] },
+        "lab",
+      ),
     );
     expect(a.violations.map((v) => v.message)).toEqual([
       expect.stringMatching(
@@ -176,8 +181,12 @@ describe("prod, with each DR strategy", () => {
 
   test("pilot light: region loss restores replicated backups, which lag by the log upload and the copy", () => {
     const r = recovery(pilot, "region-loss");
-    expect(secondsOf(r.rpo)).toBe(RDS_PITR_LOG_UPLOAD.seconds + RDS_CROSS_REGION_BACKUP_COPY.seconds);
-    expect(secondsOf(r.rto)).toBe(REGION_OUTAGE_NOTICE.seconds + 15 * 60 + restore + CUTOVER.seconds);
+    expect(secondsOf(r.rpo)).toBe(
+      RDS_PITR_LOG_UPLOAD.seconds + RDS_CROSS_REGION_BACKUP_COPY.seconds,
+    );
+    expect(secondsOf(r.rto)).toBe(
+      REGION_OUTAGE_NOTICE.seconds + 15 * 60 + restore + CUTOVER.seconds,
+    );
     expect(r.mode).toBe("manual");
     expect(r.runbook.join("\n")).toContain(
       "aws rds restore-db-instance-to-point-in-time --region eu-central-1",
@@ -213,7 +222,9 @@ describe("prod, with each DR strategy", () => {
 
   test("operator error: point-in-time recovery to the second, if noticed within the retention", () => {
     expect(recovery(warm, "operator-error").rpo).toEqual({ seconds: 0 });
-    const short = assess(configOf({ ...prodValues, drStrategy: "warm-standby", retention: "3d" }, "prod"));
+    const short = assess(
+      configOf({ ...prodValues, drStrategy: "warm-standby", retention: "3d" }, "prod"),
+    );
     expect(recovery(short, "operator-error").rpo).toEqual({
       none: "point-in-time recovery reaches back 3d, but an error may go unnoticed for 7d (pra:errorDetectionTime)",
     });

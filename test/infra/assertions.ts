@@ -6,7 +6,8 @@ export const KEY = "aws:kms/key:Key";
 /** The customer-managed key (a recorded kms Key) whose ARN is `keyArn`; fails when it is not one. */
 export function customerKey(mocks: RecordingMocks, keyArn: unknown): RecordedResource {
   const key = mocks.byIdOrArn(keyArn);
-  if (!key || key.type !== KEY) throw new Error(`${String(keyArn)} is not the ARN of a customer-managed key`);
+  if (!key || key.type !== KEY)
+    throw new Error(`${String(keyArn)} is not the ARN of a customer-managed key`);
   return key;
 }
 

@@ -69,7 +69,9 @@ const urnsOf = (resources: readonly RecordedResource[]) => resources.map((r) => 
 function expectChartsDeployed(current: () => StackRun): void {
   test("deploys exactly the objects cdk8s synth writes into dist/<stack>/, whole", () => {
     const { run, files } = current();
-    const deployed = new Map(deployedObjects(run).map((r) => [keyOf(r.inputs as unknown as Manifest), r]));
+    const deployed = new Map(
+      deployedObjects(run).map((r) => [keyOf(r.inputs as unknown as Manifest), r]),
+    );
     expect([...deployed.keys()].sort()).toEqual(files.synced.map(keyOf).sort());
     for (const manifest of files.synced) {
       const resource = deployed.get(keyOf(manifest))!;
@@ -103,9 +105,12 @@ function expectChartsDeployed(current: () => StackRun): void {
   test("custom resources wait for every add-on release", () => {
     const { run } = current();
     const releases = urnsOf(run.mocks.ofType(RELEASE));
-    const custom = deployedObjects(run).filter((r) => isCustomResource(r.inputs as unknown as Manifest));
+    const custom = deployedObjects(run).filter((r) =>
+      isCustomResource(r.inputs as unknown as Manifest),
+    );
     if (current().config.monitoring) expect(custom.length).toBeGreaterThan(0);
-    for (const object of custom) expect(object.dependencies).toEqual(expect.arrayContaining(releases));
+    for (const object of custom)
+      expect(object.dependencies).toEqual(expect.arrayContaining(releases));
   });
 }
 
@@ -136,7 +141,9 @@ describe("lab (the committed stack file), in the configured kube context", () =>
   });
 
   test("declares no AWS resource, and a Helm release only for monitoring: the pinned Prometheus stack", () => {
-    expect(lab.run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type))).toEqual([]);
+    expect(
+      lab.run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type)),
+    ).toEqual([]);
     expect(lab.run.mocks.calls).toEqual([]);
     const releases = lab.run.mocks.ofType(RELEASE);
     expect(releases).toHaveLength(lab.config.monitoring ? 1 : 0);
@@ -164,7 +171,9 @@ describe("lab with monitoring off", () => {
     expect(
       kubernetesObjects(lab.run).filter((r) => isCustomResource(r.inputs as unknown as Manifest)),
     ).toEqual([]);
-    expect(lab.run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type))).toEqual([]);
+    expect(
+      lab.run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type)),
+    ).toEqual([]);
   });
 });
 
@@ -232,10 +241,14 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     );
     expect(store.inputs).toMatchObject({
       metadata: { name: "aws-secrets-manager" },
-      spec: { provider: { aws: { service: "SecretsManager", region: target.run.outputs.region!.value } } },
+      spec: {
+        provider: { aws: { service: "SecretsManager", region: target.run.outputs.region!.value } },
+      },
     });
     expect(store.dependencies).toContain(release("external-secrets").urn);
-    const externalSecret = deployedObjects(target.run).find((r) => r.type.endsWith(":ExternalSecret"))!;
+    const externalSecret = deployedObjects(target.run).find((r) =>
+      r.type.endsWith(":ExternalSecret"),
+    )!;
     expect(externalSecret.dependencies).toContain(store.urn);
   });
 
@@ -251,7 +264,10 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     const bucket = mocks()
       .ofType("aws:s3/bucket:Bucket")
       .find((b) => b.region === target.run.outputs.region!.value)!;
-    expect(configMap.inputs.metadata).toEqual({ name: "pra-cloud", namespace: target.config.namespace });
+    expect(configMap.inputs.metadata).toEqual({
+      name: "pra-cloud",
+      namespace: target.config.namespace,
+    });
     expect(configMap.inputs.data).toEqual({
       EXPORT_BUCKET: bucket.state.bucket,
       EXPORT_PREFIX: "exports/",
@@ -260,9 +276,12 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     });
     expect(String(bucket.state.bucket)).toContain(ACCOUNT_ID);
     expect(
-      customerKey(mocks(), (configMap.inputs.data as Record<string, string>).EXPORT_KMS_KEY_ID).region,
+      customerKey(mocks(), (configMap.inputs.data as Record<string, string>).EXPORT_KMS_KEY_ID)
+        .region,
     ).toBe(target.run.outputs.region!.value);
-    const namespace = deployedObjects(target.run).find((r) => r.type === "kubernetes:core/v1:Namespace")!;
+    const namespace = deployedObjects(target.run).find(
+      (r) => r.type === "kubernetes:core/v1:Namespace",
+    )!;
     expect(configMap.dependencies).toContain(namespace.urn);
     expect(mocks().providerOf(configMap)).toBe(eksProvider());
   });
@@ -277,7 +296,9 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     const policy = mocks()
       .ofType("aws:iam/rolePolicy:RolePolicy")
       .find((p) => p.inputs.role === role.id)!;
-    const clusterName = String(mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.name);
+    const clusterName = String(
+      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.name,
+    );
     const region = String(target.run.outputs.region!.value);
     for (const statement of doc(policy.inputs.policy).Statement) {
       const actions = [statement.Action].flat() as string[];
@@ -289,7 +310,9 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
       }
       const condition = JSON.stringify(statement.Condition ?? {});
       if (
-        /Create(LoadBalancer|TargetGroup)|Delete(LoadBalancer|TargetGroup|SecurityGroup)/.test(actions.join())
+        /Create(LoadBalancer|TargetGroup)|Delete(LoadBalancer|TargetGroup|SecurityGroup)/.test(
+          actions.join(),
+        )
       ) {
         expect(condition).toContain(clusterName);
       }
@@ -308,7 +331,9 @@ describe("staging", () => {
     expect(new Set(subnets.map((s) => s.inputs.availabilityZone))).toEqual(
       new Set(["eu-west-3a", "eu-west-3b"]),
     );
-    const nats = run.mocks.ofType("aws:ec2/natGateway:NatGateway").filter((n) => n.region === PRIMARY);
+    const nats = run.mocks
+      .ofType("aws:ec2/natGateway:NatGateway")
+      .filter((n) => n.region === PRIMARY);
     expect(nats).toHaveLength(1);
     const routes = run.mocks
       .ofType("aws:ec2/routeTable:RouteTable")
@@ -330,8 +355,13 @@ describe("staging", () => {
   });
 
   test("runs Graviton node groups (ARM AMI) in both zones", () => {
-    const groups = run.mocks.ofType("aws:eks/nodeGroup:NodeGroup").filter((g) => g.region === PRIMARY);
-    expect(groups.map((g) => g.inputs.amiType)).toEqual(["AL2023_ARM_64_STANDARD", "AL2023_ARM_64_STANDARD"]);
+    const groups = run.mocks
+      .ofType("aws:eks/nodeGroup:NodeGroup")
+      .filter((g) => g.region === PRIMARY);
+    expect(groups.map((g) => g.inputs.amiType)).toEqual([
+      "AL2023_ARM_64_STANDARD",
+      "AL2023_ARM_64_STANDARD",
+    ]);
     expect(
       new Set(groups.map((g) => zoneOfSubnet(run.mocks, (g.inputs.subnetIds as string[])[0]))).size,
     ).toBe(2);
@@ -357,8 +387,10 @@ describe("staging", () => {
     expect(run.outputs.clusterName!.value).toBe("pra-staging");
     expect(run.outputs.databaseSecretName!.value).toBe("pra/staging/database");
     expect(
-      run.mocks.one("aws:backup/restoreTestingPlan:RestoreTestingPlan", "pra-backup-plan-restore-test").inputs
-        .name,
+      run.mocks.one(
+        "aws:backup/restoreTestingPlan:RestoreTestingPlan",
+        "pra-backup-plan-restore-test",
+      ).inputs.name,
     ).toBe("pra_staging_restore_test");
   });
 });
@@ -400,7 +432,9 @@ describe("warm standby (Pulumi.prod.yaml sets pra:drStrategy: warm-standby)", ()
   });
 
   test("nodes run in every DR zone, each with its own NAT gateway like the primary", () => {
-    expect(run.mocks.ofType("aws:ec2/natGateway:NatGateway").filter((n) => n.region === DR)).toHaveLength(3);
+    expect(
+      run.mocks.ofType("aws:ec2/natGateway:NatGateway").filter((n) => n.region === DR),
+    ).toHaveLength(3);
     const groups = run.mocks.ofType("aws:eks/nodeGroup:NodeGroup").filter((g) => g.region === DR);
     expect(groups.map((g) => g.inputs.scalingConfig)).toEqual(
       Array.from({ length: 3 }, () => ({ minSize: 1, desiredSize: 1, maxSize: 3 })),

@@ -5,7 +5,11 @@
  */
 import { loadStack } from "../../config";
 import { LOAD_BALANCER_CONTROLLER_WEBHOOK_KINDS } from "../../infra/kubernetes/addon-charts";
-import { deploymentPlan, isCustomResource, type Manifest } from "../../infra/kubernetes/deployment-plan";
+import {
+  deploymentPlan,
+  isCustomResource,
+  type Manifest,
+} from "../../infra/kubernetes/deployment-plan";
 import { typeToken } from "../../infra/kubernetes/kubernetes-object";
 import { keyOf, synthesized } from "./synthesized";
 
@@ -25,7 +29,9 @@ const object = (
 describe.each(["lab", "prod", "staging"])("stack %s", (stack) => {
   const config = loadStack(stack);
   const { synced } = synthesized(config);
-  const plan = deploymentPlan(synced, { addonWebhookKinds: LOAD_BALANCER_CONTROLLER_WEBHOOK_KINDS });
+  const plan = deploymentPlan(synced, {
+    addonWebhookKinds: LOAD_BALANCER_CONTROLLER_WEBHOOK_KINDS,
+  });
   const namespaceKey = `Namespace//${config.namespace}`;
 
   test("plans every synthesized object once, the namespace first", () => {
@@ -98,7 +104,10 @@ describe("deploymentPlan", () => {
 
   test("cluster-scoped objects and objects of namespaces declared elsewhere wait for nothing here", () => {
     expect(of("ClusterRole//reader")).toMatchObject({ waitsFor: [], waitsForAddons: false });
-    expect(of("ConfigMap/elsewhere/settings")).toMatchObject({ waitsFor: [], waitsForAddons: false });
+    expect(of("ConfigMap/elsewhere/settings")).toMatchObject({
+      waitsFor: [],
+      waitsForAddons: false,
+    });
     expect(of("CustomResourceDefinition//widgets.example.com").waitsFor).toEqual([]);
   });
 
@@ -117,7 +126,9 @@ describe("deploymentPlan", () => {
   test("type tokens are the Kubernetes provider's: core kinds under core/v1, groups kept whole", () => {
     expect(typeToken("v1", "Namespace")).toBe("kubernetes:core/v1:Namespace");
     expect(typeToken("apps/v1", "Deployment")).toBe("kubernetes:apps/v1:Deployment");
-    expect(typeToken("networking.k8s.io/v1", "Ingress")).toBe("kubernetes:networking.k8s.io/v1:Ingress");
+    expect(typeToken("networking.k8s.io/v1", "Ingress")).toBe(
+      "kubernetes:networking.k8s.io/v1:Ingress",
+    );
     expect(typeToken("external-secrets.io/v1", "ExternalSecret")).toBe(
       "kubernetes:external-secrets.io/v1:ExternalSecret",
     );

@@ -94,11 +94,18 @@ describe("input checks", () => {
   });
 
   test("network: zones and ranges", () => {
-    const args = { cidrBlock: "10.20.0.0/16", logsKeyArn: "k", region: "eu-west-3", clusterName: "c" };
+    const args = {
+      cidrBlock: "10.20.0.0/16",
+      logsKeyArn: "k",
+      region: "eu-west-3",
+      clusterName: "c",
+    };
     expect(() => validateNetworkArgs({ ...args, availabilityZones: 1 })).toThrow(
       "expected 2 to 6 availability zones",
     );
-    expect(() => validateNetworkArgs({ ...args, cidrBlock: "192.168.0.0/24" })).toThrow("expected a /16");
+    expect(() => validateNetworkArgs({ ...args, cidrBlock: "192.168.0.0/24" })).toThrow(
+      "expected a /16",
+    );
     const ranges = Array.from({ length: 6 }, (_, i) => subnetRanges("10.20.0.0/16", i));
     expect(new Set(ranges.flatMap((r) => [r.private, r.public, r.loadBalancers])).size).toBe(18);
     expect(() => pickZones(["eu-west-3a", "eu-west-3b"], 3, "eu-west-3")).toThrow(
@@ -121,9 +128,9 @@ describe("input checks", () => {
     expect(amiTypeFor("m7g.large")).toBe("AL2023_ARM_64_STANDARD");
     expect(amiTypeFor("m7i.large")).toBe("AL2023_x86_64_STANDARD");
     // Only an exec plugin: no token, client certificate or password in the kubeconfig.
-    expect(Object.keys(JSON.parse(buildKubeconfig("c", "https://e", "ca", "r")).users[0].user)).toEqual([
-      "exec",
-    ]);
+    expect(
+      Object.keys(JSON.parse(buildKubeconfig("c", "https://e", "ca", "r")).users[0].user),
+    ).toEqual(["exec"]);
   });
 
   test("database: retention 0 is refused, Multi-AZ needs two subnets", () => {
@@ -138,9 +145,9 @@ describe("input checks", () => {
       secretName: "s",
     };
     expect(() => validateDatabaseArgs(args)).toThrow("0 turns point-in-time recovery off");
-    expect(() => validateDatabaseArgs({ ...args, backupRetentionDays: 7, subnetIds: ["a"] })).toThrow(
-      "at least 2 zones",
-    );
+    expect(() =>
+      validateDatabaseArgs({ ...args, backupRetentionDays: 7, subnetIds: ["a"] }),
+    ).toThrow("at least 2 zones");
     expect(generatePassword()).not.toEqual(generatePassword());
   });
 
@@ -152,7 +159,10 @@ describe("input checks", () => {
       keys: { primary: "k", dr: "k", resources: [], logs: "k" },
       databaseArn: "arn",
       restoreTest: { vpcId: "v", subnetGroupName: "s" },
-      plan: { ...design.backupPlan, vaultLock: { ...design.backupPlan.vaultLock, minRetentionDays: 30 } },
+      plan: {
+        ...design.backupPlan,
+        vaultLock: { ...design.backupPlan.vaultLock, minRetentionDays: 30 },
+      },
       restoreTesting: design.restoreTesting,
     };
     expect(() => validateBackupPlanArgs(args)).toThrow("would refuse copies kept 14 days");

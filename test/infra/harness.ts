@@ -37,7 +37,8 @@ const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** `value` with every secret wrapper replaced by its content; `found` collects the secret paths. */
 function unwrapSecrets(value: unknown, path: string, found: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => unwrapSecrets(item, `${path}[${i}]`, found));
+  if (Array.isArray(value))
+    return value.map((item, i) => unwrapSecrets(item, `${path}[${i}]`, found));
   if (value === null || typeof value !== "object") return value;
   const record = value as Record<string, unknown>;
   if (record[SECRET_SIG] === SECRET_VALUE) {
@@ -61,7 +62,11 @@ export function pulumiConfigOf(
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(readStackValues(stack))) {
     values[key] =
-      typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+      typeof value === "string"
+        ? value
+        : typeof value === "object"
+          ? JSON.stringify(value)
+          : String(value);
   }
   return { ...values, ...overrides };
 }
@@ -125,7 +130,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     return this.providerRegions.get(id) ?? this.defaultRegion;
   }
 
-  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+  newResource(args: pulumi.runtime.MockResourceArgs): {
+    id: string;
+    state: Record<string, unknown>;
+  } {
     const region = this.regionOf(args.provider);
     const secretInputs: string[] = [];
     const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, unknown>;
@@ -180,7 +188,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     region: string,
   ): { id: string; state: Record<string, unknown> } {
     const h = hex(`${type}/${name}`, 17);
-    const autoName = (given: unknown) => (typeof given === "string" ? given : `${name}-${h.slice(0, 7)}`);
+    const autoName = (given: unknown) =>
+      typeof given === "string" ? given : `${name}-${h.slice(0, 7)}`;
     const arn = (service: string, resource: string, inRegion = region) =>
       `arn:aws:${service}:${inRegion}:${ACCOUNT_ID}:${resource}`;
     switch (type) {
@@ -201,7 +210,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/subnet:Subnet":
         return { id: `subnet-${h}`, state: { arn: arn("ec2", `subnet/subnet-${h}`) } };
       case "aws:ec2/eip:Eip":
-        return { id: `eipalloc-${h}`, state: { allocationId: `eipalloc-${h}`, publicIp: "203.0.113.10" } };
+        return {
+          id: `eipalloc-${h}`,
+          state: { allocationId: `eipalloc-${h}`, publicIp: "203.0.113.10" },
+        };
       case "aws:ec2/natGateway:NatGateway":
         return { id: `nat-${h}`, state: {} };
       case "aws:ec2/internetGateway:InternetGateway":
@@ -212,7 +224,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
         return { id: `sg-${h}`, state: { arn: arn("ec2", `security-group/sg-${h}`) } };
       case "aws:ec2/launchTemplate:LaunchTemplate":
-        return { id: `lt-${h}`, state: { latestVersion: 1, arn: arn("ec2", `launch-template/lt-${h}`) } };
+        return {
+          id: `lt-${h}`,
+          state: { latestVersion: 1, arn: arn("ec2", `launch-template/lt-${h}`) },
+        };
       case "aws:cloudwatch/logGroup:LogGroup": {
         const logName = autoName(inputs.name);
         return { id: logName, state: { name: logName, arn: arn("logs", `log-group:${logName}`) } };
@@ -256,7 +271,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "aws:rds/subnetGroup:SubnetGroup":
         return {
           id: autoName(inputs.name),
-          state: { name: autoName(inputs.name), arn: arn("rds", `subgrp:${autoName(inputs.name)}`) },
+          state: {
+            name: autoName(inputs.name),
+            arn: arn("rds", `subgrp:${autoName(inputs.name)}`),
+          },
         };
       case "aws:rds/parameterGroup:ParameterGroup":
         return {
@@ -276,7 +294,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       }
       case "aws:backup/vault:Vault": {
         const vaultName = autoName(inputs.name);
-        return { id: vaultName, state: { name: vaultName, arn: arn("backup", `backup-vault:${vaultName}`) } };
+        return {
+          id: vaultName,
+          state: { name: vaultName, arn: arn("backup", `backup-vault:${vaultName}`) },
+        };
       }
       case "aws:backup/plan:Plan":
         return { id: h, state: { arn: arn("backup", `backup-plan:${h}`), version: "1" } };
@@ -284,12 +305,18 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         const planName = autoName(inputs.name);
         return {
           id: planName,
-          state: { name: planName, arn: arn("backup", `restore-testing-plan:${planName}-${h.slice(0, 6)}`) },
+          state: {
+            name: planName,
+            arn: arn("backup", `restore-testing-plan:${planName}-${h.slice(0, 6)}`),
+          },
         };
       }
       case "aws:sns/topic:Topic": {
         const topicName = autoName(inputs.name);
-        return { id: arn("sns", topicName), state: { name: topicName, arn: arn("sns", topicName) } };
+        return {
+          id: arn("sns", topicName),
+          state: { name: topicName, arn: arn("sns", topicName) },
+        };
       }
       case "aws:cloudwatch/eventRule:EventRule": {
         const ruleName = autoName(inputs.name);
@@ -320,7 +347,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
   /** The one resource with this type and logical name; fails loudly otherwise. */
   one(type: string, name: string): RecordedResource {
-    const found = this.resources.filter((resource) => resource.type === type && resource.name === name);
+    const found = this.resources.filter(
+      (resource) => resource.type === type && resource.name === name,
+    );
     if (found.length !== 1) {
       const names = this.ofType(type).map((resource) => resource.name);
       throw new Error(
@@ -363,7 +392,10 @@ async function resolve(value: unknown): Promise<{ value: unknown; secret: boolea
   const output = value as pulumi.Output<unknown>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- isSecret/promise are internal members of Output, stable across 3.x.
   const internal = output as any;
-  const [resolved, secret] = await Promise.all([internal.promise(), internal.isSecret as Promise<boolean>]);
+  const [resolved, secret] = await Promise.all([
+    internal.promise(),
+    internal.isSecret as Promise<boolean>,
+  ]);
   return { value: resolved, secret };
 }
 

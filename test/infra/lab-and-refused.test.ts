@@ -16,7 +16,9 @@ describe("lab", () => {
   });
 
   test("declares no AWS resource at all: no AWS provider, key, network or cluster", () => {
-    expect(run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type))).toEqual([]);
+    expect(run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type))).toEqual(
+      [],
+    );
     expect(run.mocks.calls).toEqual([]);
   });
 
@@ -109,9 +111,11 @@ describe("refused settings", () => {
 
   test("objectives the design cannot meet stop the program before any resource is declared", async () => {
     const mocks = new RecordingMocks("eu-west-3");
-    const failed = await evaluateProgram("prod", pulumiConfigOf("prod", { "pra:drStrategy": "pilot-light" }), mocks).catch(
-      (error: Error) => error,
-    );
+    const failed = await evaluateProgram(
+      "prod",
+      pulumiConfigOf("prod", { "pra:drStrategy": "pilot-light" }),
+      mocks,
+    ).catch((error: Error) => error);
     // The program is loaded in an isolated module registry: compare the class by name.
     expect((failed as Error).name).toBe(ObjectivesNotMetError.name);
     expect((failed as Error).message).toContain(

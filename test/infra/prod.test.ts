@@ -3,7 +3,14 @@
  * its values stringified as Pulumi passes them. Every test asserts the inputs the program gave.
  */
 
-import { customerKey, doc, expectRotatingKeyIn, KEY, providerRegion, zoneOfSubnet } from "./assertions";
+import {
+  customerKey,
+  doc,
+  expectRotatingKeyIn,
+  KEY,
+  providerRegion,
+  zoneOfSubnet,
+} from "./assertions";
 import { ACCOUNT_ID, type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
 
 const PRIMARY = "eu-west-3";
@@ -61,7 +68,11 @@ describe("keys and encryption", () => {
     for (const config of configs) {
       const rule = (config.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
       expect(rule.applyServerSideEncryptionByDefault!.sseAlgorithm).toBe("aws:kms");
-      expectRotatingKeyIn(mocks(), rule.applyServerSideEncryptionByDefault!.kmsMasterKeyId, config.region);
+      expectRotatingKeyIn(
+        mocks(),
+        rule.applyServerSideEncryptionByDefault!.kmsMasterKeyId,
+        config.region,
+      );
     }
   });
 
@@ -70,7 +81,8 @@ describe("keys and encryption", () => {
       expectRotatingKeyIn(mocks(), vault.inputs.kmsKeyArn, vault.region);
     const logGroups = mocks().ofType("aws:cloudwatch/logGroup:LogGroup");
     expect(logGroups.length).toBeGreaterThanOrEqual(5);
-    for (const group of logGroups) expectRotatingKeyIn(mocks(), group.inputs.kmsKeyId, group.region);
+    for (const group of logGroups)
+      expectRotatingKeyIn(mocks(), group.inputs.kmsKeyId, group.region);
     for (const topic of mocks().ofType("aws:sns/topic:Topic"))
       expectRotatingKeyIn(mocks(), topic.inputs.kmsMasterKeyId, topic.region);
   });
@@ -91,7 +103,9 @@ describe("keys and encryption", () => {
 
   test("node disks and persistent volumes are encrypted gp3 with a customer-managed key", () => {
     for (const template of mocks().ofType("aws:ec2/launchTemplate:LaunchTemplate")) {
-      const ebs = (template.inputs.blockDeviceMappings as Array<{ ebs: Record<string, unknown> }>)[0]!.ebs;
+      const ebs = (
+        template.inputs.blockDeviceMappings as Array<{ ebs: Record<string, unknown> }>
+      )[0]!.ebs;
       expect(ebs.encrypted).toBe("true");
       expect(ebs.volumeType).toBe("gp3");
       expectRotatingKeyIn(mocks(), ebs.kmsKeyId, template.region);
@@ -136,20 +150,36 @@ describe("network", () => {
     const subnets = mocks()
       .ofType("aws:ec2/subnet:Subnet")
       .filter((s) => s.region === PRIMARY);
-    const tagged = subnets.filter((s) => (s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"]);
-    expect(tagged.map((s) => s.inputs.cidrBlock).sort()).toEqual(["10.20.224.0/22", "10.20.228.0/22", "10.20.232.0/22"]);
-    expect(new Set(tagged.map((s) => s.inputs.availabilityZone))).toEqual(new Set(["eu-west-3a", "eu-west-3b", "eu-west-3c"]));
+    const tagged = subnets.filter(
+      (s) => (s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"],
+    );
+    expect(tagged.map((s) => s.inputs.cidrBlock).sort()).toEqual([
+      "10.20.224.0/22",
+      "10.20.228.0/22",
+      "10.20.232.0/22",
+    ]);
+    expect(new Set(tagged.map((s) => s.inputs.availabilityZone))).toEqual(
+      new Set(["eu-west-3a", "eu-west-3b", "eu-west-3c"]),
+    );
     // Pods and nodes live in the private subnets: none of them is inside the admitted range.
     const privates = subnets.filter((s) => s.name.includes("-private-"));
-    expect(privates.every((s) => !(s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"])).toBe(true);
-    expect(privates.map((s) => s.inputs.cidrBlock).every((cidr) => !String(cidr).startsWith("10.20.22"))).toBe(true);
+    expect(
+      privates.every(
+        (s) => !(s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"],
+      ),
+    ).toBe(true);
+    expect(
+      privates.map((s) => s.inputs.cidrBlock).every((cidr) => !String(cidr).startsWith("10.20.22")),
+    ).toBe(true);
   });
 
   test("each private subnet routes through the NAT gateway of its own zone", () => {
     const tables = mocks()
       .ofType("aws:ec2/routeTable:RouteTable")
       .filter((t) => t.region === PRIMARY && t.name.includes("-private-"));
-    const natIds = tables.map((t) => (t.inputs.routes as Array<{ natGatewayId: string }>)[0]!.natGatewayId);
+    const natIds = tables.map(
+      (t) => (t.inputs.routes as Array<{ natGatewayId: string }>)[0]!.natGatewayId,
+    );
     expect(new Set(natIds).size).toBe(3);
   });
 
@@ -159,7 +189,9 @@ describe("network", () => {
     expect(flowLogs.map((f) => f.inputs.vpcId).sort()).toEqual(vpcs.map((v) => v.id).sort());
     for (const flowLog of flowLogs) {
       expect(flowLog.inputs.trafficType).toBe("ALL");
-      expect(mocks().byIdOrArn(flowLog.inputs.logDestination)?.type).toBe("aws:cloudwatch/logGroup:LogGroup");
+      expect(mocks().byIdOrArn(flowLog.inputs.logDestination)?.type).toBe(
+        "aws:cloudwatch/logGroup:LogGroup",
+      );
     }
   });
 });
@@ -181,10 +213,13 @@ describe("cluster", () => {
     const entries = mocks().ofType("aws:eks/accessEntry:AccessEntry");
     expect(entries.filter((e) => e.region === PRIMARY)).toHaveLength(1);
     expect(
-      mocks().ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[0]!.inputs.policyArn,
+      mocks().ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[0]!.inputs
+        .policyArn,
     ).toMatch(/AmazonEKSClusterAdminPolicy$/);
     const configMaps = mocks().ofType("kubernetes:core/v1:ConfigMap");
-    expect(configMaps.map((c) => (c.inputs.metadata as { name: string }).name)).not.toContain("aws-auth");
+    expect(configMaps.map((c) => (c.inputs.metadata as { name: string }).name)).not.toContain(
+      "aws-auth",
+    );
   });
 
   test("managed node groups run in the private subnet of every zone, one per zone", () => {
@@ -212,9 +247,9 @@ describe("cluster", () => {
       csi.inputs.podIdentityAssociations as Array<{ serviceAccount: string; roleArn: string }>
     )[0]!;
     expect(association.serviceAccount).toBe("ebs-csi-controller-sa");
-    expect(mocks().one("aws:eks/addon:Addon", "pra-cluster-eks-pod-identity-agent").inputs.addonName).toBe(
-      "eks-pod-identity-agent",
-    );
+    expect(
+      mocks().one("aws:eks/addon:Addon", "pra-cluster-eks-pod-identity-agent").inputs.addonName,
+    ).toBe("eks-pod-identity-agent");
     const pods = mocks().ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
     expect(pods.map((p) => `${p.inputs.namespace}/${p.inputs.serviceAccount}`).sort()).toEqual([
       "external-secrets/external-secrets",
@@ -285,7 +320,10 @@ describe("database", () => {
       .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
       .filter((r) => r.inputs.securityGroupId === sg.id);
     const clusterSg = (
-      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.vpcConfig as Record<string, string>
+      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.vpcConfig as Record<
+        string,
+        string
+      >
     ).clusterSecurityGroupId;
     expect(rules).toHaveLength(1);
     expect(rules[0]!.inputs).toMatchObject({
@@ -299,7 +337,10 @@ describe("database", () => {
   test("its credentials are in Secrets Manager under a name derived from the stack, the same password as RDS's", () => {
     const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
     expect(secret.inputs.name).toBe("pra/prod/database");
-    const version = mocks().one("aws:secretsmanager/secretVersion:SecretVersion", "pra-database-credentials");
+    const version = mocks().one(
+      "aws:secretsmanager/secretVersion:SecretVersion",
+      "pra-database-credentials",
+    );
     expect(version.inputs.secretId).toBe(secret.id);
     const stored = JSON.parse(String(version.inputs.secretStringWo));
     expect(stored.host).toBe(db().state.address);
@@ -341,9 +382,11 @@ describe("backup storage", () => {
         mocks()
           .ofType(type)
           .find((r) => r.inputs.bucket === id)!;
-      expect(of("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({
-        status: "Enabled",
-      });
+      expect(of("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual(
+        {
+          status: "Enabled",
+        },
+      );
       expect(of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
         blockPublicAcls: true,
         blockPublicPolicy: true,
@@ -351,11 +394,13 @@ describe("backup storage", () => {
         restrictPublicBuckets: true,
       });
       const deny = doc(of("aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement[0]!;
-      expect(deny).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+      expect(deny).toMatchObject({
+        Effect: "Deny",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
       const rule = (
-        of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Array<
-          Record<string, unknown>
-        >
+        of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
+          .rules as Array<Record<string, unknown>>
       )[0]!;
       expect(rule.noncurrentVersionExpiration).toEqual({ noncurrentDays: 14 });
     }
@@ -368,7 +413,10 @@ describe("backup storage", () => {
     const rule = (config[0]!.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
     expect(rule.destination!.bucket).toBe(bucket(DR).state.arn);
     expect(rule.destination!.replicationTime).toEqual({ status: "Enabled", time: { minutes: 15 } });
-    expect(rule.destination!.metrics).toEqual({ status: "Enabled", eventThreshold: { minutes: 15 } });
+    expect(rule.destination!.metrics).toEqual({
+      status: "Enabled",
+      eventThreshold: { minutes: 15 },
+    });
     expect(rule.deleteMarkerReplication).toEqual({ status: "Enabled" });
     expectRotatingKeyIn(
       mocks(),
@@ -401,7 +449,10 @@ describe("backup plan and restore testing", () => {
     const plan = mocks().ofType("aws:backup/plan:Plan");
     expect(plan).toHaveLength(1);
     const rule = (plan[0]!.inputs.rules as Array<Record<string, unknown>>)[0]!;
-    expect(rule).toMatchObject({ schedule: "cron(0 * ? * * *)", targetVaultName: vault(PRIMARY).state.name });
+    expect(rule).toMatchObject({
+      schedule: "cron(0 * ? * * *)",
+      targetVaultName: vault(PRIMARY).state.name,
+    });
     expect(rule.lifecycle).toEqual({ deleteAfter: 14 });
     const copies = rule.copyActions as Array<{ destinationVaultArn: string; lifecycle: unknown }>;
     expect(copies).toHaveLength(1);
@@ -414,7 +465,9 @@ describe("backup plan and restore testing", () => {
     const selections = mocks().ofType("aws:backup/selection:Selection");
     const db = mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
     expect(selections.map((s) => s.inputs.resources)).toContainEqual([db.state.arn]);
-    const volumes = selections.find((s) => String((s.inputs.resources as string[])[0]).includes(":volume/"))!;
+    const volumes = selections.find((s) =>
+      String((s.inputs.resources as string[])[0]).includes(":volume/"),
+    )!;
     expect(volumes.inputs.conditions).toEqual([
       { stringEquals: [{ key: "aws:ResourceTag/pra-backup", value: "true" }] },
     ]);
@@ -432,15 +485,27 @@ describe("backup plan and restore testing", () => {
       recoveryPointTypes: ["SNAPSHOT"],
       selectionWindowDays: 1,
     });
-    const selection = mocks().ofType("aws:backup/restoreTestingSelection:RestoreTestingSelection")[0]!;
+    const selection = mocks().ofType(
+      "aws:backup/restoreTestingSelection:RestoreTestingSelection",
+    )[0]!;
     expect(selection.inputs).toMatchObject({
       restoreTestingPlanName: plan.state.name,
       protectedResourceType: "RDS",
-      protectedResourceArns: [mocks().one("aws:rds/instance:Instance", "pra-database-postgres").state.arn],
+      protectedResourceArns: [
+        mocks().one("aws:rds/instance:Instance", "pra-database-postgres").state.arn,
+      ],
     });
-    const rule = mocks().one("aws:cloudwatch/eventRule:EventRule", "pra-backup-plan-restore-completed");
-    expect(JSON.parse(String(rule.inputs.eventPattern))["detail-type"]).toEqual(["Restore Job State Change"]);
-    const target = mocks().one("aws:cloudwatch/eventTarget:EventTarget", "pra-backup-plan-restore-completed");
+    const rule = mocks().one(
+      "aws:cloudwatch/eventRule:EventRule",
+      "pra-backup-plan-restore-completed",
+    );
+    expect(JSON.parse(String(rule.inputs.eventPattern))["detail-type"]).toEqual([
+      "Restore Job State Change",
+    ]);
+    const target = mocks().one(
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "pra-backup-plan-restore-completed",
+    );
     expect(mocks().byIdOrArn(target.inputs.arn)!.type).toBe("aws:lambda/function:Function");
   });
 });
@@ -458,9 +523,9 @@ describe("DR region (pilot light)", () => {
       { minSize: 0, desiredSize: 0, maxSize: 3 },
       { minSize: 0, desiredSize: 0, maxSize: 3 },
     ]);
-    expect(new Set(groups.map((g) => zoneOfSubnet(mocks(), (g.inputs.subnetIds as string[])[0]))).size).toBe(
-      3,
-    );
+    expect(
+      new Set(groups.map((g) => zoneOfSubnet(mocks(), (g.inputs.subnetIds as string[])[0]))).size,
+    ).toBe(3);
     expect(
       mocks()
         .ofType("aws:ec2/vpc:Vpc")
@@ -503,14 +568,20 @@ describe("alarms", () => {
       { state: ["FAILED", "ABORTED", "EXPIRED"] },
       { status: ["FAILED", "ABORTED", "EXPIRED"] },
     ]);
-    const target = mocks().one("aws:cloudwatch/eventTarget:EventTarget", "pra-alarms-backup-failures");
+    const target = mocks().one(
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "pra-alarms-backup-failures",
+    );
     expect(target.inputs.arn).toBe(run.outputs.alarmTopicArn!.value);
   });
 
   test("S3 replication failures and latency beyond RTC, and low database storage, raise alarms", () => {
     const [failed] = alarm("OperationsFailedReplication");
     const [latency] = alarm("ReplicationLatency");
-    expect(failed!.inputs).toMatchObject({ threshold: 0, comparisonOperator: "GreaterThanThreshold" });
+    expect(failed!.inputs).toMatchObject({
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
     expect(latency!.inputs).toMatchObject({ threshold: 900 });
     expect(latency!.inputs.dimensions).toEqual({
       SourceBucket: run.outputs.exportBucketName!.value,
@@ -575,6 +646,8 @@ describe("stack outputs", () => {
 test("the target deploys none of the lab's objects: no volume claim, no SQLite job (charts-deployment.test.ts has the rest)", () => {
   const objects = mocks().resources.filter((r) => r.type.startsWith("kubernetes:"));
   expect(objects.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
-  const names = objects.map((r) => (r.inputs.metadata as { name?: string } | undefined)?.name ?? "");
+  const names = objects.map(
+    (r) => (r.inputs.metadata as { name?: string } | undefined)?.name ?? "",
+  );
   expect(names.filter((name) => name.startsWith("sqlite-"))).toEqual([]);
 });

@@ -74,7 +74,10 @@ function toJsonSchema(node: SchemaNode, structural: boolean): SchemaNode {
   if (node["x-kubernetes-int-or-string"] === true) {
     out.type = ["integer", "string"];
     // The CRD spells the same thing as anyOf [integer, string]; one type array gives one clear error.
-    if (Array.isArray(out.anyOf) && out.anyOf.every((s) => isObject(s) && Object.keys(s).join() === "type")) {
+    if (
+      Array.isArray(out.anyOf) &&
+      out.anyOf.every((s) => isObject(s) && Object.keys(s).join() === "type")
+    ) {
       delete out.anyOf;
     }
   }
@@ -145,7 +148,10 @@ ajv.addFormat("int32", {
 });
 ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
 ajv.addFormat("byte", /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
-ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/);
+ajv.addFormat(
+  "date-time",
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/,
+);
 
 const pinned = loadPinnedCrds();
 const compiled = new Map<string, ValidateFunction>();
@@ -169,7 +175,10 @@ function pathOf(pointer: string, child?: string): string {
     .slice(1)
     .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (child !== undefined) segments.push(child);
-  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") || "(root)";
+  return (
+    segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join("") ||
+    "(root)"
+  );
 }
 
 function describe(error: ErrorObject): string {
@@ -180,7 +189,8 @@ function describe(error: ErrorObject): string {
   if (error.keyword === "required") {
     return `${pathOf(error.instancePath, String(params.missingProperty))}: required field is missing`;
   }
-  const detail = error.keyword === "enum" ? ` (${(params.allowedValues as unknown[]).join(", ")})` : "";
+  const detail =
+    error.keyword === "enum" ? ` (${(params.allowedValues as unknown[]).join(", ")})` : "";
   return `${pathOf(error.instancePath)}: ${error.message ?? error.keyword}${detail}`;
 }
 
@@ -189,7 +199,11 @@ function describe(error: ErrorObject): string {
  * The error lists every violation as `path: message`.
  */
 export function validateCustomResource(manifest: unknown): void {
-  if (!isObject(manifest) || typeof manifest.apiVersion !== "string" || typeof manifest.kind !== "string") {
+  if (
+    !isObject(manifest) ||
+    typeof manifest.apiVersion !== "string" ||
+    typeof manifest.kind !== "string"
+  ) {
     throw new Error("not a Kubernetes object: apiVersion and kind must be strings");
   }
   const { apiVersion, kind } = manifest;

@@ -47,7 +47,10 @@ export function freePort(): Promise<number> {
 
 function asServerUser(command: string, args: string[]): [string, string[]] {
   if (process.getuid?.() !== 0) return [command, args];
-  return ["setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", command, ...args]];
+  return [
+    "setpriv",
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", command, ...args],
+  ];
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
@@ -63,7 +66,18 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort();
   run("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
-  run("pg_ctl", ["-D", dataDir, "-l", join(dir, "server.log"), "-o", options, "-w", "-t", "30", "start"]);
+  run("pg_ctl", [
+    "-D",
+    dataDir,
+    "-l",
+    join(dir, "server.log"),
+    "-o",
+    options,
+    "-w",
+    "-t",
+    "30",
+    "start",
+  ]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {

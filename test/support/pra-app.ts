@@ -20,7 +20,8 @@ export interface CliRun {
 /** The environment of a run: the caller's, without DB settings that would leak in from outside. */
 export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ["DB_PATH", "DATABASE_URL", "BACKUP_DIR", "PORT", "EXPORT_BUCKET"]) delete env[key];
+  for (const key of ["DB_PATH", "DATABASE_URL", "BACKUP_DIR", "PORT", "EXPORT_BUCKET"])
+    delete env[key];
   return { ...env, ...extra };
 }
 
@@ -31,15 +32,23 @@ function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
     stderr,
     json() {
       const lines = stdout.trim().split("\n");
-      if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got:\n${stdout}\n${stderr}`);
+      if (lines.length !== 1)
+        throw new Error(`expected one JSON line on stdout, got:\n${stdout}\n${stderr}`);
       return JSON.parse(lines[0]!);
     },
   };
 }
 
 /** `pra-app <args>` as a separate process, through the installed bin. */
-export function spawnPraApp(args: readonly string[], env: Record<string, string | undefined> = {}): CliRun {
-  const result = spawnSync(PRA_APP_BIN, args, { encoding: "utf8", env: cleanEnv(env), cwd: REPO_ROOT });
+export function spawnPraApp(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): CliRun {
+  const result = spawnSync(PRA_APP_BIN, args, {
+    encoding: "utf8",
+    env: cleanEnv(env),
+    cwd: REPO_ROOT,
+  });
   return cliRun(result.status, result.stdout, result.stderr);
 }
 
@@ -109,7 +118,8 @@ export function makeAppDatabase(path: string, rows: number, messageBytes = 20): 
     const pad = "x".repeat(Math.max(0, messageBytes - 12));
     db.transaction(() => {
       const start = (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
-      for (let i = start + 1; i <= start + rows; i++) insert.run(`event-${i}${pad ? `-${pad}` : ""}`);
+      for (let i = start + 1; i <= start + rows; i++)
+        insert.run(`event-${i}${pad ? `-${pad}` : ""}`);
     })();
   } finally {
     db.close();
@@ -120,7 +130,9 @@ export function makeAppDatabase(path: string, rows: number, messageBytes = 20): 
 export function eventIds(path: string): number[] {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare("SELECT id FROM events ORDER BY id").all() as { id: number }[]).map((row) => row.id);
+    return (db.prepare("SELECT id FROM events ORDER BY id").all() as { id: number }[]).map(
+      (row) => row.id,
+    );
   } finally {
     db.close();
   }
@@ -136,7 +148,9 @@ export interface RunningService {
 }
 
 /** Starts `pra-app serve` on a free port and waits until /health answers. */
-export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string | undefined>,
+): Promise<RunningService> {
   const port = await freePort();
   const child = spawn(PRA_APP_BIN, ["serve"], {
     env: cleanEnv({ ...env, PORT: String(port) }),
@@ -166,7 +180,8 @@ export async function startService(env: Record<string, string | undefined>): Pro
   };
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`pra-app serve exited with ${await exited}:\n${logs}`);
+    if (child.exitCode !== null)
+      throw new Error(`pra-app serve exited with ${await exited}:\n${logs}`);
     try {
       const response = await fetch(`${url}/health`);
       if (response.ok) return service;

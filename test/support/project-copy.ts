@@ -13,7 +13,10 @@ const ROOT = join(__dirname, "..", "..");
 export interface ProjectCopy {
   readonly dir: string;
   writeStack(stack: string, config: Record<string, unknown>): void;
-  run(command: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string };
+  run(
+    command: string,
+    args: readonly string[],
+  ): { status: number | null; stdout: string; stderr: string };
   remove(): void;
 }
 

@@ -43,7 +43,9 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);
-  return /aws-chunked/.test(request.headers["content-encoding"] ?? "") ? decodeAwsChunked(raw) : raw;
+  return /aws-chunked/.test(request.headers["content-encoding"] ?? "")
+    ? decodeAwsChunked(raw)
+    : raw;
 }
 
 /** `<hex size>[;ext]\r\n<data>\r\n ... 0\r\n<trailers>\r\n\r\n` -> the data. */
@@ -60,7 +62,8 @@ function decodeAwsChunked(raw: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const escapeXml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function sendXml(response: ServerResponse, status: number, xml: string): void {
   response.writeHead(status, { "content-type": "application/xml" });
@@ -125,7 +128,12 @@ export async function startS3Stub(): Promise<S3Stub> {
     }
     if (method === "POST" && query.has("uploads")) {
       const uploadId = randomBytes(8).toString("hex");
-      uploads.set(uploadId, { bucket: bucketName, key, headers: keptHeaders(request), parts: new Map() });
+      uploads.set(uploadId, {
+        bucket: bucketName,
+        key,
+        headers: keptHeaders(request),
+        parts: new Map(),
+      });
       sendXml(
         response,
         200,
@@ -169,7 +177,11 @@ export async function startS3Stub(): Promise<S3Stub> {
           .split("/");
         const source = bucketOf(sourceBucket).get(sourceKey.join("/"));
         if (!source) return noSuchKey(response, method);
-        bucket.set(key, { body: source.body, headers: keptHeaders(request), lastModified: new Date() });
+        bucket.set(key, {
+          body: source.body,
+          headers: keptHeaders(request),
+          lastModified: new Date(),
+        });
         sendXml(
           response,
           200,

@@ -83,7 +83,8 @@ function sqliteLocations(settings: Settings, flags: LocationFlags, command: stri
   };
 }
 
-const dbOption = () => new Option("--db <path>", "SQLite database file (default: $DB_PATH or /data/app.db)");
+const dbOption = () =>
+  new Option("--db <path>", "SQLite database file (default: $DB_PATH or /data/app.db)");
 const backupDirOption = () =>
   new Option("--backup-dir <dir>", "restore point directory (default: $BACKUP_DIR or /backup)");
 
@@ -117,7 +118,11 @@ export function buildProgram(settings: Settings): Command {
     )
     .addOption(dbOption())
     .addOption(backupDirOption())
-    .addOption(new Option("--keep-last <n>", "keep the newest N restore points").argParser(asPositiveInteger))
+    .addOption(
+      new Option("--keep-last <n>", "keep the newest N restore points").argParser(
+        asPositiveInteger,
+      ),
+    )
     .addOption(
       new Option(
         "--keep-within <duration>",
@@ -131,7 +136,10 @@ export function buildProgram(settings: Settings): Command {
     )
     .action(async (flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
       if (!flags.db && settings.databaseUrl) {
-        await exportBackup(settings, { keepLast: flags.keepLast, keepWithinSeconds: flags.keepWithin });
+        await exportBackup(settings, {
+          keepLast: flags.keepLast,
+          keepWithinSeconds: flags.keepWithin,
+        });
         return;
       }
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "backup");
@@ -162,7 +170,10 @@ export function buildProgram(settings: Settings): Command {
     .addOption(dbOption())
     .addOption(backupDirOption())
     .addOption(
-      new Option("--point <file>", "restore this point (app-<unix-seconds>.db in the backup directory)"),
+      new Option(
+        "--point <file>",
+        "restore this point (app-<unix-seconds>.db in the backup directory)",
+      ),
     )
     .addOption(
       new Option(
@@ -180,8 +191,14 @@ export function buildProgram(settings: Settings): Command {
     )
     .action(async (flags: LocationFlags & { point?: string; before?: number }) => {
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "restore");
-      const result = await restore({ dbPath, backupDir, point: flags.point, beforeSeconds: flags.before });
-      for (const entry of result.skipped) process.stderr.write(`skipped ${entry.file}: ${entry.reason}\n`);
+      const result = await restore({
+        dbPath,
+        backupDir,
+        point: flags.point,
+        beforeSeconds: flags.before,
+      });
+      for (const entry of result.skipped)
+        process.stderr.write(`skipped ${entry.file}: ${entry.reason}\n`);
       summary({
         command: "restore",
         ok: true,
@@ -208,7 +225,11 @@ export function buildProgram(settings: Settings): Command {
     .action(async (flags: { backupDir?: string; maxAge: number }) => {
       if (!flags.backupDir && exportsConfigured()) {
         const { createS3Client, readExportSettings, verifyNewestExport } = exportModules();
-        const result = await verifyNewestExport(createS3Client(), readExportSettings()!, flags.maxAge);
+        const result = await verifyNewestExport(
+          createS3Client(),
+          readExportSettings()!,
+          flags.maxAge,
+        );
         summary({
           command: "verify",
           ok: true,
@@ -295,7 +316,8 @@ async function serve(settings: Settings): Promise<void> {
   // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
   const { createApp } = require("./server") as typeof import("./server");
   const { openStorage } = require("./storage") as typeof import("./storage");
-  if (settings.dbPath) refuseEmptyStartAfterLoss(settings.dbPath, settings.backupDir, settings.allowEmptyDatabase);
+  if (settings.dbPath)
+    refuseEmptyStartAfterLoss(settings.dbPath, settings.backupDir, settings.allowEmptyDatabase);
   const storage = await openStorage(settings);
   const exports = exportsConfigured() ? exportModules() : undefined;
   const restorePoints = exports

@@ -22,7 +22,9 @@ export function parseTimeSeconds(text: string): number {
   // Date.parse accepts loose forms ("March 7"); require at least an ISO date.
   const millis = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(millis)) {
-    throw new Error(`"${text}" is not a time; expected unix seconds or ISO 8601 like 2026-11-24T10:00:00Z`);
+    throw new Error(
+      `"${text}" is not a time; expected unix seconds or ISO 8601 like 2026-11-24T10:00:00Z`,
+    );
   }
   return Math.floor(millis / 1000);
 }

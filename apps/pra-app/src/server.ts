@@ -27,7 +27,10 @@ class HttpError extends Error {
   }
 }
 
-type Handler = (request: IncomingMessage, url: URL) => Promise<{ status: number; body: unknown } | RawBody>;
+type Handler = (
+  request: IncomingMessage,
+  url: URL,
+) => Promise<{ status: number; body: unknown } | RawBody>;
 interface RawBody {
   status: number;
   raw: string;
@@ -78,24 +81,35 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
           return { status: 200, body: { status: "ready" } };
         } catch (error) {
           log.warn("readiness check failed", { error: errorMessage(error) });
-          return { status: 503, body: { status: "unavailable", error: "the database does not answer" } };
+          return {
+            status: 503,
+            body: { status: "unavailable", error: "the database does not answer" },
+          };
         }
       },
     },
     "/add": {
-      GET: async (_request, url) => ({ status: 200, body: await addEvent(url.searchParams.get("message")) }),
+      GET: async (_request, url) => ({
+        status: 200,
+        body: await addEvent(url.searchParams.get("message")),
+      }),
     },
     "/events": {
       POST: async (request) => {
         const body = await readJsonBody(request);
         const message =
-          typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+          typeof body === "object" && body !== null
+            ? (body as { message?: unknown }).message
+            : undefined;
         return { status: 201, body: await addEvent(message) };
       },
     },
     "/count": { GET: async () => ({ status: 200, body: { count: await storage.countEvents() } }) },
     "/consultation": {
-      GET: async () => ({ status: 200, body: { events: await storage.recentEvents(CONSULTATION_LIMIT) } }),
+      GET: async () => ({
+        status: 200,
+        body: { events: await storage.recentEvents(CONSULTATION_LIMIT) },
+      }),
     },
     "/status": {
       GET: async () => {
@@ -159,7 +173,9 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
       status = error instanceof HttpError ? error.status : 500;
       if (status === 500) log.error("request failed", { route, error: errorMessage(error) });
       // A 500's detail stays in the log: it may name internals.
-      sendJson(response, status, { error: status === 500 ? "internal error" : errorMessage(error) });
+      sendJson(response, status, {
+        error: status === 500 ? "internal error" : errorMessage(error),
+      });
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observeRequest(route, status, seconds);
@@ -217,6 +233,9 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function send(response: ServerResponse, status: number, body: string, contentType: string): void {
   if (response.headersSent) return;
-  response.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body) });
+  response.writeHead(status, {
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(body),
+  });
   response.end(body);
 }

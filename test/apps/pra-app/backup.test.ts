@@ -95,14 +95,20 @@ test.each([
   [["--keep-within", "5x"], '"5x" is not a duration'],
   [["--keep-within"], "argument missing"],
   [["--frobnicate"], "unknown option '--frobnicate'"],
-])("backup %j is refused as bad usage (exit 2) before anything is written", async (args, message) => {
-  const db = dir.join("app.db");
-  makeAppDatabase(db, 1);
-  const run = await runPraApp(["backup", ...args], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
-  expect(run.status).toBe(2);
-  expect(run.stderr).toContain(message);
-  expect(existsSync(dir.join("backup"))).toBe(false);
-});
+])(
+  "backup %j is refused as bad usage (exit 2) before anything is written",
+  async (args, message) => {
+    const db = dir.join("app.db");
+    makeAppDatabase(db, 1);
+    const run = await runPraApp(["backup", ...args], {
+      DB_PATH: db,
+      BACKUP_DIR: dir.join("backup"),
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(existsSync(dir.join("backup"))).toBe(false);
+  },
+);
 
 test("retention keeps the newest N or those within the age, and deletes the rest", async () => {
   const db = dir.join("app.db");
@@ -119,7 +125,11 @@ test("retention keeps the newest N or those within the age, and deletes the rest
   expect(run.status).toBe(0);
   const summary = run.json();
   // Kept: the new one and now-1000 (newest 2) and now-3000 (younger than 1h).
-  expect(pointsIn(backupDir)).toEqual([summary.file, `app-${now - 1000}.db`, `app-${now - 3000}.db`]);
+  expect(pointsIn(backupDir)).toEqual([
+    summary.file,
+    `app-${now - 1000}.db`,
+    `app-${now - 3000}.db`,
+  ]);
   expect((summary.deleted as string[]).sort()).toEqual(
     [`app-${now - 100_000}.db`, `app-${now - 90_000}.db`, `app-${now - 80_000}.db`].sort(),
   );
@@ -127,7 +137,12 @@ test("retention keeps the newest N or those within the age, and deletes the rest
 });
 
 describe("retention rules", () => {
-  const point = (timestamp: number) => ({ file: `app-${timestamp}.db`, path: "", timestamp, sizeBytes: 1 });
+  const point = (timestamp: number) => ({
+    file: `app-${timestamp}.db`,
+    path: "",
+    timestamp,
+    sizeBytes: 1,
+  });
   const points = [point(100), point(200), point(300), point(400)];
 
   test("without a policy nothing is deleted", async () => {
@@ -145,7 +160,12 @@ describe("retention rules", () => {
   });
 
   test("a point is kept if it is among the newest N OR younger than keep-within", async () => {
-    const doomed = pointsToDelete(points, { keepLast: 1, keepWithinSeconds: 250 }, 500, "app-400.db");
+    const doomed = pointsToDelete(
+      points,
+      { keepLast: 1, keepWithinSeconds: 250 },
+      500,
+      "app-400.db",
+    );
     expect(doomed.map((p) => p.file)).toEqual(["app-200.db", "app-100.db"]);
   });
 });
@@ -224,7 +244,9 @@ test("backups taken while a writer inserts continuously finish and each holds ex
   try {
     for (let round = 0; round < 3; round++) {
       await new Promise((resolveWait) => setTimeout(resolveWait, 200));
-      committedBefore.push((observer.prepare("SELECT max(id) AS id FROM events").get() as { id: number }).id);
+      committedBefore.push(
+        (observer.prepare("SELECT max(id) AS id FROM events").get() as { id: number }).id,
+      );
       // In this process; the writer is another process, as the service would be.
       const run = await runPraApp(["backup", "--db", db, "--backup-dir", backupDir]);
       expect(run.status).toBe(0);

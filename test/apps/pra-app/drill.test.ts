@@ -7,7 +7,9 @@ import { analyzeDrill } from "../../../scripts/drill-analysis";
 import { REPO_ROOT } from "../../support/pra-app";
 
 test("a short drill restores, measures RPO and RTO within the lab's objectives, and exits 0", () => {
-  const drillDirsBefore = readdirSync(tmpdir()).filter((name) => name.startsWith("pra-drill-")).length;
+  const drillDirsBefore = readdirSync(tmpdir()).filter((name) =>
+    name.startsWith("pra-drill-"),
+  ).length;
   const run = spawnSync(
     process.execPath,
     ["--import", "tsx", "scripts/drill.ts", "--duration", "3", "--interval", "1"],
@@ -25,17 +27,21 @@ test("a short drill restores, measures RPO and RTO within the lab's objectives, 
   });
   const { rpoSeconds, rtoSeconds } = loadStack("lab").objectives;
   expect(run.stdout).toMatch(
-    new RegExp(`RPO measured: [\\d.]+ s, \\d+ acknowledged rows lost \\(objective ${rpoSeconds} s\\) ok`),
+    new RegExp(
+      `RPO measured: [\\d.]+ s, \\d+ acknowledged rows lost \\(objective ${rpoSeconds} s\\) ok`,
+    ),
   );
-  expect(run.stdout).toMatch(new RegExp(`RTO measured: [\\d.]+ s .* \\(objective ${rtoSeconds} s\\) ok`));
+  expect(run.stdout).toMatch(
+    new RegExp(`RTO measured: [\\d.]+ s .* \\(objective ${rtoSeconds} s\\) ok`),
+  );
   const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
   expect(result).toMatchObject({ drill: "pass", stack: "lab", lost_before_last_backup: 0 });
   expect(result.backups).toBeGreaterThanOrEqual(1);
   expect(result.acknowledged).toBeGreaterThan(0);
   // Its temp dir is gone.
-  expect(readdirSync(tmpdir()).filter((name) => name.startsWith("pra-drill-")).length).toBeLessThanOrEqual(
-    drillDirsBefore,
-  );
+  expect(
+    readdirSync(tmpdir()).filter((name) => name.startsWith("pra-drill-")).length,
+  ).toBeLessThanOrEqual(drillDirsBefore);
 }, 150_000);
 
 describe("the drill's verdict", () => {
@@ -49,7 +55,12 @@ describe("the drill's verdict", () => {
       firstReadAtMs: 7500,
       restoredIds: new Set([1, 2, 3]),
     });
-    expect(verdict).toMatchObject({ rowsLost: 2, rpoSeconds: 3, rtoSeconds: 1.5, lostBeforeLastBackup: 0 });
+    expect(verdict).toMatchObject({
+      rowsLost: 2,
+      rpoSeconds: 3,
+      rtoSeconds: 1.5,
+      lostBeforeLastBackup: 0,
+    });
   });
 
   test("a write acknowledged before the last successful backup and missing after the restore is flagged", () => {

@@ -51,7 +51,11 @@ beforeEach(async () => {
   await storage.close();
 });
 
-const exportEnv = () => ({ DATABASE_URL: databaseUrl, EXPORT_BUCKET: BUCKET, EXPORT_KMS_KEY_ID: KMS_KEY });
+const exportEnv = () => ({
+  DATABASE_URL: databaseUrl,
+  EXPORT_BUCKET: BUCKET,
+  EXPORT_KMS_KEY_ID: KMS_KEY,
+});
 const keys = () => [...(s3.buckets.get(BUCKET)?.keys() ?? [])].sort();
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -60,14 +64,20 @@ async function restoredMessages(body: Buffer): Promise<string[]> {
   const file = dir.join(`restore-${++databases}.dump`);
   writeFileSync(file, body);
   const target = await postgres.createDatabase(`restored_${databases}`);
-  const restore = spawnSync(`${postgres.binDir}/pg_restore`, ["--no-owner", `--dbname=${target}`, file], {
-    encoding: "utf8",
-  });
+  const restore = spawnSync(
+    `${postgres.binDir}/pg_restore`,
+    ["--no-owner", `--dbname=${target}`, file],
+    {
+      encoding: "utf8",
+    },
+  );
   expect(restore.stderr).toBe("");
   const client = new Client({ connectionString: target });
   await client.connect();
   try {
-    return (await client.query("SELECT message FROM events ORDER BY id")).rows.map((row) => row.message);
+    return (await client.query("SELECT message FROM events ORDER BY id")).rows.map(
+      (row) => row.message,
+    );
   } finally {
     await client.end();
   }
@@ -107,7 +117,9 @@ test("backup streams a pg_dump export to S3 with SSE-KMS; restoring it brings ba
     "x-amz-server-side-encryption-aws-kms-key-id": KMS_KEY,
   });
   expect(stored.body.subarray(0, 5).toString()).toBe("PGDMP");
-  expect(await restoredMessages(stored.body)).toEqual(Array.from({ length: 30 }, (_, i) => `event-${i + 1}`));
+  expect(await restoredMessages(stored.body)).toEqual(
+    Array.from({ length: 30 }, (_, i) => `event-${i + 1}`),
+  );
 });
 
 test("EXPORT_PREFIX names the folder, and a password in DATABASE_URL works without being printed", async () => {
@@ -179,7 +191,9 @@ describe("verify and backups on exports", () => {
     plantExport(now() - 3600, body);
     const run = await runPraApp(["verify", "--max-age", "30m"], exportEnv());
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/newest export app-\d+\.dump is 36\d\d s old, older than the allowed 1800 s/);
+    expect(run.stderr).toMatch(
+      /newest export app-\d+\.dump is 36\d\d s old, older than the allowed 1800 s/,
+    );
   });
 
   test("verify fails when the newest export is truncated, even if an older one is fine", async () => {
@@ -214,7 +228,9 @@ test("/metrics and /status report the newest export, listing the bucket at most 
   const settings = readExportSettings({ EXPORT_BUCKET: BUCKET })!;
   const storage = await createPostgresStorage(databaseUrl);
   const app = createApp(storage, cachedExportListing(createS3Client(), settings, 60_000));
-  await new Promise<void>((resolveListen) => app.server.listen(0, "127.0.0.1", () => resolveListen()));
+  await new Promise<void>((resolveListen) =>
+    app.server.listen(0, "127.0.0.1", () => resolveListen()),
+  );
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   try {
     const listingsBefore = s3.requests.filter((request) => request.includes("list-type=2")).length;
@@ -227,7 +243,9 @@ test("/metrics and /status report the newest export, listing the bucket at most 
       count: 30,
       last_backup_file: "app-1700000000.dump",
     });
-    expect(s3.requests.filter((request) => request.includes("list-type=2")).length - listingsBefore).toBe(1);
+    expect(
+      s3.requests.filter((request) => request.includes("list-type=2")).length - listingsBefore,
+    ).toBe(1);
   } finally {
     await app.shutdown();
   }

@@ -42,7 +42,11 @@ test("pra-app serve refuses, exits 1 and creates nothing when the data volume wa
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("refusing to create an empty database at");
     expect(existsSync(db)).toBe(false);
-    const strict = spawnPraApp(["serve"], { DB_PATH: db, BACKUP_DIR: dir.join("backup"), PRA_ALLOW_EMPTY_DATABASE: "yes" });
+    const strict = spawnPraApp(["serve"], {
+      DB_PATH: db,
+      BACKUP_DIR: dir.join("backup"),
+      PRA_ALLOW_EMPTY_DATABASE: "yes",
+    });
     expect(strict.status).toBe(2);
     expect(strict.stderr).toContain('PRA_ALLOW_EMPTY_DATABASE must be true or false; found "yes"');
   } finally {

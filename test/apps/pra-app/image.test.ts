@@ -6,7 +6,14 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { cleanEnv, eventIds, makeAppDatabase, REPO_ROOT, type TempDir, tempDir } from "../../support/pra-app";
+import {
+  cleanEnv,
+  eventIds,
+  makeAppDatabase,
+  REPO_ROOT,
+  type TempDir,
+  tempDir,
+} from "../../support/pra-app";
 
 const APP = join(REPO_ROOT, "apps", "pra-app");
 const dockerfile = readFileSync(join(APP, "Dockerfile"), "utf8");
@@ -80,7 +87,8 @@ test("the Dockerfile's build command compiles the app and the built CLI works fr
     DB_PATH: db,
     BACKUP_DIR: join(dir.path, "backup"),
   });
-  const run = (args: string[]) => spawnSync("pra-app", args, { env, cwd: dir.path, encoding: "utf8" });
+  const run = (args: string[]) =>
+    spawnSync("pra-app", args, { env, cwd: dir.path, encoding: "utf8" });
   expect(run(["--help"]).stdout).toContain("backup");
   const backup = run(["backup", "--keep-last", "3"]);
   expect(backup.status).toBe(0);

@@ -57,7 +57,10 @@ function snapshotOfDataDir(): Record<string, string> {
   const dataDir = dir.join("data");
   if (!existsSync(dataDir)) return {};
   return Object.fromEntries(
-    readdirSync(dataDir).map((name) => [name, readFileSync(`${dataDir}/${name}`).toString("base64")]),
+    readdirSync(dataDir).map((name) => [
+      name,
+      readFileSync(`${dataDir}/${name}`).toString("base64"),
+    ]),
   );
 }
 
@@ -133,7 +136,11 @@ describe("restore", () => {
   test.each([
     ["a corrupted point", "app-1700000100.db", "app-1700000100.db cannot be read"],
     ["a missing point", "app-1600000000.db", "restore point app-1600000000.db not found"],
-    ["a file outside the backup directory", "../data/app-1700000000.db", "is outside the backup directory"],
+    [
+      "a file outside the backup directory",
+      "../data/app-1700000000.db",
+      "is outside the backup directory",
+    ],
     ["an absolute path elsewhere", "/etc/passwd", "is outside the backup directory"],
     ["a name that is not a restore point", "notes.db", "is not a restore point name"],
   ])("--point naming %s is refused and nothing changes", async (_case, point, message) => {
@@ -200,7 +207,9 @@ describe("restore", () => {
     expect(existsSync(`${db}-shm`)).toBe(false);
     expect(eventIds(db)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     // The moved-aside database still opens with its own WAL: the 50 WAL-only rows are not lost.
-    const aside = (run.json().moved_aside as string[]).find((path) => /pre-restore-\d+$/.test(path))!;
+    const aside = (run.json().moved_aside as string[]).find((path) =>
+      /pre-restore-\d+$/.test(path),
+    )!;
     expect(existsSync(`${aside}-wal`)).toBe(true);
     expect(eventIds(aside)).toHaveLength(60);
   });

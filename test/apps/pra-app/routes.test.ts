@@ -59,7 +59,9 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
     storage = await openBackend();
     backupDir = dir.join(`backups-${++databaseCounter}`);
     app = createApp(storage, async () => listRestorePoints(backupDir));
-    await new Promise<void>((resolveListen) => app.server.listen(0, "127.0.0.1", () => resolveListen()));
+    await new Promise<void>((resolveListen) =>
+      app.server.listen(0, "127.0.0.1", () => resolveListen()),
+    );
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
 
@@ -147,7 +149,11 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
       `at most ${MAX_MESSAGE_LENGTH}`,
     ],
     ["a body that is not JSON", "not json", "request body must be JSON"],
-    ["a body over 64 KiB", JSON.stringify({ message: "c".repeat(70_000) }), "request body larger than"],
+    [
+      "a body over 64 KiB",
+      JSON.stringify({ message: "c".repeat(70_000) }),
+      "request body larger than",
+    ],
   ])("POST /events with %s is refused", async (_case, body, error) => {
     const response = await post(body);
     expect(response.status).toBeGreaterThanOrEqual(400);
@@ -157,7 +163,9 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
   });
 
   test("a message of exactly the maximum length is accepted", async () => {
-    expect((await post(JSON.stringify({ message: "d".repeat(MAX_MESSAGE_LENGTH) }))).status).toBe(201);
+    expect((await post(JSON.stringify({ message: "d".repeat(MAX_MESSAGE_LENGTH) }))).status).toBe(
+      201,
+    );
   });
 
   test("/status and /backups report restore points, newest first", async () => {

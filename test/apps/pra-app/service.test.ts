@@ -63,8 +63,15 @@ test("with DB_PATH it serves from SQLite and SIGTERM finishes in-flight requests
 });
 
 test("with DATABASE_URL it serves from PostgreSQL and never logs the password", async () => {
-  const url = (await postgres.createDatabase("service_pg")).replace("postgres@", "postgres:s3cret-pw@");
-  const service = await start({ DATABASE_URL: url, DB_PATH: dir.join("unused.db"), LOG_LEVEL: "debug" });
+  const url = (await postgres.createDatabase("service_pg")).replace(
+    "postgres@",
+    "postgres:s3cret-pw@",
+  );
+  const service = await start({
+    DATABASE_URL: url,
+    DB_PATH: dir.join("unused.db"),
+    LOG_LEVEL: "debug",
+  });
   expect(await (await fetch(`${service.url}/`)).json()).toMatchObject({ backend: "postgres" });
   expect((await fetch(`${service.url}/add?message=pg`)).status).toBe(200);
   expect(await (await fetch(`${service.url}/count`)).json()).toEqual({ count: 1 });

@@ -46,8 +46,8 @@ describe("PostgreSQL TLS settings", () => {
   });
 
   test("without a CA file the URL is used as given", () => {
-    expect(poolConfig("postgres://u:p@db/app?sslmode=verify-full", undefined).connectionString).toBe(
-      "postgres://u:p@db/app?sslmode=verify-full",
-    );
+    expect(
+      poolConfig("postgres://u:p@db/app?sslmode=verify-full", undefined).connectionString,
+    ).toBe("postgres://u:p@db/app?sslmode=verify-full");
   });
 });

@@ -11,7 +11,15 @@
  * removes its temporary file, so it leaves nothing that looks like a restore point.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { BUSY_TIMEOUT_MS } from "../storage/sqlite";
@@ -129,14 +137,20 @@ function sameSecondError(file: string): Error {
 }
 
 function applyRetention(backupDir: string, policy: RetentionPolicy, newFile: string): string[] {
-  const doomed: RestorePoint[] = pointsToDelete(listRestorePoints(backupDir), policy, nowSeconds(), newFile);
+  const doomed: RestorePoint[] = pointsToDelete(
+    listRestorePoints(backupDir),
+    policy,
+    nowSeconds(),
+    newFile,
+  );
   for (const point of doomed) rmSync(point.path, { force: true });
   if (doomed.length > 0) fsyncPath(backupDir);
   return doomed.map((point) => point.file);
 }
 
 function removeTemporary(temporary: string): void {
-  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${temporary}${suffix}`, { force: true });
+  for (const suffix of ["", "-wal", "-shm", "-journal"])
+    rmSync(`${temporary}${suffix}`, { force: true });
 }
 
 function removeStaleTemporaries(backupDir: string): void {

@@ -19,7 +19,9 @@ export function checkDatabaseFile(path: string): CheckResult {
     // Reading pages through a memory map makes the check about 3x faster. Safe here: the connection is
     // read-only and nothing truncates a restore point or a staged copy while it is checked.
     db.pragma(`mmap_size = ${MMAP_BYTES}`);
-    const problems = db.pragma("integrity_check", { simple: false }) as { integrity_check: string }[];
+    const problems = db.pragma("integrity_check", { simple: false }) as {
+      integrity_check: string;
+    }[];
     const messages = problems.map((row) => row.integrity_check);
     if (messages.length !== 1 || messages[0] !== "ok") {
       return { ok: false, reason: `integrity check failed: ${messages.slice(0, 3).join("; ")}` };

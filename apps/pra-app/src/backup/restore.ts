@@ -89,15 +89,19 @@ function chooseCandidates(options: RestoreOptions): RestorePoint[] {
       ? points
       : points.filter((point) => point.timestamp <= options.beforeSeconds!);
   if (eligible.length === 0) {
-    const when = options.beforeSeconds === undefined ? "" : ` taken at or before ${options.beforeSeconds}`;
-    throw new RestoreRefused(`no restore point${when} in ${options.backupDir}; nothing was changed`);
+    const when =
+      options.beforeSeconds === undefined ? "" : ` taken at or before ${options.beforeSeconds}`;
+    throw new RestoreRefused(
+      `no restore point${when} in ${options.backupDir}; nothing was changed`,
+    );
   }
   return eligible;
 }
 
 function namedPoint(requested: string, backupDir: string, points: RestorePoint[]): RestorePoint {
   const file = basename(requested);
-  const inDirectory = requested === file || sameDirectory(dirname(resolve(backupDir, requested)), backupDir);
+  const inDirectory =
+    requested === file || sameDirectory(dirname(resolve(backupDir, requested)), backupDir);
   if (!inDirectory) {
     throw new RestoreRefused(
       `--point ${requested} is outside the backup directory ${backupDir}; nothing was changed`,
@@ -110,7 +114,9 @@ function namedPoint(requested: string, backupDir: string, points: RestorePoint[]
   }
   const point = points.find((candidate) => candidate.file === file);
   if (!point)
-    throw new RestoreRefused(`restore point ${file} not found in ${backupDir}; nothing was changed`);
+    throw new RestoreRefused(
+      `restore point ${file} not found in ${backupDir}; nothing was changed`,
+    );
   return point;
 }
 
@@ -146,6 +152,7 @@ function swapIn(staged: string, dbPath: string): string[] {
 function freeAsideName(dbPath: string): string {
   const base = `${dbPath}.pre-restore-${nowSeconds()}`;
   let candidate = base;
-  for (let n = 1; existsSync(candidate) || existsSync(`${candidate}-wal`); n++) candidate = `${base}.${n}`;
+  for (let n = 1; existsSync(candidate) || existsSync(`${candidate}-wal`); n++)
+    candidate = `${base}.${n}`;
   return candidate;
 }

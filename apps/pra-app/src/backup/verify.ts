@@ -22,5 +22,10 @@ export function verifyNewest(backupDir: string, maxAgeSeconds: number): VerifyRe
   }
   const check = checkDatabaseFile(newest.path);
   if (!check.ok) throw new VerifyFailed(`newest restore point ${newest.file} ${check.reason}`);
-  return { file: newest.file, timestamp: newest.timestamp, ageSeconds, lastEventId: check.lastEventId };
+  return {
+    file: newest.file,
+    timestamp: newest.timestamp,
+    ageSeconds,
+    lastEventId: check.lastEventId,
+  };
 }

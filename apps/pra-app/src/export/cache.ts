@@ -24,7 +24,10 @@ export function cachedExportListing(
         },
         (error) => {
           // Keep the last listing: an outage of S3 then shows as a growing export age, which alerts.
-          log.warn("listing exports failed", { bucket: settings.bucket, error: errorMessage(error) });
+          log.warn("listing exports failed", {
+            bucket: settings.bucket,
+            error: errorMessage(error),
+          });
           return value;
         },
       )

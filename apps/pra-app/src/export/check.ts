@@ -10,7 +10,11 @@ import { pgTool, runTool } from "./pg-tools";
 export type ExportCheck = { ok: true; tables: string[] } | { ok: false; reason: string };
 
 /** Downloads `key` into a temporary file under TMPDIR and checks it with pg_restore; removes the file. */
-export async function checkExportObject(client: S3Client, bucket: string, key: string): Promise<ExportCheck> {
+export async function checkExportObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<ExportCheck> {
   const dir = mkdtempSync(join(tmpdir(), "pra-export-check-"));
   const file = join(dir, "export.dump");
   try {

@@ -37,7 +37,10 @@ export interface ExportResult {
   readonly deleted: string[];
 }
 
-export async function createExport(client: S3Client, options: ExportOptions): Promise<ExportResult> {
+export async function createExport(
+  client: S3Client,
+  options: ExportOptions,
+): Promise<ExportResult> {
   const { settings } = options;
   const timestamp = nowSeconds();
   const file = exportFileName(timestamp);
@@ -54,7 +57,8 @@ export async function createExport(client: S3Client, options: ExportOptions): Pr
   try {
     await streamDump(client, options, stagingKey, encryption);
     const check = await checkExportObject(client, settings.bucket, stagingKey);
-    if (!check.ok) throw new Error(`the new export failed its check (${check.reason}); no export was made`);
+    if (!check.ok)
+      throw new Error(`the new export failed its check (${check.reason}); no export was made`);
     if (await objectExists(client, settings.bucket, key)) {
       throw new Error(
         `export ${key} already exists (another backup ran in the same second); nothing was overwritten`,
@@ -91,10 +95,14 @@ async function streamDump(
   encryption: Encryption,
 ): Promise<void> {
   const connection = libpqConnection(options.databaseUrl, options.caFile);
-  const dump = spawn(pgTool("pg_dump"), ["--format=custom", "--no-owner", `--dbname=${connection.url}`], {
-    env: connection.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const dump = spawn(
+    pgTool("pg_dump"),
+    ["--format=custom", "--no-owner", `--dbname=${connection.url}`],
+    {
+      env: connection.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   dump.stderr.on("data", (chunk) => {
     stderr += chunk;
@@ -108,10 +116,12 @@ async function streamDump(
     params: { Bucket: options.settings.bucket, Key: key, Body: dump.stdout, ...encryption },
   });
   const [uploaded, code] = await Promise.allSettled([upload.done(), exited]);
-  if (code.status === "rejected") throw new Error(`pg_dump could not run: ${(code.reason as Error).message}`);
+  if (code.status === "rejected")
+    throw new Error(`pg_dump could not run: ${(code.reason as Error).message}`);
   if (code.value !== 0)
     throw new Error(`pg_dump failed (exit ${code.value}): ${stderr.trim().split("\n")[0]}`);
-  if (uploaded.status === "rejected") throw new Error(`upload failed: ${(uploaded.reason as Error).message}`);
+  if (uploaded.status === "rejected")
+    throw new Error(`upload failed: ${(uploaded.reason as Error).message}`);
 }
 
 async function objectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {

@@ -6,7 +6,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 
 /** pg_dump/pg_restore: from PG_BIN_DIR when set (the tests use the local server's), else from PATH. */
-export function pgTool(name: "pg_dump" | "pg_restore", env: NodeJS.ProcessEnv = process.env): string {
+export function pgTool(
+  name: "pg_dump" | "pg_restore",
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return env.PG_BIN_DIR ? join(env.PG_BIN_DIR, name) : name;
 }
 
@@ -36,9 +39,16 @@ export interface ToolRun {
 }
 
 /** Runs a tool to completion, collecting its output (for small outputs such as `pg_restore --list`). */
-export function runTool(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ToolRun> {
+export function runTool(
+  command: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<ToolRun> {
   return new Promise((resolveRun) => {
-    const child = spawn(command, args, { env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      env: env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -47,7 +57,9 @@ export function runTool(command: string, args: readonly string[], env?: NodeJS.P
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    child.once("error", (error) => resolveRun({ code: null, stdout, stderr: `${stderr}${error.message}` }));
+    child.once("error", (error) =>
+      resolveRun({ code: null, stdout, stderr: `${stderr}${error.message}` }),
+    );
     child.once("close", (code) => resolveRun({ code, stdout, stderr }));
   });
 }

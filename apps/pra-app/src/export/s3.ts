@@ -23,7 +23,9 @@ export function exportFileName(timestamp: number): string {
   return `app-${timestamp}.dump`;
 }
 
-export function readExportSettings(env: NodeJS.ProcessEnv = process.env): ExportSettings | undefined {
+export function readExportSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): ExportSettings | undefined {
   const bucket = env.EXPORT_BUCKET;
   if (!bucket) return undefined;
   let prefix = env.EXPORT_PREFIX ?? "exports/";
@@ -42,7 +44,10 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
 }
 
 /** Exports in the bucket, newest first. */
-export async function listExports(client: S3Client, settings: ExportSettings): Promise<ExportObject[]> {
+export async function listExports(
+  client: S3Client,
+  settings: ExportSettings,
+): Promise<ExportObject[]> {
   const found: ExportObject[] = [];
   let token: string | undefined;
   do {
@@ -57,7 +62,12 @@ export async function listExports(client: S3Client, settings: ExportSettings): P
       const file = object.Key?.slice(settings.prefix.length) ?? "";
       const match = EXPORT_NAME.exec(file);
       if (!match) continue;
-      found.push({ file, key: object.Key!, timestamp: Number(match[1]), sizeBytes: object.Size ?? 0 });
+      found.push({
+        file,
+        key: object.Key!,
+        timestamp: Number(match[1]),
+        sizeBytes: object.Size ?? 0,
+      });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -8,7 +8,11 @@
 import { existsSync } from "node:fs";
 import { listRestorePoints } from "../backup/points";
 
-export function refuseEmptyStartAfterLoss(dbPath: string, backupDir: string, allowEmpty: boolean): void {
+export function refuseEmptyStartAfterLoss(
+  dbPath: string,
+  backupDir: string,
+  allowEmpty: boolean,
+): void {
   if (allowEmpty || existsSync(dbPath)) return;
   const points = listRestorePoints(backupDir);
   if (points.length === 0) return;

@@ -7,6 +7,7 @@ export type { Storage, StoredEvent } from "./types";
 
 /** PostgreSQL when DATABASE_URL is set, otherwise SQLite at DB_PATH. */
 export async function openStorage(settings: Settings): Promise<Storage> {
-  if (settings.databaseUrl) return createPostgresStorage(settings.databaseUrl, settings.databaseCaFile);
+  if (settings.databaseUrl)
+    return createPostgresStorage(settings.databaseUrl, settings.databaseCaFile);
   return createSqliteStorage(settings.dbPath!);
 }

@@ -42,7 +42,10 @@ export function poolConfig(databaseUrl: string, caFile: string | undefined): Poo
   };
 }
 
-export async function createPostgresStorage(databaseUrl: string, caFile?: string): Promise<Storage> {
+export async function createPostgresStorage(
+  databaseUrl: string,
+  caFile?: string,
+): Promise<Storage> {
   const pool = new Pool(poolConfig(databaseUrl, caFile));
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", (error) => log.warn("postgres idle client error", { error: error.message }));
