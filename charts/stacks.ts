@@ -1,7 +1,7 @@
 /**
  * One stack's manifests: the synced charts (what a GitOps tool applies) and the ops charts
  * (run-once operations such as a restore, applied by a person). Used by `cdk8s synth`
- * (charts/main.ts), the restore-job command, and the Pulumi program.
+ * (scripts/synth.ts), the restore-job command, and the Pulumi program.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -6,7 +6,7 @@ import { formatDuration, type LabConfig } from "../config";
 import type { LabFacts } from "./facts";
 import { ALERT_PIPELINE, LOCAL_DISK_BYTES_PER_SECOND, POD_START } from "./figures";
 import { type Bound, none, plus, type Recovery, seconds } from "./recovery";
-import { labRestoreCommands } from "./runbooks";
+import { labRestoreCommands } from "./recovery-commands";
 
 const NOT_SURVIVED = "no recovery point survives";
 

@@ -28,7 +28,7 @@ import {
   restoreBeforeError,
   restoreFromLockedVault,
   restoreInDrRegion,
-} from "./runbooks";
+} from "./recovery-commands";
 
 const cite = (what: string, figure: Figure) =>
   `${what} ${formatDuration(figure.seconds)} (${figure.source})`;

@@ -6,8 +6,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { PraConfig } from "../config";
 import { assertObjectivesMet } from "../dr/assess";
-import { deployLab } from "./lab";
-import type { deployTarget as DeployTarget } from "./target";
+import { deployLab } from "./deploy-lab";
+import type { deployTarget as DeployTarget } from "./deploy-target";
 
 /** Stack outputs. Secrets (kubeconfigs) are pulumi secrets; the rest are names, ARNs and endpoints. */
 export interface StackOutputs {
@@ -46,6 +46,6 @@ export function program(config: PraConfig, options: ProgramOptions = {}): StackO
   assertObjectivesMet(config);
   if (config.topology === "lab") return deployLab(config, options);
   // Loaded only for the target: the lab must not pay for loading @pulumi/aws.
-  const { deployTarget } = require("./target") as { deployTarget: typeof DeployTarget };
+  const { deployTarget } = require("./deploy-target") as { deployTarget: typeof DeployTarget };
   return deployTarget(config);
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run restore -- --stack lab [--point app-<ts>.db] [--context <name>] [--dry-run]`: the lab's
  * volume-loss restore (docs/runbooks/lab-restore.md), step by step through kubectl. The steps
- * come from dr/runbook.ts; this file only checks the arguments, runs them and reports.
+ * come from dr/lab-restore-runbook.ts; this file only checks the arguments, runs them and reports.
  *
  * On a failed step it stops at once and leaves the app scaled to zero: a person decides what the
  * data is before anything serves it. Exit codes: 0 restored, 1 a step failed, 2 bad usage.
@@ -18,7 +18,7 @@ import {
   type RunbookStep,
   rerunCommand,
   shellLine,
-} from "../dr/runbook";
+} from "../dr/lab-restore-runbook";
 
 const usage =
   "usage: npm run restore -- --stack <stack> [--point app-<unix-seconds>.db] [--context <kubectl context>] [--dry-run]";

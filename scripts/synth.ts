@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { ConfigError, listStacks, loadStack, type PraConfig } from "../config";
 import { assess } from "../dr/assess";
-import { prepareStack, writeStack } from "./stacks";
+import { prepareStack, writeStack } from "../charts/stacks";
 
 const outdir = process.env.CDK8S_OUTDIR ?? "dist";
 const configs: PraConfig[] = [];

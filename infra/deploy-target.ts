@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { TargetConfig } from "../config";
-import { Target } from "./aws/target";
+import { Target } from "./aws/target-architecture";
 import { TargetWorkloads } from "./kubernetes/target-workloads";
 import type { StackOutputs } from "./program";
 

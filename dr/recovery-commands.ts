@@ -1,9 +1,9 @@
 /**
  * The commands a person runs for each manual recovery, with this stack's real names. The lab's
- * restore is the executable runbook of dr/runbook.ts (npm run restore), printed step by step.
+ * restore is the executable runbook of dr/lab-restore-runbook.ts (npm run restore), printed step by step.
  */
 import { cloudNames, type LabConfig, type TargetConfig } from "../config";
-import { byHandLines, labRestoreSteps, rerunCommand } from "./runbook";
+import { byHandLines, labRestoreSteps, rerunCommand } from "./lab-restore-runbook";
 
 /**
  * `npm run restore`, then the same steps by hand. To undo an error, the point is the last one

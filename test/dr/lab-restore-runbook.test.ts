@@ -1,10 +1,15 @@
-/** dr/runbook.ts: the restore steps as data, built from the charts, before anything runs them. */
+/** dr/lab-restore-runbook.ts: the restore steps as data, built from the charts, before anything runs them. */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { restoreJobYaml, synthStack, writeRestoreJob } from "../../charts/stacks";
 import { type LabConfig, loadStack } from "../../config";
-import { checkRestoreLog, labRestoreSteps, rerunCommand, shellLine } from "../../dr/runbook";
+import {
+  checkRestoreLog,
+  labRestoreSteps,
+  rerunCommand,
+  shellLine,
+} from "../../dr/lab-restore-runbook";
 
 const ROOT = join(__dirname, "..", "..");
 const lab = loadStack("lab", ROOT) as LabConfig;
