@@ -12,6 +12,7 @@ import { stackLabels } from "./constructs/names";
 import { NamespaceChart } from "./constructs/namespace-chart";
 import { restorePointTime } from "./constructs/restore-point";
 import { LabChart, LabOpsChart } from "./lab/lab-chart";
+import { type Manifest, toManifests } from "./manifest";
 import { TargetChart } from "./target/target-chart";
 
 export interface StackCharts {
@@ -59,14 +60,6 @@ export function defineFailover(config: TargetConfig, app: App): Chart[] {
   return [namespace, workload];
 }
 
-/** One synthesized object, as written to dist/. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
-  readonly [field: string]: unknown;
-}
-
 /** A stack's charts, declared once, with the objects they synthesize. */
 export interface PreparedStack {
   readonly config: PraConfig;
@@ -87,7 +80,7 @@ export function prepareStack(
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
   });
   const charts = defineStack(config, { synced, ops });
-  const json = (chart: Chart) => chart.toJson() as Manifest[];
+  const json = (chart: Chart) => toManifests(chart.toJson(), chart.node.path);
   return {
     config,
     outdir,

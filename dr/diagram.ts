@@ -3,6 +3,7 @@
  * which claim, what reads which Secret, what a Service selects) and, for the target, the cloud
  * design's regions, database, buckets and vaults. Nothing here is drawn by hand.
  */
+import { isKind, type Manifest, ofKind, podSpecOf, specOf } from "../charts/manifest";
 import type { DesignFacts } from "./facts";
 
 interface Node {
@@ -10,9 +11,6 @@ interface Node {
   readonly label: string;
   readonly shape: "box" | "store";
 }
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form JSON
-type Anything = any;
 
 export function mermaidDiagram(facts: DesignFacts): string {
   const lines = ["flowchart LR"];
@@ -67,31 +65,29 @@ export function mermaidDiagram(facts: DesignFacts): string {
 }
 
 function clusterPart(facts: DesignFacts): string[] {
-  const objects = facts.objects as readonly Anything[];
+  const objects = facts.objects;
   const nodes: Node[] = [];
   const edges: string[] = [];
-  const workloads = objects.filter((o) => ["Deployment", "CronJob"].includes(o.kind));
-  for (const claim of objects.filter((o) => o.kind === "PersistentVolumeClaim")) {
+  const workloads = objects.filter((o) => isKind(o, "Deployment") || isKind(o, "CronJob"));
+  for (const claim of ofKind(objects, "PersistentVolumeClaim")) {
     nodes.push({
       id: idOf(claim),
-      label: `PVC ${claim.metadata.name} ${claim.spec.resources.requests.storage}`,
+      label: `PVC ${claim.metadata.name} ${specOf(claim).resources?.requests?.storage}`,
       shape: "store",
     });
   }
-  for (const secret of objects.filter((o) => o.kind === "ExternalSecret")) {
+  const externalSecrets = ofKind(objects, "ExternalSecret");
+  for (const secret of externalSecrets) {
     nodes.push({ id: idOf(secret), label: `ExternalSecret ${secret.metadata.name}`, shape: "box" });
   }
   for (const workload of workloads) {
-    const pod =
-      workload.kind === "CronJob"
-        ? workload.spec.jobTemplate.spec.template.spec
-        : workload.spec.template.spec;
+    const pod = podSpecOf(workload);
     const detail =
       workload.kind === "CronJob"
-        ? workload.spec.schedule
-        : workload.spec.replicas === undefined
+        ? specOf(workload).schedule
+        : workload.spec?.replicas === undefined
           ? `${facts.app.minReplicas}+ replicas`
-          : `${workload.spec.replicas} replica(s), ${workload.spec.strategy.type}`;
+          : `${workload.spec.replicas} replica(s), ${workload.spec.strategy?.type}`;
     nodes.push({
       id: idOf(workload),
       label: `${workload.kind} ${workload.metadata.name}: ${detail}`,
@@ -101,18 +97,16 @@ function clusterPart(facts: DesignFacts): string[] {
       const claim = volume.persistentVolumeClaim?.claimName;
       if (claim) edges.push(`${idOf(workload)} --> ${idFor("PersistentVolumeClaim", claim)}`);
     }
-    for (const variable of pod.containers[0].env ?? []) {
+    for (const variable of pod.containers[0]?.env ?? []) {
       const secret = variable.valueFrom?.secretKeyRef?.name;
-      const external = objects.find(
-        (o) => o.kind === "ExternalSecret" && o.spec.target.name === secret,
-      );
+      const external = externalSecrets.find((o) => specOf(o).target.name === secret);
       if (external) edges.push(`${idOf(external)} -. "${variable.name}" .-> ${idOf(workload)}`);
     }
   }
-  for (const service of objects.filter((o) => o.kind === "Service")) {
+  for (const service of ofKind(objects, "Service")) {
     nodes.push({
       id: idOf(service),
-      label: `Service ${service.metadata.name} :${service.spec.ports[0].port}`,
+      label: `Service ${service.metadata.name} :${service.spec?.ports?.[0]?.port}`,
       shape: "box",
     });
     edges.push(`${idOf(service)} --> ${idFor("Deployment", facts.app.name)}`);
@@ -147,7 +141,7 @@ function workloadId(facts: DesignFacts, kind: string, name?: string): string {
   return idFor(kind, name ?? facts.app.name);
 }
 
-function idOf(object: Anything): string {
+function idOf(object: Manifest): string {
   return idFor(object.kind, object.metadata.name);
 }
 

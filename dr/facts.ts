@@ -5,7 +5,18 @@
  * The recovery model reads only these facts, so it describes what is deployed, not what was meant.
  */
 
-import type { Manifest as SynthesizedObject } from "../charts/stacks";
+import {
+  isKind,
+  type Kind,
+  type Manifest,
+  type ManifestOf,
+  type IContainer,
+  type IPodSpec,
+  nameOf,
+  ofKind,
+  podSpecOf,
+  specOf,
+} from "../charts/manifest";
 import {
   describeTargetDesign,
   type LabConfig,
@@ -16,12 +27,6 @@ import {
   type TargetConfig,
   type TargetDesign,
 } from "../config";
-
-/** A synthesized object; the fields read here are checked as they are read. */
-interface Manifest extends SynthesizedObject {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form JSON
-  readonly spec?: any;
-}
 
 export interface ScheduleFacts {
   readonly cronJob: string;
@@ -113,22 +118,20 @@ function labFacts(
   synced: readonly Manifest[],
   ops: readonly Manifest[],
 ): LabFacts {
-  const claims = synced.filter((m) => m.kind === "PersistentVolumeClaim");
-  const deployment = only(synced, "Deployment");
-  const pod = deployment.spec.template.spec;
+  const claims = ofKind(synced, "PersistentVolumeClaim");
+  const pod = podSpecOf(only(synced, "Deployment"));
   const claimAt = (path: string) => {
-    const mount = pod.containers[0].volumeMounts.find(
-      (m: { mountPath: string }) => m.mountPath === path,
-    );
-    const volume = pod.volumes.find((v: { name: string }) => v.name === mount?.name);
+    const mount = firstContainer(pod).volumeMounts?.find((m) => m.mountPath === path);
+    const volume = pod.volumes?.find((v) => v.name === mount?.name);
     const claim = claims.find((c) => c.metadata.name === volume?.persistentVolumeClaim?.claimName);
     if (!claim) throw new Error(`${config.file}: the app mounts no claim at ${path}`);
+    const storage = specOf(claim).resources?.requests?.storage;
     return {
       claim: claim.metadata.name,
-      bytes: quantityBytes(claim.spec.resources.requests.storage) ?? 0,
+      bytes: (typeof storage === "string" ? quantityBytes(storage) : storage) ?? 0,
     };
   };
-  const job = ops.find((m) => m.kind === "Job");
+  const job = ops.find((m) => isKind(m, "Job"));
   if (!job) throw new Error(`${config.file}: no restore Job among the ops objects`);
   return {
     ...common,
@@ -155,23 +158,21 @@ function targetFacts(config: TargetConfig, common: CommonFacts): TargetFacts {
 
 function appFacts(synced: readonly Manifest[]): AppFacts {
   const deployment = only(synced, "Deployment");
-  const pod = deployment.spec.template.spec;
-  const container = pod.containers[0];
+  const pod = podSpecOf(deployment);
+  const container = firstContainer(pod);
   const probeSeconds = (probe: { periodSeconds?: number; failureThreshold?: number } | undefined) =>
     (probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3);
-  const autoscaler = synced.find(
-    (m) =>
-      m.kind === "HorizontalPodAutoscaler" &&
-      m.spec.scaleTargetRef.name === deployment.metadata.name,
+  const autoscaler = ofKind(synced, "HorizontalPodAutoscaler").find(
+    (m) => m.spec?.scaleTargetRef.name === deployment.metadata.name,
   );
   return {
     name: deployment.metadata.name,
-    minReplicas: autoscaler?.spec.minReplicas ?? deployment.spec.replicas ?? 1,
+    minReplicas: autoscaler?.spec?.minReplicas ?? deployment.spec?.replicas ?? 1,
     livenessSeconds: probeSeconds(container.livenessProbe),
     readinessSeconds: probeSeconds(container.readinessProbe),
     terminationGraceSeconds: pod.terminationGracePeriodSeconds ?? 30,
     spreadOverZones: (pod.topologySpreadConstraints ?? []).some(
-      (c: { topologyKey: string; whenUnsatisfiable: string }) =>
+      (c) =>
         c.topologyKey === "topology.kubernetes.io/zone" && c.whenUnsatisfiable === "DoNotSchedule",
     ),
   };
@@ -179,34 +180,37 @@ function appFacts(synced: readonly Manifest[]): AppFacts {
 
 /** The CronJob whose container runs `pra-app <command>`. */
 function scheduleFacts(synced: readonly Manifest[], command: "backup" | "verify"): ScheduleFacts {
-  const cronJob = synced.find(
-    (m) =>
-      m.kind === "CronJob" &&
-      m.spec.jobTemplate.spec.template.spec.containers[0].args?.[0] === command,
+  const cronJob = ofKind(synced, "CronJob").find(
+    (m) => firstContainer(podSpecOf(m)).args?.[0] === command,
   );
   if (!cronJob) throw new Error(`no CronJob runs pra-app ${command}`);
-  const args: string[] = cronJob.spec.jobTemplate.spec.template.spec.containers[0].args;
+  const spec = specOf(cronJob);
+  const args = firstContainer(podSpecOf(cronJob)).args ?? [];
   const flag = (name: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
   const keepWithin = flag("--keep-within");
   const keepLast = flag("--keep-last");
+  const keepWithinSeconds = keepWithin === undefined ? undefined : parseDuration(keepWithin);
+  if (keepWithin !== undefined && keepWithinSeconds === undefined) {
+    throw new Error(`${nameOf(cronJob)}: --keep-within ${keepWithin} is not a duration`);
+  }
   return {
     cronJob: cronJob.metadata.name,
-    schedule: cronJob.spec.schedule,
-    intervalSeconds: longestGapSeconds(cronJob.spec.schedule),
-    startingDeadlineSeconds: cronJob.spec.startingDeadlineSeconds ?? 0,
-    activeDeadlineSeconds: cronJob.spec.jobTemplate.spec.activeDeadlineSeconds ?? 0,
-    ...(keepWithin !== undefined ? { keepWithinSeconds: parseDuration(keepWithin)! } : {}),
+    schedule: spec.schedule,
+    intervalSeconds: longestGapSeconds(spec.schedule),
+    startingDeadlineSeconds: spec.startingDeadlineSeconds ?? 0,
+    activeDeadlineSeconds: spec.jobTemplate.spec?.activeDeadlineSeconds ?? 0,
+    ...(keepWithinSeconds !== undefined ? { keepWithinSeconds } : {}),
     ...(keepLast !== undefined ? { keepLast: Number(keepLast) } : {}),
   };
 }
 
 function alertFacts(synced: readonly Manifest[]): AlertFacts {
-  const rules: { alert: string; for?: string }[] = synced
-    .filter((m) => m.kind === "PrometheusRule")
-    .flatMap((m) => m.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules));
+  const rules = ofKind(synced, "PrometheusRule").flatMap((m) =>
+    specOf(m).groups.flatMap((g) => g.rules),
+  );
   const appDown = rules.find((r) => r.alert === "PraAppUnavailable");
   return {
     alerts: rules.map((r) => r.alert),
@@ -214,8 +218,15 @@ function alertFacts(synced: readonly Manifest[]): AlertFacts {
   };
 }
 
-function only(manifests: readonly Manifest[], kind: string): Manifest {
-  const found = manifests.filter((m) => m.kind === kind);
-  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
-  return found[0]!;
+function only<K extends Kind>(manifests: readonly Manifest[], kind: K): ManifestOf<K> {
+  const found = ofKind(manifests, kind);
+  const [one] = found;
+  if (!one || found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return one;
+}
+
+function firstContainer(pod: IPodSpec): IContainer {
+  const [container] = pod.containers;
+  if (!container) throw new Error("a pod without containers");
+  return container;
 }
