@@ -38,14 +38,18 @@ export function targetInfraProblems(config: TargetConfig): ConfigProblem[] {
   if (minor(config.cluster.kubernetesVersion) < minor(OLDEST_SUPPORTED_KUBERNETES)) {
     problems.push({
       key: "pra:kubernetesVersion",
-      message: `expected an EKS version in standard support (${OLDEST_SUPPORTED_KUBERNETES} or later); found "${config.cluster.kubernetesVersion}"`,
+      message:
+        `expected an EKS version in standard support (${OLDEST_SUPPORTED_KUBERNETES} or later); ` +
+        `found "${config.cluster.kubernetesVersion}"`,
     });
   }
   const major = Number(config.database.engineVersion.split(".")[0]);
   if (major < OLDEST_SUPPORTED_POSTGRES_MAJOR) {
     problems.push({
       key: "pra:dbEngineVersion",
-      message: `expected a supported PostgreSQL major version (${OLDEST_SUPPORTED_POSTGRES_MAJOR} or later); found "${config.database.engineVersion}"`,
+      message:
+        `expected a supported PostgreSQL major version (${OLDEST_SUPPORTED_POSTGRES_MAJOR} or later); ` +
+        `found "${config.database.engineVersion}"`,
     });
   }
   return problems;

@@ -34,7 +34,7 @@ export interface BackupPlanArgs {
   readonly restoreTesting: TargetDesign["restoreTesting"];
 }
 
-export function validateBackupPlanArgs(args: BackupPlanArgs): void {
+export function validateBackupPlanArgs(args: Pick<BackupPlanArgs, "plan">): void {
   const { plan } = args;
   if (plan.retentionDays < 1)
     throw new Error(
@@ -45,7 +45,8 @@ export function validateBackupPlanArgs(args: BackupPlanArgs): void {
     plan.vaultLock.maxRetentionDays < plan.retentionDays
   ) {
     throw new Error(
-      `BackupPlan: the DR vault lock (${plan.vaultLock.minRetentionDays}..${plan.vaultLock.maxRetentionDays} days) would refuse copies kept ${plan.retentionDays} days`,
+      `BackupPlan: the DR vault lock (${plan.vaultLock.minRetentionDays}..${plan.vaultLock.maxRetentionDays} days) ` +
+        `would refuse copies kept ${plan.retentionDays} days`,
     );
   }
 }

@@ -48,7 +48,8 @@ export interface ClusterArgs {
 export function validateClusterArgs(args: ClusterArgs): void {
   if (args.nodesPerZone.length !== args.privateSubnetIds.length) {
     throw new Error(
-      `Cluster ${args.clusterName}: ${args.nodesPerZone.length} node group sizes for ${args.privateSubnetIds.length} zones`,
+      `Cluster ${args.clusterName}: ${args.nodesPerZone.length} node group sizes ` +
+        `for ${args.privateSubnetIds.length} zones`,
     );
   }
   if (args.privateSubnetIds.length < 2) {
@@ -59,7 +60,8 @@ export function validateClusterArgs(args: ClusterArgs): void {
   for (const [zone, size] of args.nodesPerZone.entries()) {
     if (size.min > size.desired || size.desired > size.max || size.max < 1) {
       throw new Error(
-        `Cluster ${args.clusterName}: zone ${zone}: expected min <= desired <= max and max >= 1; found ${JSON.stringify(size)}`,
+        `Cluster ${args.clusterName}: zone ${zone}: expected min <= desired <= max and max >= 1; ` +
+          `found ${JSON.stringify(size)}`,
       );
     }
   }

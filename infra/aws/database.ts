@@ -49,7 +49,8 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
     args.backupRetentionDays > 35
   ) {
     throw new Error(
-      `Database ${args.identifier}: expected a backup retention from 1 to 35 days (0 turns point-in-time recovery off); found ${args.backupRetentionDays}`,
+      `Database ${args.identifier}: expected a backup retention from 1 to 35 days ` +
+        `(0 turns point-in-time recovery off); found ${args.backupRetentionDays}`,
     );
   }
   if (args.subnetIds.length < 2) {

@@ -5,17 +5,21 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-export const KEY_PURPOSES = [
-  "eks",
-  "ebs",
-  "rds",
-  "secrets",
-  "s3",
-  "backup",
-  "logs",
-  "sns",
-] as const;
-export type KeyPurpose = (typeof KEY_PURPOSES)[number];
+export type KeyPurpose = "eks" | "ebs" | "rds" | "secrets" | "s3" | "backup" | "logs" | "sns";
+
+/** One value per purpose, made in this order; the compiler checks that no purpose is missing. */
+function perPurpose<T>(make: (purpose: KeyPurpose) => T): Record<KeyPurpose, T> {
+  return {
+    eks: make("eks"),
+    ebs: make("ebs"),
+    rds: make("rds"),
+    secrets: make("secrets"),
+    s3: make("s3"),
+    backup: make("backup"),
+    logs: make("logs"),
+    sns: make("sns"),
+  };
+}
 
 const DESCRIPTIONS: Record<KeyPurpose, string> = {
   eks: "EKS envelope encryption of Kubernetes secrets",
@@ -46,7 +50,10 @@ interface PolicyStatement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-/** The key policy of `purpose`: the account administers it through IAM; AWS services that write on their own are named. */
+/**
+ * The key policy of `purpose`: the account administers it through IAM; AWS services that write
+ * on their own are named.
+ */
 export function keyPolicy(
   purpose: KeyPurpose,
   accountId: string,
@@ -98,7 +105,9 @@ export function keyPolicy(
       Sid: "AutoScalingUsesKeyForNodeVolumes",
       Effect: "Allow",
       Principal: {
-        AWS: `arn:${partition}:iam::${accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+        AWS:
+          `arn:${partition}:iam::${accountId}:role/aws-service-role/` +
+          `autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
       },
       Action: [
         "kms:Encrypt",
@@ -123,8 +132,7 @@ export class Keys extends pulumi.ComponentResource {
     super("pra:aws:Keys", name, {}, opts);
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
     const partition = aws.getPartitionOutput({}, { parent: this });
-    const keys = {} as Record<KeyPurpose, aws.kms.Key>;
-    for (const purpose of KEY_PURPOSES) {
+    this.keys = perPurpose((purpose) => {
       const key = new aws.kms.Key(
         `${name}-${purpose}`,
         {
@@ -143,13 +151,9 @@ export class Keys extends pulumi.ComponentResource {
         { name: `alias/${args.aliasPrefix}-${purpose}`, targetKeyId: key.keyId },
         { parent: this },
       );
-      keys[purpose] = key;
-    }
-    this.keys = keys;
-    this.arns = Object.fromEntries(KEY_PURPOSES.map((p) => [p, keys[p].arn])) as Record<
-      KeyPurpose,
-      pulumi.Output<string>
-    >;
+      return key;
+    });
+    this.arns = perPurpose((purpose) => this.keys[purpose].arn);
     this.registerOutputs({ arns: this.arns });
   }
 }

@@ -54,7 +54,8 @@ export function subnetRanges(
 export function pickZones(available: readonly string[], count: number, region: string): string[] {
   if (available.length < count) {
     throw new Error(
-      `Network: ${region} has ${available.length} availability zones (${available.join(", ")}); pra:availabilityZones asks for ${count}`,
+      `Network: ${region} has ${available.length} availability zones (${available.join(", ")}); ` +
+        `pra:availabilityZones asks for ${count}`,
     );
   }
   return [...available].sort().slice(0, count);

@@ -1,4 +1,5 @@
 /** Assertions shared by the stack test files: each looks a resource's inputs up in the recording. */
+import { z } from "zod";
 import type { RecordedResource, RecordingMocks } from "./harness";
 
 export const KEY = "aws:kms/key:Key";
@@ -31,7 +32,36 @@ export function zoneOfSubnet(mocks: RecordingMocks, subnetId: unknown): string {
   return String(subnet!.inputs.availabilityZone);
 }
 
+/**
+ * The JSON documents the program writes into inputs (policies, kubeconfigs, event patterns),
+ * read through schemas: a document of another shape fails the test here, with zod's message.
+ * The objects are loose so that a field nobody expects (a kubeconfig `token`) stays visible.
+ */
+const PolicyDocument = z.looseObject({ Statement: z.array(z.record(z.string(), z.unknown())) });
+const Kubeconfig = z.looseObject({
+  "current-context": z.string(),
+  clusters: z.array(z.looseObject({ cluster: z.looseObject({ server: z.string() }) })),
+  users: z.array(
+    z.looseObject({
+      user: z.looseObject({
+        exec: z.looseObject({ args: z.array(z.string()) }).optional(),
+      }),
+    }),
+  ),
+});
+const JsonObject = z.record(z.string(), z.unknown());
+
 /** Parses a JSON policy document given as an input string. */
-export function doc(text: unknown): { Statement: Array<Record<string, unknown>> } {
-  return JSON.parse(String(text));
+export function doc(text: unknown): z.infer<typeof PolicyDocument> {
+  return PolicyDocument.parse(JSON.parse(String(text)));
+}
+
+/** Parses a kubeconfig given as JSON (a provider input, a stack output). */
+export function kubeconfigOf(text: unknown): z.infer<typeof Kubeconfig> {
+  return Kubeconfig.parse(JSON.parse(String(text)));
+}
+
+/** Parses a JSON object given as a string (an event pattern, a secret's value). */
+export function jsonObject(text: unknown): Record<string, unknown> {
+  return JsonObject.parse(JSON.parse(String(text)));
 }

@@ -9,7 +9,14 @@ import { type PraConfig, parseStackConfig, stackFileName } from "../../config";
 import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
 import { isCustomResource, type Manifest } from "../../infra/kubernetes/deployment-plan";
 import { typeToken } from "../../infra/kubernetes/kubernetes-object";
-import { customerKey, doc, expectRotatingKeyIn, providerRegion, zoneOfSubnet } from "./assertions";
+import {
+  customerKey,
+  doc,
+  expectRotatingKeyIn,
+  kubeconfigOf,
+  providerRegion,
+  zoneOfSubnet,
+} from "./assertions";
 import {
   ACCOUNT_ID,
   type Evaluation,
@@ -195,8 +202,8 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
   test("every object and release goes through the EKS cluster's provider, built from its kubeconfig", () => {
     const provider = eksProvider();
     const cluster = mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks");
-    const kubeconfig = JSON.parse(String(provider.inputs.kubeconfig));
-    expect(kubeconfig.clusters[0].cluster.server).toBe(cluster.state.endpoint);
+    const kubeconfig = kubeconfigOf(provider.inputs.kubeconfig);
+    expect(kubeconfig.clusters[0]?.cluster.server).toBe(cluster.state.endpoint);
     expect(kubeconfig["current-context"]).toBe(cluster.state.name);
     // The DR cluster's provider (its StorageClass) is not where the charts go.
     const workloads = mocks().resources.filter(

@@ -16,11 +16,19 @@ import { keyPolicy } from "../../infra/aws/kms";
 import { pickZones, subnetRanges, validateNetworkArgs } from "../../infra/aws/network";
 import { appPolicy } from "../../infra/aws/workload-identity";
 import { targetInfraProblems } from "../../infra/config";
+import { doc, jsonObject, kubeconfigOf } from "./assertions";
+
+/** A committed stack that must be a target. */
+function loadTarget(stack: string): TargetConfig {
+  const config = loadStack(stack);
+  if (config.topology !== "target") throw new Error(`${stack} is not a target stack`);
+  return config;
+}
 
 // prod runs a warm standby; its pilot-light variant is the baseline these figures describe.
-const prodStack = loadStack("prod") as TargetConfig;
+const prodStack = loadTarget("prod");
 const prod: TargetConfig = { ...prodStack, dr: { ...prodStack.dr, strategy: "pilot-light" } };
-const staging = loadStack("staging") as TargetConfig;
+const staging = loadTarget("staging");
 
 describe("describeTargetDesign", () => {
   test("prod as a pilot light: hourly snapshots for a 15m RPO, 14 days everywhere, RTC 15 min", () => {
@@ -128,9 +136,8 @@ describe("input checks", () => {
     expect(amiTypeFor("m7g.large")).toBe("AL2023_ARM_64_STANDARD");
     expect(amiTypeFor("m7i.large")).toBe("AL2023_x86_64_STANDARD");
     // Only an exec plugin: no token, client certificate or password in the kubeconfig.
-    expect(
-      Object.keys(JSON.parse(buildKubeconfig("c", "https://e", "ca", "r")).users[0].user),
-    ).toEqual(["exec"]);
+    const [user] = kubeconfigOf(buildKubeconfig("c", "https://e", "ca", "r")).users;
+    expect(Object.keys(user?.user ?? {})).toEqual(["exec"]);
   });
 
   test("database: retention 0 is refused, Multi-AZ needs two subnets", () => {
@@ -154,16 +161,10 @@ describe("input checks", () => {
   test("backup plan: a vault lock that would refuse the plan's copies is refused", () => {
     const design = describeTargetDesign(prod);
     const args = {
-      baseName: "b",
-      drProvider: undefined as never,
-      keys: { primary: "k", dr: "k", resources: [], logs: "k" },
-      databaseArn: "arn",
-      restoreTest: { vpcId: "v", subnetGroupName: "s" },
       plan: {
         ...design.backupPlan,
         vaultLock: { ...design.backupPlan.vaultLock, minRetentionDays: 30 },
       },
-      restoreTesting: design.restoreTesting,
     };
     expect(() => validateBackupPlanArgs(args)).toThrow("would refuse copies kept 14 days");
   });
@@ -171,27 +172,27 @@ describe("input checks", () => {
 
 describe("policies", () => {
   test("keys: the account administers through IAM; only the services that need it are named", () => {
-    const logs = JSON.parse(keyPolicy("logs", "111", "aws", "eu-west-3"));
-    expect(logs.Statement.map((s: { Principal: unknown }) => s.Principal)).toEqual([
+    const logs = doc(keyPolicy("logs", "111", "aws", "eu-west-3"));
+    expect(logs.Statement.map((s) => s.Principal)).toEqual([
       { AWS: "arn:aws:iam::111:root" },
       { Service: "logs.eu-west-3.amazonaws.com" },
     ]);
-    expect(JSON.parse(keyPolicy("rds", "111", "aws", "eu-west-3")).Statement).toHaveLength(1);
+    expect(doc(keyPolicy("rds", "111", "aws", "eu-west-3")).Statement).toHaveLength(1);
   });
 
   test("buckets deny plain HTTP; the app cannot delete exports", () => {
-    expect(JSON.parse(tlsOnlyPolicy("arn:aws:s3:::b")).Statement[0].Resource).toEqual([
+    expect(doc(tlsOnlyPolicy("arn:aws:s3:::b")).Statement[0]?.Resource).toEqual([
       "arn:aws:s3:::b",
       "arn:aws:s3:::b/*",
     ]);
-    const actions = JSON.parse(appPolicy("arn:aws:s3:::b", "k", "s", "sk")).Statement.flatMap(
-      (s: { Action: string[] }) => s.Action,
+    const actions = doc(appPolicy("arn:aws:s3:::b", "k", "s", "sk")).Statement.flatMap((s) =>
+      [s.Action].flat(),
     );
     expect(actions).not.toContain("s3:DeleteObject");
     expect(actions).not.toContain("s3:DeleteObjectVersion");
   });
 
   test("backup failures include cross-region copies", () => {
-    expect(JSON.parse(backupFailurePattern())["detail-type"]).toContain("Copy Job State Change");
+    expect(jsonObject(backupFailurePattern())["detail-type"]).toContain("Copy Job State Change");
   });
 });

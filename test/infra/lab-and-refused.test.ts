@@ -119,7 +119,8 @@ describe("refused settings", () => {
     // The program is loaded in an isolated module registry: compare the class by name.
     expect((failed as Error).name).toBe(ObjectivesNotMetError.name);
     expect((failed as Error).message).toContain(
-      "Pulumi.prod.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. How: fail over to pilot-light in eu-central-1;",
+      "Pulumi.prod.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. " +
+        "How: fail over to pilot-light in eu-central-1;",
     );
     expect((failed as Error).message).toContain("Fix: pra:drStrategy: warm-standby");
     expect(mocks.resources).toEqual([]);
