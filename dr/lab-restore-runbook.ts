@@ -150,8 +150,14 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
         argv: kubectl("wait", "--for=condition=failed", job, timeout),
         reason: JOB_FAILED,
       },
-      appIfFailed: `${down}. The database is either untouched (the restore checks the point before it replaces anything) or restored: read the log before starting the app`,
-      onFailure: `Read why:\n${inspectJob.map((line) => `  ${line}`).join("\n")}\nA damaged or missing point: run the runbook again with another --point.`,
+      appIfFailed:
+        `${down}. The database is either untouched (the restore checks the point before it ` +
+        "replaces anything) or restored: read the log before starting the app",
+      onFailure: [
+        "Read why:",
+        ...inspectJob.map((line) => `  ${line}`),
+        "A damaged or missing point: run the runbook again with another --point.",
+      ].join("\n"),
     },
     {
       id: "verify-restore",
@@ -171,8 +177,16 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
       id: "wait-app-ready",
       description: `Wait for ${deployment} to be ready on the restored data`,
       argv: kubectl("rollout", "status", deployment, timeout),
-      appIfFailed: `STARTING BUT NOT READY: ${deployment} was scaled to ${names.replicas} on the restored data (verified) and has not become ready`,
-      onFailure: `Inspect the pod:\n  ${k("get", "pods", "-l", names.appSelector)}\n  ${k("describe", "pods", "-l", names.appSelector)}\n  ${k("logs", deployment)}\nTo take it down again: ${k("scale", deployment, "--replicas=0")}`,
+      appIfFailed:
+        `STARTING BUT NOT READY: ${deployment} was scaled to ${names.replicas} on the restored ` +
+        "data (verified) and has not become ready",
+      onFailure: [
+        "Inspect the pod:",
+        `  ${k("get", "pods", "-l", names.appSelector)}`,
+        `  ${k("describe", "pods", "-l", names.appSelector)}`,
+        `  ${k("logs", deployment)}`,
+        `To take it down again: ${k("scale", deployment, "--replicas=0")}`,
+      ].join("\n"),
     },
     {
       id: "resume-backup",
@@ -212,7 +226,9 @@ export function checkRestoreLog(log: string, point?: string): CheckResult {
   const skipped = Array.isArray(summary.skipped) && summary.skipped.length > 0;
   return {
     ok: true,
-    message: `restored ${summary.restored}${taken}${skipped ? `; skipped as invalid: ${JSON.stringify(summary.skipped)}` : ""}`,
+    message:
+      `restored ${summary.restored}${taken}` +
+      (skipped ? `; skipped as invalid: ${JSON.stringify(summary.skipped)}` : ""),
   };
 }
 
@@ -255,35 +271,48 @@ function labNames(config: LabConfig) {
 }
 
 function summarizeManifest(yaml: string): string {
-  const objects = parseAllDocuments(yaml).map((doc) => doc.toJS() as Manifest);
-  return objects
-    .map((object) => {
-      const container = object.spec?.template?.spec?.containers?.[0];
-      const what = `${object.kind} ${object.metadata?.namespace}/${object.metadata?.name}`;
-      return container
-        ? `${what}: ${container.image} ${[...(container.command ?? []), ...(container.args ?? [])].join(" ")}`
-        : what;
-    })
-    .join("; ")
-    .concat(` (${yaml.trimEnd().split("\n").length} lines of YAML)`);
+  const summaries = parseAllDocuments(yaml).map((doc) => {
+    // toJS() is typed `any`: read it as unknown, field by field.
+    const object: unknown = doc.toJS();
+    const container = at(object, "spec", "template", "spec", "containers", 0);
+    const name = `${text(at(object, "metadata", "namespace"))}/${text(at(object, "metadata", "name"))}`;
+    const what = `${text(at(object, "kind"))} ${name}`;
+    const command = [...strings(at(container, "command")), ...strings(at(container, "args"))];
+    return container === undefined
+      ? what
+      : `${what}: ${text(at(container, "image"))} ${command.join(" ")}`;
+  });
+  return summaries.join("; ").concat(` (${yaml.trimEnd().split("\n").length} lines of YAML)`);
 }
 
-interface Manifest {
-  kind?: string;
-  metadata?: { name?: string; namespace?: string };
-  spec?: {
-    template?: {
-      spec?: { containers?: { image?: string; command?: string[]; args?: string[] }[] };
-    };
-  };
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** The value at `path` in parsed YAML or JSON, or undefined where the path leads nowhere. */
+function at(value: unknown, ...path: readonly (string | number)[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof key === "number") {
+      if (!Array.isArray(current)) return undefined;
+      const items: readonly unknown[] = current;
+      current = items[key];
+    } else {
+      if (!isRecord(current)) return undefined;
+      current = current[key];
+    }
+  }
+  return current;
+}
+
+const text = (value: unknown): string => (typeof value === "string" ? value : String(value));
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 
 function parseObject(line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -9,6 +9,7 @@ import { type Bound, none, plus, type Recovery, seconds } from "./recovery";
 import { labRestoreCommands } from "./recovery-commands";
 
 const NOT_SURVIVED = "no recovery point survives";
+const NOBODY_ALERTED = "nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true)";
 
 export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
   const objectives = config.objectives;
@@ -16,29 +17,43 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
   const backup = facts.backup;
   const newestPointAge =
     backup.intervalSeconds + backup.startingDeadlineSeconds + backup.activeDeadlineSeconds;
-  const backupBasis = `a restore point is at most ${f(newestPointAge)} old: ${backup.cronJob} runs every ${f(backup.intervalSeconds)}, may start ${f(backup.startingDeadlineSeconds)} late and take ${f(backup.activeDeadlineSeconds)}`;
+  const backupBasis =
+    `a restore point is at most ${f(newestPointAge)} old: ${backup.cronJob} runs every ` +
+    `${f(backup.intervalSeconds)}, may start ${f(backup.startingDeadlineSeconds)} late ` +
+    `and take ${f(backup.activeDeadlineSeconds)}`;
+  const appDownSeconds = facts.alerting.appDownSeconds;
   const alerted: Bound =
-    facts.alerting.appDownSeconds === undefined
-      ? none("nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true)")
-      : seconds(facts.alerting.appDownSeconds + ALERT_PIPELINE.seconds);
+    appDownSeconds === undefined
+      ? none(NOBODY_ALERTED)
+      : seconds(appDownSeconds + ALERT_PIPELINE.seconds);
   const response = seconds(objectives.onCallResponseSeconds);
   // Scale the app down, start the Job, check and copy the point (reading it twice), start the app.
   const copySeconds = (2 * facts.volumes.data.bytes) / LOCAL_DISK_BYTES_PER_SECOND;
-  const restore = seconds(
+  const restoreSeconds = Math.ceil(
     facts.app.terminationGraceSeconds +
       POD_START.seconds +
       copySeconds +
       POD_START.seconds +
       facts.app.readinessSeconds,
   );
-  const restoreBasis = `the restore runbook takes ${f((restore as { seconds: number }).seconds)}: the app stops (${f(facts.app.terminationGraceSeconds)} grace), the Job starts (${POD_START.seconds}s, ${POD_START.source}), checks and copies up to ${f(Math.ceil(copySeconds))} of data, the app starts and gets ready`;
+  const restore = seconds(restoreSeconds);
+  const restoreBasis =
+    `the restore runbook takes ${f(restoreSeconds)}: the app stops ` +
+    `(${f(facts.app.terminationGraceSeconds)} grace), the Job starts (${POD_START.seconds}s, ` +
+    `${POD_START.source}), checks and copies up to ${f(Math.ceil(copySeconds))} of data, ` +
+    "the app starts and gets ready";
   const manualRto = plus(alerted, response, restore);
-  const peopleMinutes = Math.ceil(((restore as { seconds: number }).seconds + 15 * 60) / 60);
+  const peopleMinutes = Math.ceil((restoreSeconds + 15 * 60) / 60);
   const alertBasis =
-    "seconds" in alerted
-      ? `PraAppUnavailable fires after ${f(facts.alerting.appDownSeconds!)} (+${ALERT_PIPELINE.seconds}s, ${ALERT_PIPELINE.source}), on-call acts within ${f(objectives.onCallResponseSeconds)} (pra:onCallResponse)`
-      : alerted.none;
-  const singleNode = `both volumes are ReadWriteOnce claims of ${facts.volumes.storageClass ? `StorageClass ${facts.volumes.storageClass}` : "the default StorageClass (node-local on k3d, kind and minikube)"} on the app's node`;
+    appDownSeconds === undefined
+      ? NOBODY_ALERTED
+      : `PraAppUnavailable fires after ${f(appDownSeconds)} (+${ALERT_PIPELINE.seconds}s, ` +
+        `${ALERT_PIPELINE.source}), on-call acts within ${f(objectives.onCallResponseSeconds)} ` +
+        "(pra:onCallResponse)";
+  const storageClass = facts.volumes.storageClass
+    ? `StorageClass ${facts.volumes.storageClass}`
+    : "the default StorageClass (node-local on k3d, kind and minikube)";
+  const singleNode = `both volumes are ReadWriteOnce claims of ${storageClass} on the app's node`;
   const reach = Math.max(
     backup.keepWithinSeconds ?? 0,
     (backup.keepLast ?? 1) * backup.intervalSeconds,
@@ -55,7 +70,8 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
         "the kubelet restarts the container; every acknowledged write is already on the data volume",
       peopleMinutes: 0,
       basis: [
-        `liveness fails after ${f(facts.app.livenessSeconds)}, the container restarts (${POD_START.seconds}s), readiness passes within ${f(facts.app.readinessSeconds)}`,
+        `liveness fails after ${f(facts.app.livenessSeconds)}, the container restarts ` +
+          `(${POD_START.seconds}s), readiness passes within ${f(facts.app.readinessSeconds)}`,
       ],
       fix: "shorter liveness or readiness probes",
       runbook: [],
@@ -78,10 +94,14 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       rpo: seconds(newestPointAge),
       rto: manualRto,
       mode: "manual",
-      mechanism: `restore the newest valid point from ${facts.volumes.backup.claim} with the ${facts.restoreJob} Job (npm run restore)`,
+      mechanism:
+        `restore the newest valid point from ${facts.volumes.backup.claim} with the ` +
+        `${facts.restoreJob} Job (npm run restore)`,
       peopleMinutes,
       basis: [backupBasis, alertBasis, restoreBasis],
-      fix: "a shorter pra:rpo (more frequent backups), pra:monitoring: true, a shorter pra:onCallResponse, or a longer pra:rto",
+      fix:
+        "a shorter pra:rpo (more frequent backups), pra:monitoring: true, " +
+        "a shorter pra:onCallResponse, or a longer pra:rto",
       // Built on first read: the commands come from synthesizing the charts again, which the
       // report needs and the synth-time check does not.
       get runbook() {
@@ -94,7 +114,9 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       rpo: seconds(0),
       rto: seconds(0),
       mode: "manual",
-      mechanism: `the app keeps serving; recreate ${facts.volumes.backup.claim} (npm run synth, kubectl apply) and the next backup writes a restore point`,
+      mechanism:
+        `the app keeps serving; recreate ${facts.volumes.backup.claim} (npm run synth, ` +
+        "kubectl apply) and the next backup writes a restore point",
       peopleMinutes: 15,
       basis: [
         "the live database is untouched",
@@ -182,7 +204,8 @@ function operatorError(
     rpo: covered
       ? seconds(newestPointAge)
       : none(
-          `restore points reach back ${f(reach)}, but an error may go unnoticed for ${f(objectives.errorDetectionSeconds)} (pra:errorDetectionTime)`,
+          `restore points reach back ${f(reach)}, but an error may go unnoticed for ` +
+            `${f(objectives.errorDetectionSeconds)} (pra:errorDetectionTime)`,
         ),
     rto,
     mode: "manual",
@@ -190,7 +213,8 @@ function operatorError(
       "restore the last point taken before the error (npm run restore -- --point app-<ts>.db)",
     peopleMinutes,
     basis: [
-      `restore points reach back ${f(reach)} (--keep-within ${f(facts.backup.keepWithinSeconds ?? 0)}, --keep-last ${facts.backup.keepLast ?? 1})`,
+      `restore points reach back ${f(reach)} (--keep-within ` +
+        `${f(facts.backup.keepWithinSeconds ?? 0)}, --keep-last ${facts.backup.keepLast ?? 1})`,
       "counted from when the error is noticed; writes after the error are lost with it",
       ...basis,
     ],

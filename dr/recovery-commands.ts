@@ -1,6 +1,7 @@
 /**
  * The commands a person runs for each manual recovery, with this stack's real names. The lab's
- * restore is the executable runbook of dr/lab-restore-runbook.ts (npm run restore), printed step by step.
+ * restore is the executable runbook of dr/lab-restore-runbook.ts (npm run restore), printed step
+ * by step.
  */
 import { cloudNames, type LabConfig, type TargetConfig } from "../config";
 import { byHandLines, labRestoreSteps, rerunCommand } from "./lab-restore-runbook";
@@ -18,12 +19,17 @@ export function labRestoreCommands(
   if (!chooseEarlierPoint)
     return [`# all steps at once: ${rerunCommand(config)}`, "# or by hand:", ...steps];
   return [
-    `kubectl -n ${config.namespace} exec deployment/${appName} -- pra-app backups   # pick the last point before the error`,
+    `kubectl -n ${config.namespace} exec deployment/${appName} -- pra-app backups` +
+      "   # pick the last point before the error",
     `# all steps at once: npm run restore -- --stack ${config.stack} --point app-<unix-seconds>.db`,
-    `# or by hand: npm run restore-job -- --stack ${config.stack} --point app-<unix-seconds>.db, then these steps with its file:`,
+    `# or by hand: npm run restore-job -- --stack ${config.stack} --point app-<unix-seconds>.db, ` +
+      "then these steps with its file:",
     ...steps,
   ];
 }
+
+/** One shell line from its parts, so that a long command reads as several lines of source. */
+const line = (...parts: string[]) => parts.join(" ");
 
 function names(config: TargetConfig) {
   const cloud = cloudNames(config.stack);
@@ -40,9 +46,24 @@ function names(config: TargetConfig) {
 export function restoreInDrRegion(config: TargetConfig): string[] {
   const n = names(config);
   return [
-    `SRC=$(aws rds describe-db-instance-automated-backups --region ${n.dr} --query "DBInstanceAutomatedBackups[?DBInstanceIdentifier=='${n.db}'].DBInstanceAutomatedBackupsArn" --output text)`,
-    `DB_SG=$(aws ec2 describe-security-groups --region ${n.dr} --filters Name=group-name,Values=${n.db}-dr-db --query 'SecurityGroups[0].GroupId' --output text)`,
-    `aws rds restore-db-instance-to-point-in-time --region ${n.dr} --source-db-instance-automated-backups-arn "$SRC" --target-db-instance-identifier ${n.db}-restored --use-latest-restorable-time --multi-az --db-instance-class ${config.database.instanceClass} --kms-key-id alias/pra-${config.stack}-rds --deletion-protection --db-subnet-group-name ${n.db}-dr-subnets --db-parameter-group-name ${n.db}-dr-params --vpc-security-group-ids "$DB_SG"`,
+    line(
+      `SRC=$(aws rds describe-db-instance-automated-backups --region ${n.dr}`,
+      `--query "DBInstanceAutomatedBackups[?DBInstanceIdentifier=='${n.db}'].DBInstanceAutomatedBackupsArn"`,
+      "--output text)",
+    ),
+    line(
+      `DB_SG=$(aws ec2 describe-security-groups --region ${n.dr}`,
+      `--filters Name=group-name,Values=${n.db}-dr-db`,
+      "--query 'SecurityGroups[0].GroupId' --output text)",
+    ),
+    line(
+      `aws rds restore-db-instance-to-point-in-time --region ${n.dr}`,
+      '--source-db-instance-automated-backups-arn "$SRC"',
+      `--target-db-instance-identifier ${n.db}-restored --use-latest-restorable-time --multi-az`,
+      `--db-instance-class ${config.database.instanceClass} --kms-key-id alias/pra-${config.stack}-rds`,
+      `--deletion-protection --db-subnet-group-name ${n.db}-dr-subnets`,
+      `--db-parameter-group-name ${n.db}-dr-params --vpc-security-group-ids "$DB_SG"`,
+    ),
     `aws rds wait db-instance-available --region ${n.dr} --db-instance-identifier ${n.db}-restored`,
   ];
 }
@@ -51,10 +72,19 @@ export function restoreInDrRegion(config: TargetConfig): string[] {
 export function promoteReplica(config: TargetConfig): string[] {
   const n = names(config);
   return [
-    `aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${n.db}-dr --query 'DBInstances[0].StatusInfos'`,
-    `aws rds promote-read-replica --region ${n.dr} --db-instance-identifier ${n.db}-dr --backup-retention-period ${config.database.backupRetentionDays}`,
+    line(
+      `aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
+      "--query 'DBInstances[0].StatusInfos'",
+    ),
+    line(
+      `aws rds promote-read-replica --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
+      `--backup-retention-period ${config.database.backupRetentionDays}`,
+    ),
     `aws rds wait db-instance-available --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
-    `aws rds modify-db-instance --region ${n.dr} --db-instance-identifier ${n.db}-dr --multi-az --apply-immediately`,
+    line(
+      `aws rds modify-db-instance --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
+      "--multi-az --apply-immediately",
+    ),
   ];
 }
 
@@ -62,13 +92,35 @@ export function promoteReplica(config: TargetConfig): string[] {
 export function failOverCluster(config: TargetConfig, instance: string): string[] {
   const n = names(config);
   return [
-    `for ng in $(aws eks list-nodegroups --region ${n.dr} --cluster-name ${n.drCluster} --query nodegroups --output text); do aws eks update-nodegroup-config --region ${n.dr} --cluster-name ${n.drCluster} --nodegroup-name "$ng" --scaling-config minSize=1,maxSize=${config.cluster.maxNodesPerZone},desiredSize=${config.cluster.nodesPerZone}; done`,
+    line(
+      `for ng in $(aws eks list-nodegroups --region ${n.dr} --cluster-name ${n.drCluster}`,
+      "--query nodegroups --output text); do",
+      `aws eks update-nodegroup-config --region ${n.dr} --cluster-name ${n.drCluster}`,
+      '--nodegroup-name "$ng" --scaling-config',
+      `minSize=1,maxSize=${config.cluster.maxNodesPerZone},desiredSize=${config.cluster.nodesPerZone};`,
+      "done",
+    ),
     `aws eks update-kubeconfig --region ${n.dr} --name ${n.drCluster}`,
     `aws secretsmanager stop-replication-to-replica --region ${n.dr} --secret-id ${n.secret}`,
-    `HOST=$(aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${instance} --query 'DBInstances[0].Endpoint.Address' --output text)`,
-    `aws secretsmanager get-secret-value --region ${n.dr} --secret-id ${n.secret} --query SecretString --output text | jq --arg h "$HOST" '.host=$h' | aws secretsmanager put-secret-value --region ${n.dr} --secret-id ${n.secret} --secret-string file:///dev/stdin`,
-    `# the DR cluster needs External Secrets (ClusterSecretStore aws-secrets-manager reading ${n.dr}), the Load Balancer Controller, and a pra-cloud ConfigMap naming the replica bucket (docs/deploying.md)`,
-    `kubectl apply -f dist/${config.stack}/failover/   # the workload with the DR VPC's network ranges; then move DNS to the DR load balancer`,
+    line(
+      `HOST=$(aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${instance}`,
+      "--query 'DBInstances[0].Endpoint.Address' --output text)",
+    ),
+    line(
+      `aws secretsmanager get-secret-value --region ${n.dr} --secret-id ${n.secret}`,
+      `--query SecretString --output text | jq --arg h "$HOST" '.host=$h' |`,
+      `aws secretsmanager put-secret-value --region ${n.dr} --secret-id ${n.secret}`,
+      "--secret-string file:///dev/stdin",
+    ),
+    line(
+      "# the DR cluster needs External Secrets (ClusterSecretStore aws-secrets-manager reading",
+      `${n.dr}), the Load Balancer Controller, and a pra-cloud ConfigMap naming the replica bucket`,
+      "(docs/deploying.md)",
+    ),
+    line(
+      `kubectl apply -f dist/${config.stack}/failover/`,
+      "  # the workload with the DR VPC's network ranges; then move DNS to the DR load balancer",
+    ),
   ];
 }
 
@@ -76,10 +128,26 @@ export function failOverCluster(config: TargetConfig, instance: string): string[
 export function restoreBeforeError(config: TargetConfig): string[] {
   const n = names(config);
   return [
-    `aws rds describe-db-instances --region ${n.primary} --db-instance-identifier ${n.db} --query 'DBInstances[0].LatestRestorableTime'`,
-    `aws rds restore-db-instance-to-point-in-time --region ${n.primary} --source-db-instance-identifier ${n.db} --target-db-instance-identifier ${n.db}-before-error --restore-time <UTC time just before the error, e.g. 2026-11-24T09:41:00Z> --multi-az --db-instance-class ${config.database.instanceClass} --db-subnet-group-name <the primary subnet group> --vpc-security-group-ids <the database security group>`,
-    `aws rds wait db-instance-available --region ${n.primary} --db-instance-identifier ${n.db}-before-error`,
-    `# then copy the lost rows back, or switch the app: update host in ${n.secret} (region ${n.primary}) and kubectl -n ${config.namespace} rollout restart deployment/pra-app`,
+    line(
+      `aws rds describe-db-instances --region ${n.primary} --db-instance-identifier ${n.db}`,
+      "--query 'DBInstances[0].LatestRestorableTime'",
+    ),
+    line(
+      `aws rds restore-db-instance-to-point-in-time --region ${n.primary}`,
+      `--source-db-instance-identifier ${n.db} --target-db-instance-identifier ${n.db}-before-error`,
+      "--restore-time <UTC time just before the error, e.g. 2026-11-24T09:41:00Z> --multi-az",
+      `--db-instance-class ${config.database.instanceClass}`,
+      "--db-subnet-group-name <the primary subnet group>",
+      "--vpc-security-group-ids <the database security group>",
+    ),
+    line(
+      `aws rds wait db-instance-available --region ${n.primary}`,
+      `--db-instance-identifier ${n.db}-before-error`,
+    ),
+    line(
+      `# then copy the lost rows back, or switch the app: update host in ${n.secret}`,
+      `(region ${n.primary}) and kubectl -n ${config.namespace} rollout restart deployment/pra-app`,
+    ),
   ];
 }
 
@@ -87,7 +155,15 @@ export function restoreBeforeError(config: TargetConfig): string[] {
 export function restoreFromLockedVault(config: TargetConfig): string[] {
   const n = names(config);
   return [
-    `aws backup list-recovery-points-by-backup-vault --region ${n.dr} --backup-vault-name pra-${config.stack}-dr-vault --query 'reverse(sort_by(RecoveryPoints,&CreationDate))[0]'`,
-    `aws backup start-restore-job --region ${n.dr} --recovery-point-arn <the ARN above> --iam-role-arn <the AWS Backup role> --metadata DBInstanceIdentifier=${n.db}-from-vault,DBSubnetGroupName=${n.db}-dr-subnets,MultiAZ=true`,
+    line(
+      `aws backup list-recovery-points-by-backup-vault --region ${n.dr}`,
+      `--backup-vault-name pra-${config.stack}-dr-vault`,
+      "--query 'reverse(sort_by(RecoveryPoints,&CreationDate))[0]'",
+    ),
+    line(
+      `aws backup start-restore-job --region ${n.dr} --recovery-point-arn <the ARN above>`,
+      "--iam-role-arn <the AWS Backup role> --metadata",
+      `DBInstanceIdentifier=${n.db}-from-vault,DBSubnetGroupName=${n.db}-dr-subnets,MultiAZ=true`,
+    ),
   ];
 }

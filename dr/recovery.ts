@@ -28,7 +28,12 @@ export interface Recovery {
 export const seconds = (value: number): Bound => ({ seconds: Math.ceil(value) });
 export const none = (reason: string): Bound => ({ none: reason });
 
+/** The sum of `parts`, or the first part that has no bound (a chain is as bounded as its weakest link). */
 export function plus(...parts: Bound[]): Bound {
-  const missing = parts.find((p): p is { none: string } => "none" in p);
-  return missing ?? seconds(parts.reduce((sum, p) => sum + (p as { seconds: number }).seconds, 0));
+  let total = 0;
+  for (const part of parts) {
+    if ("none" in part) return part;
+    total += part.seconds;
+  }
+  return seconds(total);
 }

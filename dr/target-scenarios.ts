@@ -53,16 +53,14 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
     ? seconds(design.database.replicaLagAlarmSeconds)
     : seconds(RDS_PITR_LOG_UPLOAD.seconds + RDS_CROSS_REGION_BACKUP_COPY.seconds);
   const drRpoBasis = warm
-    ? `the cross-Region replica lags asynchronously; the ReplicaLag alarm fires past ${f(design.database.replicaLagAlarmSeconds)}`
-    : `${cite("transaction logs reach S3 every", RDS_PITR_LOG_UPLOAD)}, then ${cite("are copied to", RDS_CROSS_REGION_BACKUP_COPY)} ${design.regions.dr}`;
-  const drDatabase = warm ? seconds(RDS_REPLICA_PROMOTION.seconds) : seconds(restore.seconds);
-  const drCapacity = warm ? seconds(0) : seconds(EKS_NODE_LAUNCH.seconds);
-  const drWork = seconds(
-    Math.max(
-      (drDatabase as { seconds: number }).seconds,
-      (drCapacity as { seconds: number }).seconds,
-    ) + CUTOVER.seconds,
-  );
+    ? "the cross-Region replica lags asynchronously; the ReplicaLag alarm fires past " +
+      f(design.database.replicaLagAlarmSeconds)
+    : `${cite("transaction logs reach S3 every", RDS_PITR_LOG_UPLOAD)}, then ` +
+      `${cite("are copied to", RDS_CROSS_REGION_BACKUP_COPY)} ${design.regions.dr}`;
+  const drDatabaseSeconds = warm ? RDS_REPLICA_PROMOTION.seconds : restore.seconds;
+  const drCapacitySeconds = warm ? 0 : EKS_NODE_LAUNCH.seconds;
+  const drWorkSeconds = Math.ceil(Math.max(drDatabaseSeconds, drCapacitySeconds) + CUTOVER.seconds);
+  const drWork = seconds(drWorkSeconds);
   const drBasis = warm
     ? [
         cite("promote the replica:", RDS_REPLICA_PROMOTION),
@@ -77,7 +75,7 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
   const drRunbook = warm
     ? [...promoteReplica(config), ...failOverCluster(config, `pra-${config.stack}-dr`)]
     : [...restoreInDrRegion(config), ...failOverCluster(config, `pra-${config.stack}-restored`)];
-  const drMinutes = Math.ceil(((drWork as { seconds: number }).seconds + 30 * 60) / 60);
+  const drMinutes = Math.ceil((drWorkSeconds + 30 * 60) / 60);
   const drFix = warm
     ? "a longer pra:rpo or pra:rto"
     : "pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto";
@@ -143,7 +141,9 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       rpo: seconds(0),
       rto: seconds(0),
       mode: "automatic",
-      mechanism: `the live database is untouched; every export is already replicated to ${design.regions.dr}, and point-in-time recovery does not use the bucket`,
+      mechanism:
+        `the live database is untouched; every export is already replicated to ${design.regions.dr}, ` +
+        "and point-in-time recovery does not use the bucket",
       peopleMinutes: 0,
       basis: [
         cite("exports reach the replica bucket within", S3_REPLICATION_TIME_CONTROL),
@@ -172,7 +172,9 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
         ? seconds(RDS_MULTI_AZ_FAILOVER.seconds)
         : none("the app is not spread over zones"),
       mode: zonesSpread ? "automatic" : "not survived",
-      mechanism: `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; RDS fails over to its standby`,
+      mechanism:
+        `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; ` +
+        "RDS fails over to its standby",
       peopleMinutes: 0,
       basis: [
         `pods are spread over ${design.network.availabilityZones} zones (DoNotSchedule)`,
@@ -205,7 +207,8 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
         retentionReach >= objectives.errorDetectionSeconds
           ? seconds(0)
           : none(
-              `point-in-time recovery reaches back ${f(retentionReach)}, but an error may go unnoticed for ${f(objectives.errorDetectionSeconds)} (pra:errorDetectionTime)`,
+              `point-in-time recovery reaches back ${f(retentionReach)}, but an error may go ` +
+                `unnoticed for ${f(objectives.errorDetectionSeconds)} (pra:errorDetectionTime)`,
             ),
       rto: plus(response, seconds(RDS_PITR_LOG_UPLOAD.seconds + restore.seconds + CUTOVER.seconds)),
       mode: "manual",
@@ -230,7 +233,9 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
         : none("no copy is out of the account's reach"),
       rto: plus(response, seconds(restore.seconds + EKS_NODE_LAUNCH.seconds + CUTOVER.seconds)),
       mode: "manual",
-      mechanism: `restore the newest copy in the ${design.regions.dr} vault, whose ${design.backupPlan.vaultLock.mode}-mode lock stops anyone, root included, from deleting it`,
+      mechanism:
+        `restore the newest copy in the ${design.regions.dr} vault, whose ` +
+        `${design.backupPlan.vaultLock.mode}-mode lock stops anyone, root included, from deleting it`,
       peopleMinutes: Math.ceil((restore.seconds + 2 * 60 * 60) / 60),
       basis: [
         `AWS Backup snapshots every ${design.backupPlan.intervalHours}h (its fastest schedule)`,

@@ -57,7 +57,7 @@ function readOptions(): Options | undefined {
   const intervalSeconds = Number(values.interval);
   if (!(durationSeconds > 0) || !(intervalSeconds > 0))
     throw new Error(`--duration and --interval must be positive numbers\n${usage}`);
-  return { durationSeconds, intervalSeconds, stack: values.stack!, keep: values.keep! };
+  return { durationSeconds, intervalSeconds, stack: values.stack, keep: values.keep };
 }
 
 async function main(): Promise<number> {
@@ -75,9 +75,10 @@ async function main(): Promise<number> {
   const config = loadStack(options.stack);
   const dir = mkdtempSync(join(tmpdir(), "pra-drill-"));
   const dataDir = join(dir, "data");
+  const dbPath = join(dataDir, "app.db");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DB_PATH: join(dataDir, "app.db"),
+    DB_PATH: dbPath,
     BACKUP_DIR: join(dir, "backup"),
   };
   delete env.DATABASE_URL;
@@ -132,7 +133,8 @@ async function main(): Promise<number> {
 
   try {
     console.log(
-      `DR drill, stack ${config.stack}: writes for ${options.durationSeconds} s, a backup every ${options.intervalSeconds} s ` +
+      `DR drill, stack ${config.stack}: writes for ${options.durationSeconds} s, ` +
+        `a backup every ${options.intervalSeconds} s ` +
         `(the stack's CronJob: every ${config.backup.timing.intervalSeconds} s)`,
     );
     const first = await startService();
@@ -199,7 +201,7 @@ async function main(): Promise<number> {
     );
     await backups;
 
-    const db = new Database(env.DB_PATH!, { readonly: true, fileMustExist: true });
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     const restoredIds = new Set(
       (db.prepare("SELECT id FROM events").all() as { id: number }[]).map((row) => row.id),
     );
@@ -214,7 +216,8 @@ async function main(): Promise<number> {
     const rpoOk = verdict.rpoSeconds <= config.objectives.rpoSeconds;
     const rtoOk = verdict.rtoSeconds <= config.objectives.rtoSeconds;
     console.log(
-      `writes acknowledged: ${ackedBeforeDisaster.length}; backups: ${backupStartsMs.length} ok, ${backupsFailed} failed`,
+      `writes acknowledged: ${ackedBeforeDisaster.length}; ` +
+        `backups: ${backupStartsMs.length} ok, ${backupsFailed} failed`,
     );
     console.log(`restored ${restored.restored} (events up to id ${restored.last_event_id})`);
     console.log(

@@ -6,10 +6,12 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeRestoreJob } from "../charts/stacks";
-import { ConfigError, loadStack } from "../config";
+import { loadStack } from "../config";
 
 const usage =
   "usage: npm run restore-job -- --stack <stack> --point app-<unix-seconds>.db [--out <dir>]";
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function main(): number {
   let values: { stack?: string; point?: string; out?: string; help?: boolean };
@@ -23,7 +25,7 @@ function main(): number {
       },
     }));
   } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
+    console.error(`${messageOf(error)}\n${usage}`);
     return 2;
   }
   if (values.help) {
@@ -44,7 +46,7 @@ function main(): number {
     console.log(file);
     return 0;
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : (error as Error).message);
+    console.error(messageOf(error));
     return 1;
   }
 }

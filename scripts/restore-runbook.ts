@@ -21,7 +21,10 @@ import {
 } from "../dr/lab-restore-runbook";
 
 const usage =
-  "usage: npm run restore -- --stack <stack> [--point app-<unix-seconds>.db] [--context <kubectl context>] [--dry-run]";
+  "usage: npm run restore -- --stack <stack> [--point app-<unix-seconds>.db] " +
+  "[--context <kubectl context>] [--dry-run]";
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Request {
   readonly config: LabConfig;
@@ -50,7 +53,7 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
       },
     }));
   } catch (error) {
-    return { usageError: (error as Error).message };
+    return { usageError: messageOf(error) };
   }
   if (values.help) return "help";
   if (!values.stack) return { usageError: "--stack is required" };
@@ -59,7 +62,9 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
     const config = loadStack(values.stack, process.cwd());
     if (config.topology !== "lab") {
       return {
-        usageError: `stack ${values.stack} has the ${config.topology} topology: this runbook restores the lab's SQLite volume; the target restores with AWS tools (docs/aws-target.md)`,
+        usageError:
+          `stack ${values.stack} has the ${config.topology} topology: this runbook restores the ` +
+          "lab's SQLite volume; the target restores with AWS tools (docs/aws-target.md)",
       };
     }
     const options = {
@@ -68,7 +73,7 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
     };
     return { config, options, dryRun: values["dry-run"] === true };
   } catch (error) {
-    return { usageError: (error as Error).message };
+    return { usageError: messageOf(error) };
   }
 }
 
@@ -89,11 +94,11 @@ function start(argv: readonly string[], stdin?: string) {
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
+    stdout += chunk.toString();
     process.stdout.write(chunk);
   });
   child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
+    stderr += chunk.toString();
     process.stderr.write(chunk);
   });
   // kubectl may exit before reading all of stdin; that shows in its exit code, not as EPIPE here.
@@ -201,7 +206,8 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(
-    `\nRestore of stack ${request.config.stack} done: the app serves the restored data, backups and the restore test are resumed.`,
+    `\nRestore of stack ${request.config.stack} done: the app serves the restored data, ` +
+      "backups and the restore test are resumed.",
   );
   return 0;
 }

@@ -42,7 +42,8 @@ test("fails, naming the scenario, both figures and the fix, for one whose object
   expect(result.stdout).toContain("Pulumi.lab.yaml: every declared objective holds");
   expect(result.stderr).toContain("Pulumi.thin.yaml: the declared objectives cannot be met:");
   expect(result.stderr).toContain(
-    "Pulumi.thin.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. How: fail over to pilot-light in eu-central-1;",
+    "Pulumi.thin.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. " +
+      "How: fail over to pilot-light in eu-central-1;",
   );
   expect(result.stderr).toContain(
     "Fix: pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto, or remove region-loss from pra:drScenarios.",

@@ -66,7 +66,8 @@ test("the lab report's restore runbook is the executable one", () => {
 test("the settings reference lists every key with what it expects", () => {
   const reference = documents.get("docs/configuration.md")!;
   expect(reference).toContain(
-    "| `pra:rpo` | lab, target | a duration such as 90s, 5m, 1h30m or 7d (the recovery point objective) | per topology |",
+    "| `pra:rpo` | lab, target | a duration such as 90s, 5m, 1h30m or 7d " +
+      "(the recovery point objective) | per topology |",
   );
   expect(reference).toContain(
     '| `pra:dataVolumeSize` | lab | a Kubernetes storage quantity such as 200Mi or 5Gi | `"200Mi"` |',

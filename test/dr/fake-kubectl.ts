@@ -54,7 +54,8 @@ if [ -n "$FAKE_KUBECTL_FAIL" ]; then
 fi
 case "$line" in
   *" logs "*)
-    printf '{"command":"restore","ok":true,"restored":"%s","timestamp":1700000000,"last_event_id":42,"db":"/data/app.db","skipped":[],"moved_aside":[]}\n' "$FAKE_RESTORED"
+    printf '{"command":"restore","ok":true,"restored":"%s","timestamp":1700000000,' "$FAKE_RESTORED"
+    printf '"last_event_id":42,"db":"/data/app.db","skipped":[],"moved_aside":[]}\n'
     ;;
 esac
 exit 0

@@ -133,21 +133,26 @@ describe("a successful restore", () => {
   });
 
   test("applies the newest-point Job by default, and the chosen point's Job with --point", () => {
-    const job = (name: string) => {
+    const job = (name: string): unknown => {
       const stdin = get(name).stdins[SUCCESS.findIndex((args) => args.includes("apply"))]!;
-      const [object] = parseAllDocuments(stdin).map((doc) => doc.toJS());
+      const object: unknown = parseAllDocuments(stdin)[0]?.toJS();
       return object;
+    };
+    const containerArgs = (name: string): unknown => {
+      let value = job(name);
+      for (const key of ["spec", "template", "spec", "containers", "0", "args"]) {
+        const next: unknown =
+          value !== null && typeof value === "object" ? Reflect.get(value, key) : undefined;
+        value = next;
+      }
+      return value;
     };
     expect(job("default")).toMatchObject({
       kind: "Job",
       metadata: { name: "sqlite-restore", namespace: "pra" },
     });
-    expect(job("default").spec.template.spec.containers[0].args).toEqual(["restore"]);
-    expect(job("point").spec.template.spec.containers[0].args).toEqual([
-      "restore",
-      "--point",
-      POINT,
-    ]);
+    expect(containerArgs("default")).toEqual(["restore"]);
+    expect(containerArgs("point")).toEqual(["restore", "--point", POINT]);
   });
 
   test("--context goes to every kubectl call", () => {

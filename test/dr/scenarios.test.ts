@@ -1,5 +1,4 @@
 import { prepareStack } from "../../charts/stacks";
-import type { PraConfig } from "../../config";
 import { type Assessment, assess } from "../../dr/assess";
 import {
   ALERT_PIPELINE,
@@ -82,7 +81,8 @@ describe("lab at its defaults (monitoring on)", () => {
     ]) {
       const r = recovery(lab, scenario);
       expect(r.mode).toBe("not survived");
-      expect(r.rpo).toEqual({ none: expect.stringContaining("no recovery point survives") });
+      const survives: unknown = expect.stringContaining("no recovery point survives");
+      expect(r.rpo).toEqual({ none: survives });
     }
   });
 
@@ -117,9 +117,12 @@ describe("settings that break an objective", () => {
     );
     expect(a.violations).toHaveLength(1);
     expect(a.violations[0]!.message).toBe(
-      "Pulumi.lab.yaml: operator-error: RPO declared 2m (pra:rpo), none: restore points reach back 10m, but an error may go unnoticed for 30m (pra:errorDetectionTime). " +
-        `How: ${recovery(a, "operator-error").mechanism}; ${recovery(a, "operator-error").basis.join("; ")}. ` +
-        "Fix: a longer pra:retention, or a shorter pra:errorDetectionTime, or remove operator-error from pra:drScenarios.",
+      "Pulumi.lab.yaml: operator-error: RPO declared 2m (pra:rpo), none: restore points reach " +
+        "back 10m, but an error may go unnoticed for 30m (pra:errorDetectionTime). " +
+        `How: ${recovery(a, "operator-error").mechanism}; ` +
+        `${recovery(a, "operator-error").basis.join("; ")}. ` +
+        "Fix: a longer pra:retention, or a shorter pra:errorDetectionTime, " +
+        "or remove operator-error from pra:drScenarios.",
     );
   });
 
@@ -149,7 +152,7 @@ describe("settings that break an objective", () => {
   });
 
   test("a target whose pods are not spread over zones does not survive a zone's loss", () => {
-    const config = configOf(prodValues, "prod") as PraConfig;
+    const config = configOf(prodValues, "prod");
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
     const deployment = tampered.synced.find((m) => m.kind === "Deployment") as unknown as {
