@@ -139,7 +139,8 @@ function benchRestore(pointDir: string): void {
     durable.push(
       timeCommand("sh", [
         "-c",
-        `cp '${join(pointDir, point)}' '${target}' && sync '${target}' && sqlite3 '${target}' 'PRAGMA integrity_check' | grep -qx ok`,
+        `cp '${join(pointDir, point)}' '${target}' && sync '${target}' && ` +
+          `sqlite3 '${target}' 'PRAGMA integrity_check' | grep -qx ok`,
       ]),
     );
     rmSync(manualDir, { recursive: true });
@@ -237,10 +238,12 @@ async function benchInsertLatency(db: string): Promise<void> {
 
   const p = (values: number[], q: number) => percentile(values, q);
   console.log(
-    `insert latency without backup: p50 ${formatSeconds(p(idle, 50))}, p99 ${formatSeconds(p(idle, 99))} (${idle.length} inserts)`,
+    `insert latency without backup: p50 ${formatSeconds(p(idle, 50))}, ` +
+      `p99 ${formatSeconds(p(idle, 99))} (${idle.length} inserts)`,
   );
   console.log(
-    `insert latency during backups: p50 ${formatSeconds(p(busy, 50))}, p99 ${formatSeconds(p(busy, 99))} (${busy.length} inserts; ${backups} backups completed meanwhile)`,
+    `insert latency during backups: p50 ${formatSeconds(p(busy, 50))}, ` +
+      `p99 ${formatSeconds(p(busy, 99))} (${busy.length} inserts; ${backups} backups completed meanwhile)`,
   );
   console.log(
     reportRow("insert p99 during backup vs without              ", p(busy, 99), p(idle, 99), 2),

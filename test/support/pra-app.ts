@@ -30,13 +30,21 @@ function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
     status,
     stdout,
     stderr,
-    json() {
-      const lines = stdout.trim().split("\n");
-      if (lines.length !== 1)
-        throw new Error(`expected one JSON line on stdout, got:\n${stdout}\n${stderr}`);
-      return JSON.parse(lines[0]!);
-    },
+    json: () => summaryLine(stdout, stderr),
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The one JSON object a command prints on stdout; `stderr` is shown when there is not exactly one. */
+export function summaryLine(stdout: string, stderr = ""): Record<string, unknown> {
+  const lines = stdout.trim().split("\n");
+  const parsed: unknown = lines.length === 1 ? JSON.parse(lines[0] ?? "") : undefined;
+  if (!isRecord(parsed))
+    throw new Error(`expected one JSON object line on stdout, got:\n${stdout}\n${stderr}`);
+  return parsed;
 }
 
 /** `pra-app <args>` as a separate process, through the installed bin. */

@@ -122,7 +122,8 @@ export async function startS3Stub(): Promise<S3Stub> {
         response,
         200,
         `<ListBucketResult><Name>${escapeXml(bucketName)}</Name><Prefix>${escapeXml(prefix)}</Prefix>` +
-          `<KeyCount>${contents.length}</KeyCount><IsTruncated>false</IsTruncated>${contents.join("")}</ListBucketResult>`,
+          `<KeyCount>${contents.length}</KeyCount><IsTruncated>false</IsTruncated>` +
+          `${contents.join("")}</ListBucketResult>`,
       );
       return;
     }
@@ -185,7 +186,8 @@ export async function startS3Stub(): Promise<S3Stub> {
         sendXml(
           response,
           200,
-          `<CopyObjectResult><ETag>"x"</ETag><LastModified>${new Date().toISOString()}</LastModified></CopyObjectResult>`,
+          `<CopyObjectResult><ETag>"x"</ETag>` +
+            `<LastModified>${new Date().toISOString()}</LastModified></CopyObjectResult>`,
         );
         return;
       }

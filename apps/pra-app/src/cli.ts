@@ -22,13 +22,18 @@ const BACKUP_NICENESS = 10;
 
 /**
  * The S3 export modules, loaded only when a command needs them: the AWS SDK takes longer to load than
- * a whole SQLite backup job takes to start.
+ * a whole SQLite backup job takes to start. (`require`, not `import()`: in a checkout the bin runs the
+ * sources through tsx's CommonJS hook, which leaves `import()` to Node's loader, unable to load them.)
  */
 function exportModules() {
   return {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
     ...(require("./export/s3") as typeof import("./export/s3")),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
     ...(require("./export/create") as typeof import("./export/create")),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
     ...(require("./export/verify") as typeof import("./export/verify")),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
     ...(require("./export/cache") as typeof import("./export/cache")),
   };
 }
@@ -185,9 +190,10 @@ export function buildProgram(settings: Settings): Command {
     )
     .addHelpText(
       "after",
-      "\nWithout --point or --before the newest valid point is restored and invalid newer ones are reported as skipped.\n" +
-        "The chosen copy is integrity-checked before anything is touched; the current database and its -wal/-shm\n" +
-        "files are moved aside as <db>.pre-restore-<unix-seconds>[-wal|-shm], never deleted.",
+      "\nWithout --point or --before the newest valid point is restored and invalid newer ones are\n" +
+        "reported as skipped. The chosen copy is integrity-checked before anything is touched; the current\n" +
+        "database and its -wal/-shm files are moved aside as <db>.pre-restore-<unix-seconds>[-wal|-shm],\n" +
+        "never deleted.",
     )
     .action(async (flags: LocationFlags & { point?: string; before?: number }) => {
       const { dbPath, backupDir } = sqliteLocations(settings, flags, "restore");
@@ -287,7 +293,8 @@ async function exportBackup(settings: Settings, retention: RetentionPolicy): Pro
   const exports = readExportSettings();
   if (!exports) {
     throw new Error(
-      "DATABASE_URL is set, so backup exports the database to S3 and needs EXPORT_BUCKET (or pass --db <path> for a SQLite file)",
+      "DATABASE_URL is set, so backup exports the database to S3 and needs EXPORT_BUCKET " +
+        "(or pass --db <path> for a SQLite file)",
     );
   }
   const started = process.hrtime.bigint();
@@ -313,8 +320,11 @@ async function exportBackup(settings: Settings, retention: RetentionPolicy): Pro
 }
 
 async function serve(settings: Settings): Promise<void> {
-  // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules.
+  // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules (`require`
+  // for the reason exportModules gives).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
   const { createApp } = require("./server") as typeof import("./server");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
   const { openStorage } = require("./storage") as typeof import("./storage");
   if (settings.dbPath)
     refuseEmptyStartAfterLoss(settings.dbPath, settings.backupDir, settings.allowEmptyDatabase);
@@ -322,7 +332,7 @@ async function serve(settings: Settings): Promise<void> {
   const exports = exportsConfigured() ? exportModules() : undefined;
   const restorePoints = exports
     ? exports.cachedExportListing(exports.createS3Client(), exports.readExportSettings()!)
-    : async () => listRestorePoints(settings.backupDir);
+    : () => Promise.resolve(listRestorePoints(settings.backupDir));
   const app = createApp(storage, restorePoints);
   await new Promise<void>((resolveListen, reject) => {
     app.server.once("error", reject);

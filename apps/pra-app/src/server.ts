@@ -27,10 +27,8 @@ class HttpError extends Error {
   }
 }
 
-type Handler = (
-  request: IncomingMessage,
-  url: URL,
-) => Promise<{ status: number; body: unknown } | RawBody>;
+type Handled = { status: number; body: unknown } | RawBody;
+type Handler = (request: IncomingMessage, url: URL) => Handled | Promise<Handled>;
 interface RawBody {
   status: number;
   raw: string;
@@ -54,7 +52,7 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
 
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     "/": {
-      GET: async () => ({
+      GET: () => ({
         status: 200,
         body: {
           service: "pra-app",
@@ -73,7 +71,7 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
         },
       }),
     },
-    "/health": { GET: async () => ({ status: 200, body: { status: "ok" } }) },
+    "/health": { GET: () => ({ status: 200, body: { status: "ok" } }) },
     "/ready": {
       GET: async () => {
         try {

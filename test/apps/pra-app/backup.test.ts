@@ -1,6 +1,16 @@
 /** `pra-app backup`: consistent restore points under load, retention, and failures that leave no trace. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import Database from "better-sqlite3";
 import { createBackup } from "../../../apps/pra-app/src/backup/create";
 import { checkDatabaseFile } from "../../../apps/pra-app/src/backup/integrity";
@@ -9,8 +19,10 @@ import { pointsToDelete } from "../../../apps/pra-app/src/backup/retention";
 import {
   eventIds,
   makeAppDatabase,
+  PRA_APP_BIN,
   runPraApp,
   spawnPraApp,
+  summaryLine,
   type TempDir,
   tempDir,
 } from "../../support/pra-app";
@@ -38,7 +50,7 @@ function plantPoint(source: string, backupDir: string, timestamp: number): strin
   return path;
 }
 
-test("backup writes a checked restore point and prints one JSON summary line", async () => {
+test("backup writes a checked restore point and prints one JSON summary line", () => {
   const db = dir.join("data", "app.db");
   makeAppDatabase(db, 25);
   // Through the installed bin, as a CronJob runs it.
@@ -80,9 +92,9 @@ test("a backup of a corrupt database fails and leaves nothing in the backup dire
   const db = dir.join("data", "app.db");
   makeAppDatabase(db, 2000, 200);
   const bytes = Buffer.alloc(4096 * 40, 0xab);
-  const fd = require("node:fs").openSync(db, "r+");
-  require("node:fs").writeSync(fd, bytes, 0, bytes.length, 4096 * 3);
-  require("node:fs").closeSync(fd);
+  const fd = openSync(db, "r+");
+  writeSync(fd, bytes, 0, bytes.length, 4096 * 3);
+  closeSync(fd);
   const run = await runPraApp(["backup"], { DB_PATH: db, BACKUP_DIR: dir.join("backup") });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(/error: .+/);
@@ -114,7 +126,7 @@ test("retention keeps the newest N or those within the age, and deletes the rest
   const db = dir.join("app.db");
   makeAppDatabase(db, 5);
   const backupDir = dir.join("backup");
-  require("node:fs").mkdirSync(backupDir);
+  mkdirSync(backupDir);
   const now = Math.floor(Date.now() / 1000);
   for (const age of [100_000, 90_000, 80_000, 3000, 1000]) plantPoint(db, backupDir, now - age);
   writeFileSync(dir.join("backup", "notes.txt"), "not a restore point");
@@ -145,21 +157,21 @@ describe("retention rules", () => {
   });
   const points = [point(100), point(200), point(300), point(400)];
 
-  test("without a policy nothing is deleted", async () => {
+  test("without a policy nothing is deleted", () => {
     expect(pointsToDelete(points, {}, 10_000, "app-400.db")).toEqual([]);
   });
 
-  test("keep-within alone never deletes the newest valid point even when everything is old", async () => {
+  test("keep-within alone never deletes the newest valid point even when everything is old", () => {
     const doomed = pointsToDelete(points, { keepWithinSeconds: 60 }, 10_000, "app-400.db");
     expect(doomed.map((p) => p.file)).toEqual(["app-300.db", "app-200.db", "app-100.db"]);
   });
 
-  test("the point just made is kept even when a newer-named (clock-skewed) file exists", async () => {
+  test("the point just made is kept even when a newer-named (clock-skewed) file exists", () => {
     const doomed = pointsToDelete([...points, point(9_999)], { keepLast: 1 }, 10_000, "app-300.db");
     expect(doomed.map((p) => p.file)).toEqual(["app-400.db", "app-200.db", "app-100.db"]);
   });
 
-  test("a point is kept if it is among the newest N OR younger than keep-within", async () => {
+  test("a point is kept if it is among the newest N OR younger than keep-within", () => {
     const doomed = pointsToDelete(
       points,
       { keepLast: 1, keepWithinSeconds: 250 },
@@ -195,7 +207,7 @@ test("two backup processes started together never overwrite each other nor fail 
   const backupDir = dir.join("backup");
   const run = () =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      const child = spawn(require("../../support/pra-app").PRA_APP_BIN, ["backup"], {
+      const child = spawn(PRA_APP_BIN, ["backup"], {
         env: { ...process.env, DB_PATH: db, BACKUP_DIR: backupDir },
       });
       children.push(child);
@@ -213,7 +225,7 @@ test("two backup processes started together never overwrite each other nor fail 
   const succeeded = results.filter((result) => result.code === 0);
   const failed = results.filter((result) => result.code !== 0);
   // Every success made its own distinct point; every failure said why.
-  const files = succeeded.map((result) => JSON.parse(result.stdout).file);
+  const files = succeeded.map((result) => String(summaryLine(result.stdout).file));
   expect(new Set(files).size).toBe(succeeded.length);
   expect(pointsIn(backupDir).sort()).toEqual([...files].sort());
   for (const result of failed) expect(result.stderr).toContain("already exists");
@@ -221,71 +233,80 @@ test("two backup processes started together never overwrite each other nor fail 
     expect(checkDatabaseFile(`${backupDir}/${file}`)).toEqual({ ok: true, lastEventId: 500 });
 });
 
-test("backups taken while a writer inserts continuously finish and each holds exactly a prefix of the rows", async () => {
-  const db = dir.join("data", "app.db");
-  makeAppDatabase(db, 20_000, 200); // a few MB
-  const writerScript = `
+test(
+  "backups taken while a writer inserts continuously finish and each holds " +
+    "exactly a prefix of the rows",
+  async () => {
+    const db = dir.join("data", "app.db");
+    makeAppDatabase(db, 20_000, 200); // a few MB
+    const writerScript = `
     const Database = require("better-sqlite3");
     const db = new Database(process.argv[1]);
     db.pragma("busy_timeout = 5000");
     db.pragma("journal_mode = WAL");
     const insert = db.prepare("INSERT INTO events (message) VALUES (?)");
     let n = 0;
-    const tick = () => { for (let i = 0; i < 50; i++) insert.run("w" + (++n) + "-" + "y".repeat(150)); setImmediate(tick); };
+    const tick = () => {
+      for (let i = 0; i < 50; i++) insert.run("w" + (++n) + "-" + "y".repeat(150));
+      setImmediate(tick);
+    };
     process.stdout.write("ready\\n");
     tick();`;
-  const writer = spawn(process.execPath, ["-e", writerScript, db], { cwd: process.cwd() });
-  children.push(writer);
-  await new Promise<void>((resolveReady) => writer.stdout.once("data", () => resolveReady()));
-  const backupDir = dir.join("backup");
-  const observer = new Database(db, { readonly: true });
-  const committedBefore: number[] = [];
-  const files: string[] = [];
-  try {
-    for (let round = 0; round < 3; round++) {
-      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
-      committedBefore.push(
-        (observer.prepare("SELECT max(id) AS id FROM events").get() as { id: number }).id,
-      );
-      // In this process; the writer is another process, as the service would be.
-      const run = await runPraApp(["backup", "--db", db, "--backup-dir", backupDir]);
-      expect(run.status).toBe(0);
-      files.push(run.json().file as string);
-      // The next point needs the next second.
-      await new Promise((resolveWait) => setTimeout(resolveWait, 1000 - (Date.now() % 1000) + 10));
+    const writer = spawn(process.execPath, ["-e", writerScript, db], { cwd: process.cwd() });
+    children.push(writer);
+    await new Promise<void>((resolveReady) => writer.stdout.once("data", () => resolveReady()));
+    const backupDir = dir.join("backup");
+    const observer = new Database(db, { readonly: true });
+    const committedBefore: number[] = [];
+    const files: string[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+        committedBefore.push(
+          (observer.prepare("SELECT max(id) AS id FROM events").get() as { id: number }).id,
+        );
+        // In this process; the writer is another process, as the service would be.
+        const run = await runPraApp(["backup", "--db", db, "--backup-dir", backupDir]);
+        expect(run.status).toBe(0);
+        files.push(run.json().file as string);
+        // The next point needs the next second.
+        await new Promise((resolveWait) =>
+          setTimeout(resolveWait, 1000 - (Date.now() % 1000) + 10),
+        );
+      }
+    } finally {
+      writer.kill("SIGKILL");
+      observer.close();
     }
-  } finally {
-    writer.kill("SIGKILL");
-    observer.close();
-  }
-  for (const [index, file] of files.entries()) {
-    expect(checkDatabaseFile(`${backupDir}/${file}`).ok).toBe(true);
-    // Restored the way an operator would, then read back.
-    const restoredDb = dir.join(`restored-${index}`, "app.db");
-    const restore = await runPraApp([
-      "restore",
-      "--point",
-      file,
-      "--db",
-      restoredDb,
-      "--backup-dir",
-      backupDir,
-    ]);
-    expect(restore.status).toBe(0);
-    const ids = eventIds(restoredDb);
-    // Exactly a prefix 1..k of the committed rows, with every row committed before the backup began.
-    expect(ids[ids.length - 1]).toBe(ids.length);
-    expect(ids.every((id, position) => id === position + 1)).toBe(true);
-    expect(ids.length).toBeGreaterThanOrEqual(committedBefore[index]!);
-  }
-  expect(new Set(files).size).toBe(3);
-});
+    for (const [index, file] of files.entries()) {
+      expect(checkDatabaseFile(`${backupDir}/${file}`).ok).toBe(true);
+      // Restored the way an operator would, then read back.
+      const restoredDb = dir.join(`restored-${index}`, "app.db");
+      const restore = await runPraApp([
+        "restore",
+        "--point",
+        file,
+        "--db",
+        restoredDb,
+        "--backup-dir",
+        backupDir,
+      ]);
+      expect(restore.status).toBe(0);
+      const ids = eventIds(restoredDb);
+      // Exactly a prefix 1..k of the committed rows, with every row committed before the backup began.
+      expect(ids[ids.length - 1]).toBe(ids.length);
+      expect(ids.every((id, position) => id === position + 1)).toBe(true);
+      expect(ids.length).toBeGreaterThanOrEqual(committedBefore[index]!);
+    }
+    expect(new Set(files).size).toBe(3);
+  },
+);
 
 test("a leftover temporary file from a killed run is cleaned up and never listed as a restore point", async () => {
   const db = dir.join("app.db");
   makeAppDatabase(db, 1);
   const backupDir = dir.join("backup");
-  require("node:fs").mkdirSync(backupDir);
+  mkdirSync(backupDir);
   const leftover = `${backupDir}/.tmp-app-1700000000.db.123.abcd`;
   writeFileSync(leftover, "half a copy");
   const old = new Date(Date.now() - 7 * 3600 * 1000);

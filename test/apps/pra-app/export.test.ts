@@ -75,9 +75,10 @@ async function restoredMessages(body: Buffer): Promise<string[]> {
   const client = new Client({ connectionString: target });
   await client.connect();
   try {
-    return (await client.query("SELECT message FROM events ORDER BY id")).rows.map(
-      (row) => row.message,
+    const result = await client.query<{ message: string }>(
+      "SELECT message FROM events ORDER BY id",
     );
+    return result.rows.map((row) => row.message);
   } finally {
     await client.end();
   }

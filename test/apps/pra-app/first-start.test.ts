@@ -18,7 +18,10 @@ describe("refuseEmptyStartAfterLoss", () => {
     writeFileSync(dir.join("backup", "app-1700000000.db"), "");
     writeFileSync(dir.join("backup", "app-1700000060.db"), "");
     expect(() => refuseEmptyStartAfterLoss(db, backups, false)).toThrow(
-      `refusing to create an empty database at ${db}: ${backups} holds 2 restore point(s), the newest app-1700000060.db, so the data was lost rather than never written. Restore first (pra-app restore; in the lab, npm run restore), or set PRA_ALLOW_EMPTY_DATABASE=true to start empty on purpose.`,
+      `refusing to create an empty database at ${db}: ${backups} holds 2 restore point(s), ` +
+        "the newest app-1700000060.db, so the data was lost rather than never written. " +
+        "Restore first (pra-app restore; in the lab, npm run restore), " +
+        "or set PRA_ALLOW_EMPTY_DATABASE=true to start empty on purpose.",
     );
   });
 

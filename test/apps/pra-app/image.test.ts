@@ -6,11 +6,13 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import {
   cleanEnv,
   eventIds,
   makeAppDatabase,
   REPO_ROOT,
+  summaryLine,
   type TempDir,
   tempDir,
 } from "../../support/pra-app";
@@ -92,9 +94,9 @@ test("the Dockerfile's build command compiles the app and the built CLI works fr
   expect(run(["--help"]).stdout).toContain("backup");
   const backup = run(["backup", "--keep-last", "3"]);
   expect(backup.status).toBe(0);
-  const file = JSON.parse(backup.stdout).file as string;
+  const file = z.object({ file: z.string() }).parse(summaryLine(backup.stdout)).file;
   expect(eventIds(join(dir.path, "backup", file))).toHaveLength(12);
   const verify = run(["verify", "--max-age", "1m"]);
   expect(verify.status).toBe(0);
-  expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, file, last_event_id: 12 });
+  expect(summaryLine(verify.stdout)).toMatchObject({ ok: true, file, last_event_id: 12 });
 });

@@ -95,11 +95,13 @@ describe("restore", () => {
     const run = await runPraApp(["restore"], env);
     expect(run.status).toBe(0);
     expect(run.stderr).toContain("skipped app-1700000100.db");
-    expect(run.json()).toMatchObject({
+    const summary = run.json();
+    expect(summary).toMatchObject({
       restored: "app-1700000000.db",
       last_event_id: 10,
-      skipped: [{ file: "app-1700000100.db", reason: expect.stringContaining("cannot be read") }],
+      skipped: [{ file: "app-1700000100.db" }],
     });
+    expect(JSON.stringify(summary.skipped)).toContain("cannot be read");
     expect(eventIds(db)).toHaveLength(10);
   });
 

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { Client } from "pg";
+import { z } from "zod";
 import { createBackup } from "../../../apps/pra-app/src/backup/create";
 import { listRestorePoints } from "../../../apps/pra-app/src/backup/points";
 import { type App, createApp } from "../../../apps/pra-app/src/server";
@@ -14,8 +15,26 @@ import { MAX_MESSAGE_LENGTH } from "../../../apps/pra-app/src/validation";
 import { type PostgresServer, startPostgres } from "../../support/postgres";
 import { type TempDir, tempDir } from "../../support/pra-app";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are free-form JSON that the tests index into
-type Json = any;
+// The response bodies the tests read into, as the app contract (docs/app.md) describes them.
+const EventBody = z.object({ id: z.number(), message: z.string(), created_at: z.string() });
+const EventsBody = z.object({ events: z.array(EventBody) });
+const ErrorBody = z.object({ error: z.string() });
+const CountBody = z.object({ count: z.number() });
+const StatusBody = z.object({
+  count: z.number(),
+  last_backup_file: z.string().nullable(),
+  backup_age_seconds: z.number().nullable(),
+});
+const BackupsBody = z.object({
+  backups: z.array(
+    z.object({
+      file: z.string(),
+      timestamp: z.number(),
+      size_bytes: z.number(),
+      age_seconds: z.number(),
+    }),
+  ),
+});
 
 let postgres: PostgresServer;
 let dir: TempDir;
@@ -34,7 +53,10 @@ afterAll(() => {
 });
 
 const backends: [string, () => Promise<Storage>][] = [
-  ["sqlite", async () => createSqliteStorage(dir.join(`db-${++databaseCounter}`, "app.db"))],
+  [
+    "sqlite",
+    () => Promise.resolve(createSqliteStorage(dir.join(`db-${++databaseCounter}`, "app.db"))),
+  ],
   [
     "postgres",
     async () => {
@@ -58,7 +80,7 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
   beforeEach(async () => {
     storage = await openBackend();
     backupDir = dir.join(`backups-${++databaseCounter}`);
-    app = createApp(storage, async () => listRestorePoints(backupDir));
+    app = createApp(storage, () => Promise.resolve(listRestorePoints(backupDir)));
     await new Promise<void>((resolveListen) =>
       app.server.listen(0, "127.0.0.1", () => resolveListen()),
     );
@@ -71,7 +93,8 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
 
   const get = async (path: string) => {
     const response = await fetch(`${base}${path}`);
-    return { status: response.status, body: (await response.json()) as Json };
+    const body: unknown = await response.json();
+    return { status: response.status, body };
   };
   const post = async (body: string) => {
     const response = await fetch(`${base}/events`, {
@@ -79,14 +102,14 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
       headers: { "content-type": "application/json" },
       body,
     });
-    return { status: response.status, body: (await response.json()) as Json };
+    const responseBody: unknown = await response.json();
+    return { status: response.status, body: responseBody };
   };
 
   test("GET / names the service and its backend", async () => {
-    expect(await get("/")).toEqual({
-      status: 200,
-      body: expect.objectContaining({ service: "pra-app", backend: kind }),
-    });
+    const root = await get("/");
+    expect(root.status).toBe(200);
+    expect(root.body).toMatchObject({ service: "pra-app", backend: kind });
   });
 
   test("/health and /ready answer while the database answers", async () => {
@@ -103,13 +126,14 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
   test("GET /add and POST /events store events that /count and /consultation return", async () => {
     const added = await get("/add?message=hello%20workshop");
     expect(added.status).toBe(200);
-    expect(added.body).toMatchObject({ id: expect.any(Number), message: "hello workshop" });
-    expect(Number.isNaN(Date.parse(added.body.created_at))).toBe(false);
+    const event = EventBody.parse(added.body);
+    expect(event.message).toBe("hello workshop");
+    expect(Number.isNaN(Date.parse(event.created_at))).toBe(false);
     const posted = await post(JSON.stringify({ message: "second" }));
     expect(posted).toMatchObject({ status: 201, body: { message: "second" } });
     expect(await get("/count")).toEqual({ status: 200, body: { count: 2 } });
     const consultation = await get("/consultation");
-    expect(consultation.body.events.map((event: { message: string }) => event.message)).toEqual([
+    expect(EventsBody.parse(consultation.body).events.map((event) => event.message)).toEqual([
       "second",
       "hello workshop",
     ]);
@@ -117,10 +141,10 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
 
   test("/consultation returns the newest 50, newest first", async () => {
     for (let i = 1; i <= 55; i++) await storage.addEvent(`m${i}`);
-    const { body } = await get("/consultation");
-    expect(body.events).toHaveLength(50);
-    expect(body.events[0].message).toBe("m55");
-    expect(body.events[49].message).toBe("m6");
+    const { events } = EventsBody.parse((await get("/consultation")).body);
+    expect(events).toHaveLength(50);
+    expect(events[0]?.message).toBe("m55");
+    expect(events[49]?.message).toBe("m6");
   });
 
   test.each([
@@ -135,8 +159,8 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
   ])("GET /add with %s is refused with 400", async (_case, path, error) => {
     const response = await get(path);
     expect(response.status).toBe(400);
-    expect(response.body.error).toContain(error);
-    expect((await get("/count")).body.count).toBe(0);
+    expect(ErrorBody.parse(response.body).error).toContain(error);
+    expect(CountBody.parse((await get("/count")).body).count).toBe(0);
   });
 
   test.each([
@@ -158,8 +182,8 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
     const response = await post(body);
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
-    expect(response.body.error).toContain(error);
-    expect((await get("/count")).body.count).toBe(0);
+    expect(ErrorBody.parse(response.body).error).toContain(error);
+    expect(CountBody.parse((await get("/count")).body).count).toBe(0);
   });
 
   test("a message of exactly the maximum length is accepted", async () => {
@@ -186,14 +210,13 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
     nowSpy.mockRestore();
     await storage.addEvent("one");
     const status = await get("/status");
-    expect(status.body).toMatchObject({ count: 1, last_backup_file: "app-1700000100.db" });
-    expect(status.body.backup_age_seconds).toBeGreaterThan(0);
-    const backups = (await get("/backups")).body.backups;
-    expect(backups.map((point: { file: string }) => point.file)).toEqual([
-      "app-1700000100.db",
-      "app-1700000000.db",
-    ]);
-    expect(backups[0]).toMatchObject({ timestamp: 1700000100, size_bytes: expect.any(Number) });
+    const statusBody = StatusBody.parse(status.body);
+    expect(statusBody).toMatchObject({ count: 1, last_backup_file: "app-1700000100.db" });
+    expect(statusBody.backup_age_seconds).toBeGreaterThan(0);
+    const { backups } = BackupsBody.parse((await get("/backups")).body);
+    expect(backups.map((point) => point.file)).toEqual(["app-1700000100.db", "app-1700000000.db"]);
+    // size_bytes is a number: BackupsBody says so.
+    expect(backups[0]).toMatchObject({ timestamp: 1700000100 });
   });
 
   test("/metrics exposes request counts, latency, events and the newest restore point", async () => {

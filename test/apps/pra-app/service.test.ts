@@ -1,8 +1,9 @@
 /** The real `pra-app serve` process: backend chosen by the environment, graceful shutdown, the CLI's help. */
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { type PostgresServer, startPostgres } from "../../support/postgres";
 import {
   eventIds,
+  makeAppDatabase,
   type RunningService,
   runPraApp,
   startService,
@@ -31,36 +32,40 @@ async function start(env: Record<string, string>): Promise<RunningService> {
   return service;
 }
 
-test("with DB_PATH it serves from SQLite and SIGTERM finishes in-flight requests before closing the database", async () => {
-  const db = dir.join("data", "app.db");
-  const service = await start({ DB_PATH: db, BACKUP_DIR: dir.join("backup") });
-  expect(await (await fetch(`${service.url}/`)).json()).toMatchObject({ backend: "sqlite" });
-  // A request whose body arrives slowly is in flight when SIGTERM lands.
-  const slowBody = new ReadableStream({
-    async start(controller) {
-      controller.enqueue(new TextEncoder().encode('{"message":'));
-      await new Promise((resolveWait) => setTimeout(resolveWait, 400));
-      controller.enqueue(new TextEncoder().encode('"in flight"}'));
-      controller.close();
-    },
-  });
-  const inFlight = fetch(`${service.url}/events`, {
-    method: "POST",
-    body: slowBody,
-    headers: { "content-type": "application/json" },
-    duplex: "half",
-  } as RequestInit);
-  await new Promise((resolveWait) => setTimeout(resolveWait, 150));
-  const exitCode = service.stop();
-  const response = await inFlight;
-  expect(response.status).toBe(201);
-  expect(await exitCode).toBe(0);
-  expect(service.logs()).toContain('"msg":"stopped"');
-  // Closed cleanly: the WAL was checkpointed into the database file and removed.
-  expect(existsSync(`${db}-wal`)).toBe(false);
-  expect(eventIds(db)).toEqual([1]);
-  await expect(fetch(`${service.url}/health`)).rejects.toThrow();
-});
+test(
+  "with DB_PATH it serves from SQLite and SIGTERM finishes in-flight requests " +
+    "before closing the database",
+  async () => {
+    const db = dir.join("data", "app.db");
+    const service = await start({ DB_PATH: db, BACKUP_DIR: dir.join("backup") });
+    expect(await (await fetch(`${service.url}/`)).json()).toMatchObject({ backend: "sqlite" });
+    // A request whose body arrives slowly is in flight when SIGTERM lands.
+    const slowBody = new ReadableStream({
+      async start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"message":'));
+        await new Promise((resolveWait) => setTimeout(resolveWait, 400));
+        controller.enqueue(new TextEncoder().encode('"in flight"}'));
+        controller.close();
+      },
+    });
+    const inFlight = fetch(`${service.url}/events`, {
+      method: "POST",
+      body: slowBody,
+      headers: { "content-type": "application/json" },
+      duplex: "half",
+    });
+    await new Promise((resolveWait) => setTimeout(resolveWait, 150));
+    const exitCode = service.stop();
+    const response = await inFlight;
+    expect(response.status).toBe(201);
+    expect(await exitCode).toBe(0);
+    expect(service.logs()).toContain('"msg":"stopped"');
+    // Closed cleanly: the WAL was checkpointed into the database file and removed.
+    expect(existsSync(`${db}-wal`)).toBe(false);
+    expect(eventIds(db)).toEqual([1]);
+    await expect(fetch(`${service.url}/health`)).rejects.toThrow();
+  },
+);
 
 test("with DATABASE_URL it serves from PostgreSQL and never logs the password", async () => {
   const url = (await postgres.createDatabase("service_pg")).replace(
@@ -115,10 +120,10 @@ test("an unknown command is bad usage", async () => {
 test("backups lists restore points newest first as JSON", async () => {
   const backupDir = dir.join("listing");
   const db = dir.join("listing.db");
-  require("../../support/pra-app").makeAppDatabase(db, 2);
-  require("node:fs").mkdirSync(backupDir);
+  makeAppDatabase(db, 2);
+  mkdirSync(backupDir);
   for (const ts of [1_700_000_000, 1_700_000_200, 1_700_000_100]) {
-    require("node:fs").copyFileSync(db, `${backupDir}/app-${ts}.db`);
+    copyFileSync(db, `${backupDir}/app-${ts}.db`);
   }
   const run = await runPraApp(["backups"], { BACKUP_DIR: backupDir });
   expect(run.status).toBe(0);

@@ -5,10 +5,11 @@
  * transaction on the source, so the copy is the database exactly as some commit left it, writers are
  * never blocked (WAL), and they cannot make it start over. (In small steps, the API restarts whenever
  * another connection writes between steps and may never finish under load. `VACUUM INTO` is also
- * consistent but rebuilds every b-tree, which costs more CPU.) The copy is written under a hidden temporary name, switched out of WAL mode so it is one
- * self-contained file, integrity-checked, fsynced, then linked into place under its final name, which
- * fails instead of overwriting when that name exists; the directory is fsynced last. A failed run
- * removes its temporary file, so it leaves nothing that looks like a restore point.
+ * consistent but rebuilds every b-tree, which costs more CPU.) The copy is written under a hidden
+ * temporary name, switched out of WAL mode so it is one self-contained file, integrity-checked,
+ * fsynced, then linked into place under its final name, which fails instead of overwriting when that
+ * name exists; the directory is fsynced last. A failed run removes its temporary file, so it leaves
+ * nothing that looks like a restore point.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -132,7 +133,8 @@ function publish(temporary: string, finalPath: string, file: string): void {
 
 function sameSecondError(file: string): Error {
   return new Error(
-    `restore point ${file} already exists (another backup ran in the same second); nothing was overwritten and this run's copy was discarded`,
+    `restore point ${file} already exists (another backup ran in the same second); ` +
+      "nothing was overwritten and this run's copy was discarded",
   );
 }
 

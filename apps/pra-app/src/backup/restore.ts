@@ -19,9 +19,9 @@ export interface RestoreOptions {
   readonly dbPath: string;
   readonly backupDir: string;
   /** A point's file name (`app-<ts>.db`) or a path to it inside `backupDir`. */
-  readonly point?: string;
+  readonly point?: string | undefined;
   /** Restore the newest valid point taken at or before this unix time. */
-  readonly beforeSeconds?: number;
+  readonly beforeSeconds?: number | undefined;
 }
 
 export interface SkippedPoint {

@@ -2,9 +2,9 @@
 
 export interface RetentionPolicy {
   /** Keep the newest this many points. */
-  readonly keepLast?: number;
+  readonly keepLast?: number | undefined;
   /** Keep points younger than this many seconds. */
-  readonly keepWithinSeconds?: number;
+  readonly keepWithinSeconds?: number | undefined;
 }
 
 /**

@@ -17,7 +17,8 @@ export function verifyNewest(backupDir: string, maxAgeSeconds: number): VerifyRe
   const ageSeconds = nowSeconds() - newest.timestamp;
   if (ageSeconds > maxAgeSeconds) {
     throw new VerifyFailed(
-      `newest restore point ${newest.file} is ${ageSeconds} s old, older than the allowed ${maxAgeSeconds} s: backups have stopped`,
+      `newest restore point ${newest.file} is ${ageSeconds} s old, ` +
+        `older than the allowed ${maxAgeSeconds} s: backups have stopped`,
     );
   }
   const check = checkDatabaseFile(newest.path);

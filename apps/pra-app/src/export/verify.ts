@@ -24,7 +24,8 @@ export async function verifyNewestExport(
   const ageSeconds = nowSeconds() - newest.timestamp;
   if (ageSeconds > maxAgeSeconds) {
     throw new VerifyFailed(
-      `newest export ${newest.file} is ${ageSeconds} s old, older than the allowed ${maxAgeSeconds} s: backups have stopped`,
+      `newest export ${newest.file} is ${ageSeconds} s old, ` +
+        `older than the allowed ${maxAgeSeconds} s: backups have stopped`,
     );
   }
   const check = await checkExportObject(client, settings.bucket, newest.key);

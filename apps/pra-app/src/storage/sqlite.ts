@@ -41,14 +41,21 @@ export function createSqliteStorage(path: string): Storage {
   const ping = db.prepare("SELECT 1");
   return {
     kind: "sqlite",
-    addEvent: async (message) => insert.get(message)!,
-    countEvents: async () => count.get()!.count,
-    recentEvents: async (limit) => recent.all(limit),
-    ping: async () => {
-      ping.get();
-    },
-    close: async () => {
-      if (db.open) db.close();
-    },
+    addEvent: (message) => settled(() => insert.get(message)!),
+    countEvents: () => settled(() => count.get()!.count),
+    recentEvents: (limit) => settled(() => recent.all(limit)),
+    ping: () =>
+      settled(() => {
+        ping.get();
+      }),
+    close: () =>
+      settled(() => {
+        if (db.open) db.close();
+      }),
   };
+}
+
+/** better-sqlite3 is synchronous; behind the Storage promises its throw becomes a rejection. */
+function settled<T>(work: () => T): Promise<T> {
+  return new Promise((resolveWork) => resolveWork(work()));
 }
