@@ -6,10 +6,13 @@ import { timingFor } from "../../config";
 import {
   CLUSTER_SCOPED_KINDS,
   configOf,
+  containerOf,
   find,
-  type Manifest,
+  isWorkload,
   podSpecOf,
+  specOf,
   synthStackInMemory,
+  type Workload,
 } from "../support/manifests";
 
 const lab = synthStackInMemory(configOf({ topology: "lab" }, "lab"));
@@ -73,7 +76,7 @@ describe("the lab's objects, with the workshop's names", () => {
       storageClassName: "local-path",
     });
     expect(
-      find(synced, "PersistentVolumeClaim", "pra-backup").spec.resources.requests.storage,
+      specOf(find(synced, "PersistentVolumeClaim", "pra-backup")).resources?.requests?.storage,
     ).toBe("1500M");
   });
 });
@@ -81,11 +84,11 @@ describe("the lab's objects, with the workshop's names", () => {
 describe("the app", () => {
   const deployment = find(all, "Deployment", "pra-app");
   const pod = podSpecOf(deployment);
-  const container = pod.containers[0];
+  const container = containerOf(deployment);
 
   test("one replica, replaced and never rolled: one SQLite writer at a time", () => {
-    expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    expect(specOf(deployment).replicas).toBe(1);
+    expect(specOf(deployment).strategy).toEqual({ type: "Recreate" });
   });
 
   test("runs the app image with the app contract's environment", () => {
@@ -101,26 +104,27 @@ describe("the app", () => {
   });
 
   test("mounts the data volume at /data and the backup volume at /backup", () => {
-    const claimOf = (volumeName: string) =>
-      pod.volumes.find((v: { name: string }) => v.name === volumeName).persistentVolumeClaim
-        .claimName;
+    const claimOf = (volumeName: string | undefined) =>
+      pod.volumes?.find((v) => v.name === volumeName)?.persistentVolumeClaim?.claimName;
     const mounts = Object.fromEntries(
-      container.volumeMounts.map((m: { mountPath: string; name: string }) => [m.mountPath, m.name]),
+      (container.volumeMounts ?? []).map((m) => [m.mountPath, m.name]),
     );
     expect(claimOf(mounts["/data"])).toBe("pra-data");
     expect(claimOf(mounts["/backup"])).toBe("pra-backup");
   });
 
   test("liveness on /health, readiness on /ready", () => {
-    expect(container.livenessProbe.httpGet).toMatchObject({ path: "/health", port: 8080 });
-    expect(container.readinessProbe.httpGet).toMatchObject({ path: "/ready", port: 8080 });
+    expect(container.livenessProbe?.httpGet).toMatchObject({ path: "/health", port: 8080 });
+    expect(container.readinessProbe?.httpGet).toMatchObject({ path: "/ready", port: 8080 });
   });
 
   test("the Service sends port 80 to the app's 8080 and selects the app's pods", () => {
-    const service = find(all, "Service", "pra-app");
-    expect(service.spec.ports).toEqual([{ name: "http", port: 80, targetPort: 8080 }]);
-    expect(service.spec.selector).toEqual({ "app.kubernetes.io/name": "pra-app" });
-    expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    const service = specOf(find(all, "Service", "pra-app"));
+    expect(service.ports).toEqual([{ name: "http", port: 80, targetPort: 8080 }]);
+    expect(service.selector).toEqual({ "app.kubernetes.io/name": "pra-app" });
+    const selector = service.selector;
+    if (!selector) throw new Error("the Service selects no pods");
+    expect(specOf(deployment).template.metadata?.labels).toMatchObject(selector);
   });
 
   test("a single-writer database refuses more than one replica", () => {
@@ -134,7 +138,8 @@ describe("the app", () => {
           replicas: 2,
         }),
     ).toThrow(
-      'AppWorkload "pra-app": replicas must be 1 with a single-writer database (SQLite on a ReadWriteOnce volume), got 2',
+      'AppWorkload "pra-app": replicas must be 1 with a single-writer database ' +
+        "(SQLite on a ReadWriteOnce volume), got 2",
     );
   });
 });
@@ -143,7 +148,7 @@ describe("the backup CronJob", () => {
   const cronJob = find(all, "CronJob", "sqlite-backup");
 
   test("runs pra-app backup with the retention from the settings", () => {
-    const container = podSpecOf(cronJob).containers[0];
+    const container = containerOf(cronJob);
     expect(container.image).toBe("pra-app:0.1.0");
     expect(container.command).toEqual(["pra-app"]);
     expect(container.args).toEqual(["backup", "--keep-last", "3", "--keep-within", "1h"]);
@@ -158,24 +163,24 @@ describe("the backup CronJob", () => {
   });
 
   test("a late or hung run is gone before the next one is due", () => {
-    const start = cronJob.spec.startingDeadlineSeconds;
-    const active = cronJob.spec.jobTemplate.spec.activeDeadlineSeconds;
+    const start = specOf(cronJob).startingDeadlineSeconds;
+    const active = specOf(cronJob).jobTemplate.spec?.activeDeadlineSeconds;
     expect(start).toBe(10);
     expect(active).toBe(20);
-    expect(start + active).toBeLessThanOrEqual(60);
+    expect((start ?? NaN) + (active ?? NaN)).toBeLessThanOrEqual(60);
   });
 
   test("job history is bounded", () => {
-    expect(cronJob.spec.successfulJobsHistoryLimit).toBe(3);
-    expect(cronJob.spec.failedJobsHistoryLimit).toBe(3);
+    expect(specOf(cronJob).successfulJobsHistoryLimit).toBe(3);
+    expect(specOf(cronJob).failedJobsHistoryLimit).toBe(3);
   });
 
   test("follows a different RPO", () => {
     const { synced } = synthStackInMemory(configOf({ topology: "lab", rpo: "15m" }));
-    const other = find(synced, "CronJob", "sqlite-backup");
-    expect(other.spec.schedule).toBe("*/10 * * * *");
-    expect(other.spec.startingDeadlineSeconds).toBe(100);
-    expect(other.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(200);
+    const other = specOf(find(synced, "CronJob", "sqlite-backup"));
+    expect(other.schedule).toBe("*/10 * * * *");
+    expect(other.startingDeadlineSeconds).toBe(100);
+    expect(other.jobTemplate.spec?.activeDeadlineSeconds).toBe(200);
   });
 
   test("refuses deadlines longer than the interval", () => {
@@ -201,7 +206,7 @@ describe("the restore test CronJob", () => {
   const cronJob = find(all, "CronJob", "sqlite-restore-test");
 
   test("runs pra-app verify against the age the backups guarantee", () => {
-    expect(podSpecOf(cronJob).containers[0].args).toEqual(["verify", "--max-age", "1m30s"]);
+    expect(containerOf(cronJob).args).toEqual(["verify", "--max-age", "1m30s"]);
     expect(cronJob.spec).toMatchObject({
       schedule: "*/10 * * * *",
       timeZone: "Etc/UTC",
@@ -210,7 +215,7 @@ describe("the restore test CronJob", () => {
   });
 
   test("a failed test is not retried into a pass", () => {
-    expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(0);
+    expect(specOf(cronJob).jobTemplate.spec?.backoffLimit).toBe(0);
   });
 });
 
@@ -219,7 +224,7 @@ describe("placement on ReadWriteOnce volumes", () => {
 
   test.each(["sqlite-backup", "sqlite-restore-test"])("%s must run on the app's node", (name) => {
     const affinity = podSpecOf(find(all, "CronJob", name)).affinity;
-    expect(affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+    expect(affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
       { labelSelector: { matchLabels: appLabels }, topologyKey: "kubernetes.io/hostname" },
     ]);
   });
@@ -233,24 +238,22 @@ describe("the restore Job", () => {
   const job = find(all, "Job", "sqlite-restore");
 
   test("restores the newest valid point by default, once", () => {
-    expect(podSpecOf(job).containers[0].args).toEqual(["restore"]);
-    expect(job.spec.backoffLimit).toBe(0);
+    expect(containerOf(job).args).toEqual(["restore"]);
+    expect(specOf(job).backoffLimit).toBe(0);
   });
 
   test("mounts both volumes", () => {
-    const claims = podSpecOf(job)
-      .volumes.filter((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)
-      .map(
-        (v: { persistentVolumeClaim: { claimName: string } }) => v.persistentVolumeClaim.claimName,
-      );
+    const claims = (podSpecOf(job).volumes ?? [])
+      .filter((v) => v.persistentVolumeClaim)
+      .map((v) => v.persistentVolumeClaim?.claimName);
     expect(claims.sort()).toEqual(["pra-backup", "pra-data"]);
   });
 });
 
 describe("every container is hardened", () => {
-  const workloads = all.filter((m) => ["Deployment", "CronJob", "Job"].includes(m.kind));
+  const workloads = all.filter(isWorkload);
 
-  test.each(workloads.map((m) => [`${m.kind}/${m.metadata.name}`, m] as [string, Manifest]))(
+  test.each(workloads.map((m): [string, Workload] => [`${m.kind}/${m.metadata.name}`, m]))(
     "%s",
     (_name, manifest) => {
       const pod = podSpecOf(manifest);
@@ -271,18 +274,17 @@ describe("every container is hardened", () => {
           runAsUser: 10001,
           seccompProfile: { type: "RuntimeDefault" },
         });
-        expect(container.resources.requests).toEqual(
-          expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+        const text: unknown = expect.any(String);
+        expect(container.resources?.requests).toEqual(
+          expect.objectContaining({ cpu: text, memory: text }),
         );
-        expect(container.resources.limits).toEqual(
-          expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+        expect(container.resources?.limits).toEqual(
+          expect.objectContaining({ cpu: text, memory: text }),
         );
         expect(container.image).toMatch(/:(?!latest$)[\w.-]+$|@sha256:/);
         // The root filesystem is read-only: /tmp is a bounded emptyDir.
-        const tmp = container.volumeMounts.find(
-          (m: { mountPath: string }) => m.mountPath === "/tmp",
-        );
-        expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toEqual({
+        const tmp = container.volumeMounts?.find((m) => m.mountPath === "/tmp");
+        expect(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toEqual({
           sizeLimit: "64Mi",
         });
       }

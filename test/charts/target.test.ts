@@ -2,13 +2,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdk8s";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { synthStack } from "../../charts/stacks";
 import { AppWorkload } from "../../charts/constructs/app-workload";
 import { AppAvailability } from "../../charts/constructs/availability";
 import { BackupMonitoring } from "../../charts/constructs/backup-monitoring";
 import { PostgresAccess } from "../../charts/constructs/postgres-access";
-import { configOf, find, podSpecOf, synthStackInMemory } from "../support/manifests";
+import {
+  configOf,
+  containerOf,
+  find,
+  isKind,
+  kustomizationResources,
+  manifestsFromYaml,
+  podSpecOf,
+  specOf,
+  synthStackInMemory,
+} from "../support/manifests";
 
 const prodConfig = configOf(
   { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" },
@@ -54,7 +63,7 @@ test("the namespace enforces the restricted Pod Security Standard", () => {
 describe("the workload", () => {
   test("at least three replicas by default, owned by the autoscaler", () => {
     expect(prodConfig.topology === "target" && prodConfig.app.replicas).toBe(3);
-    expect(deployment.spec.replicas).toBeUndefined();
+    expect(specOf(deployment).replicas).toBeUndefined();
     expect(find(all, "HorizontalPodAutoscaler", "pra-app").spec).toMatchObject({
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "pra-app" },
       minReplicas: 3,
@@ -109,16 +118,16 @@ describe("the workload", () => {
   });
 
   test("rolls one extra pod at a time, never below the serving count", () => {
-    expect(deployment.spec.strategy).toEqual({
+    expect(specOf(deployment).strategy).toEqual({
       type: "RollingUpdate",
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
   });
 
   test("probes and the lab's hardening", () => {
-    const container = appPod.containers[0];
-    expect(container.livenessProbe.httpGet.path).toBe("/health");
-    expect(container.readinessProbe.httpGet.path).toBe("/ready");
+    const container = containerOf(deployment);
+    expect(container.livenessProbe?.httpGet?.path).toBe("/health");
+    expect(container.readinessProbe?.httpGet?.path).toBe("/ready");
     expect(container.securityContext).toMatchObject({
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
@@ -137,27 +146,27 @@ describe("the workload", () => {
 
 describe("database credentials", () => {
   test("DATABASE_URL comes from the Secret External Secrets fills, the cloud settings from pra-cloud", () => {
-    const container = appPod.containers[0];
+    const container = containerOf(deployment);
     expect(container.env).toContainEqual({
       name: "DATABASE_URL",
       valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
     });
-    expect(container.env.map((e: { name: string }) => e.name)).not.toContain("DB_PATH");
+    expect(container.env?.map((e) => e.name)).not.toContain("DB_PATH");
     expect(container.envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
   });
 
   test("the ExternalSecret reads the Secrets Manager entry the database component writes", () => {
-    const spec = find(all, "ExternalSecret", "pra-database").spec;
+    const spec = specOf(find(all, "ExternalSecret", "pra-database"));
     expect(spec.secretStoreRef).toEqual({
       kind: "ClusterSecretStore",
       name: "aws-secrets-manager",
     });
     expect(spec.dataFrom).toEqual([{ extract: { key: "pra/prod/database" } }]);
     expect(spec.target).toMatchObject({ name: "pra-database", creationPolicy: "Owner" });
-    expect(spec.target.template.data.DATABASE_URL).toMatch(
+    expect(spec.target.template?.data?.DATABASE_URL).toMatch(
       /^postgres:\/\/\{\{ \.username \| urlquery \}\}:\{\{ \.password \| urlquery \}\}@\{\{ \.host \}\}/,
     );
-    expect(spec.target.template.data.DATABASE_URL).toContain("sslmode=verify-full");
+    expect(spec.target.template?.data?.DATABASE_URL).toContain("sslmode=verify-full");
   });
 
   test("no secret value appears in any synthesized object", () => {
@@ -166,7 +175,7 @@ describe("database credentials", () => {
     // Only templates and references: no literal connection string, no password field with a value.
     expect(text).not.toMatch(/postgres:\/\/[^{]/);
     expect(text).not.toMatch(/"password"\s*:/i);
-    for (const workload of all.filter((m) => ["Deployment", "CronJob"].includes(m.kind))) {
+    for (const workload of all.filter((m) => isKind(m, "Deployment") || isKind(m, "CronJob"))) {
       for (const container of podSpecOf(workload).containers) {
         for (const variable of container.env ?? []) {
           if (/URL|PASSWORD|SECRET|TOKEN/.test(variable.name))
@@ -188,8 +197,8 @@ describe("logical exports and their restore test", () => {
       concurrencyPolicy: "Forbid",
       startingDeadlineSeconds: 100,
     });
-    expect(exportJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(200);
-    expect(podSpecOf(exportJob).containers[0].args).toEqual([
+    expect(specOf(exportJob).jobTemplate.spec?.activeDeadlineSeconds).toBe(200);
+    expect(containerOf(exportJob).args).toEqual([
       "backup",
       "--keep-last",
       "3",
@@ -199,23 +208,24 @@ describe("logical exports and their restore test", () => {
   });
 
   test("pra-app verify hourly against the age the exports guarantee", () => {
-    expect(restoreTest.spec.schedule).toBe("0 * * * *");
-    expect(podSpecOf(restoreTest).containers[0].args).toEqual(["verify", "--max-age", "15m"]);
+    expect(specOf(restoreTest).schedule).toBe("0 * * * *");
+    expect(containerOf(restoreTest).args).toEqual(["verify", "--max-age", "15m"]);
   });
 
   test.each(["postgres-export", "postgres-restore-test"])(
     "%s reaches S3 as pra-app, with the database and cloud settings",
     (name) => {
-      const pod = podSpecOf(find(all, "CronJob", name));
+      const cronJob = find(all, "CronJob", name);
+      const pod = podSpecOf(cronJob);
       expect(pod.serviceAccountName).toBe("pra-app");
-      expect(pod.containers[0].envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
-      expect(pod.containers[0].env).toContainEqual({
+      expect(containerOf(cronJob).envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
+      expect(containerOf(cronJob).env).toContainEqual({
         name: "DATABASE_URL",
         valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
       });
       // Nothing ReadWriteOnce to share: no placement rule, no volume but /tmp.
       expect(pod.affinity).toBeUndefined();
-      expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(["tmp"]);
+      expect(pod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
     },
   );
 });
@@ -223,9 +233,9 @@ describe("logical exports and their restore test", () => {
 describe("monitoring, from the objectives", () => {
   const rulesOf = (manifests: typeof all) =>
     Object.fromEntries(
-      find(manifests, "PrometheusRule", "pra-app-recovery").spec.groups[0].rules.map(
-        (rule: { alert: string; expr: string }) => [rule.alert, rule],
-      ),
+      specOf(find(manifests, "PrometheusRule", "pra-app-recovery"))
+        .groups.flatMap((group) => group.rules)
+        .map((rule) => [rule.alert, rule]),
     );
 
   test("a ServiceMonitor scrapes the app's /metrics through its Service", () => {
@@ -243,25 +253,25 @@ describe("monitoring, from the objectives", () => {
     const rules = rulesOf(lab);
     const last =
       'kube_cronjob_status_last_successful_time{namespace="pra", cronjob="sqlite-backup"}';
-    expect(rules.PraBackupLate.expr).toBe(`time() - ${last} > 90`);
-    expect(rules.PraRpoBreached.expr).toBe(`time() - ${last} > 120 or absent(${last})`);
-    expect(rules.PraRpoBreached.labels).toEqual({ severity: "critical" });
+    expect(rules.PraBackupLate?.expr).toBe(`time() - ${last} > 90`);
+    expect(rules.PraRpoBreached?.expr).toBe(`time() - ${last} > 120 or absent(${last})`);
+    expect(rules.PraRpoBreached?.labels).toEqual({ severity: "critical" });
 
     const slower = rulesOf(
       synthStackInMemory(configOf({ topology: "lab", monitoring: true, rpo: "1h" }, "lab")).synced,
     );
-    expect(slower.PraRpoBreached.expr).toContain("> 3600");
-    expect(slower.PraBackupLate.expr).toContain("> 2700");
+    expect(slower.PraRpoBreached?.expr).toContain("> 3600");
+    expect(slower.PraBackupLate?.expr).toContain("> 2700");
   });
 
   test("alerts on failed backup and restore-test Jobs, the app down, and the app's own restore point age", () => {
     const rules = rulesOf(all);
-    expect(rules.PraBackupJobFailed.expr).toContain('job_name=~"postgres-export-[0-9]+"');
-    expect(rules.PraRestoreTestFailed.expr).toContain('job_name=~"postgres-restore-test-[0-9]+"');
-    expect(rules.PraAppUnavailable.expr).toBe(
+    expect(rules.PraBackupJobFailed?.expr).toContain('job_name=~"postgres-export-[0-9]+"');
+    expect(rules.PraRestoreTestFailed?.expr).toContain('job_name=~"postgres-restore-test-[0-9]+"');
+    expect(rules.PraAppUnavailable?.expr).toBe(
       'kube_deployment_status_replicas_available{namespace="pra", deployment="pra-app"} < 1',
     );
-    expect(rules.PraRestorePointTooOld.expr).toBe(
+    expect(rules.PraRestorePointTooOld?.expr).toBe(
       'max by (namespace) (pra_restore_point_newest_age_seconds{namespace="pra"}) > 900',
     );
   });
@@ -269,13 +279,14 @@ describe("monitoring, from the objectives", () => {
   test("a Grafana dashboard with the RPO as a threshold, labelled for the sidecar", () => {
     const configMap = find(all, "ConfigMap", "pra-app-dashboard");
     expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: "1" });
-    const dashboard = JSON.parse((configMap.data as Record<string, string>)["pra-recovery.json"]!);
-    const agePanel = dashboard.panels[0];
-    expect(agePanel.title).toContain("RPO 15m");
-    expect(agePanel.fieldConfig.defaults.thresholds.steps).toContainEqual({
-      color: "red",
-      value: 900,
-    });
+    const dashboard: unknown = JSON.parse(configMap.data?.["pra-recovery.json"] ?? "null");
+    const title: unknown = expect.stringContaining("RPO 15m");
+    const redAtRpo: unknown = expect.arrayContaining([{ color: "red", value: 900 }]);
+    expect(dashboard).toHaveProperty(["panels", 0, "title"], title);
+    expect(dashboard).toHaveProperty(
+      ["panels", 0, "fieldConfig", "defaults", "thresholds", "steps"],
+      redAtRpo,
+    );
   });
 
   test("the lab has no monitoring objects unless asked for", () => {
@@ -321,8 +332,8 @@ test("the load balancer is internal and targets pod IPs, health-checking /ready"
       "alb.ingress.kubernetes.io/healthcheck-path": "/ready",
     },
   });
-  expect(ingress.spec.ingressClassName).toBe("alb");
-  expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({
+  expect(specOf(ingress).ingressClassName).toBe("alb");
+  expect(specOf(ingress).rules?.[0]?.http?.paths[0]?.backend).toEqual({
     service: { name: "pra-app", port: { number: 80 } },
   });
 });
@@ -334,7 +345,7 @@ describe("the failover manifests (dist/<stack>/failover/), applied by a person i
   const failover = readdirSync(join(outdir, "failover"))
     .sort()
     .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(outdir, "failover", file), "utf8")).map((d) => d.toJS()),
+      manifestsFromYaml(readFileSync(join(outdir, "failover", file), "utf8"), file),
     );
 
   test("are written beside the synced files, and the kustomization leaves them out", () => {
@@ -344,20 +355,20 @@ describe("the failover manifests (dist/<stack>/failover/), applied by a person i
         "failover/0001-prod-failover.k8s.yaml",
       ]),
     );
-    const kustomization = parseYaml(readFileSync(join(outdir, "kustomization.yaml"), "utf8"));
-    expect(kustomization.resources.some((r: string) => r.includes("failover"))).toBe(false);
+    const resources = kustomizationResources(join(outdir, "kustomization.yaml"));
+    expect(resources.some((r) => r.includes("failover"))).toBe(false);
   });
 
   test("run the same workload, with the network rules naming the DR VPC's ranges", () => {
     expect(failover.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(
       all.map((m) => `${m.kind}/${m.metadata.name}`).sort(),
     );
-    expect(find(failover, "NetworkPolicy", "allow-app-ingress").spec.ingress[0].from[0]).toEqual({
+    const appIngress = specOf(find(failover, "NetworkPolicy", "allow-app-ingress"));
+    expect(appIngress.ingress?.[0]?.from?.[0]).toEqual({
       ipBlock: { cidr: "10.21.224.0/19" },
     });
-    expect(find(failover, "NetworkPolicy", "allow-egress-database").spec.egress[0].to).toEqual([
-      { ipBlock: { cidr: "10.21.0.0/16" } },
-    ]);
+    const databaseEgress = specOf(find(failover, "NetworkPolicy", "allow-egress-database"));
+    expect(databaseEgress.egress?.[0]?.to).toEqual([{ ipBlock: { cidr: "10.21.0.0/16" } }]);
   });
 
   test("the lab has none", () => {
