@@ -1,36 +1,83 @@
 /**
  * Alerting on what breaks recovery, with thresholds computed from the objectives: a backup
- * older than the RPO, failed backup or restore-test Jobs, the app down, and the newest restore
- * point's age as the app itself reports it. Plus the ServiceMonitor that scrapes the app and a
- * Grafana dashboard (picked up by the Grafana sidecar through its label).
+ * running late (warning) and one older than the RPO (critical), no backup known at all, failed
+ * backup or restore-test Jobs, the app down (as kube-state-metrics sees its Deployment, and as
+ * Prometheus sees its scrape), and the newest restore point's age as the app itself reports it.
+ * Plus the ServiceMonitor that scrapes the app and a Grafana dashboard (picked up by the Grafana
+ * sidecar through its label).
+ *
+ * Two rule groups: `pra.recovery` reads kube-state-metrics, `pra.app` only what the app exports
+ * and its own scrape (`up`), so a Prometheus that scrapes nothing but the app (the drill,
+ * scripts/drill-alerting.ts) can run it as it is. Both run at ALERT_TIMING's evaluation
+ * interval. The expressions use PromQL that Prometheus 2.x (Debian's promtool, which the tests
+ * run) and 3.x (kube-prometheus-stack) evaluate alike: no regex `.` subtleties, no
+ * `holt_winters`, no experimental functions.
  */
 import { ApiObject } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
-import { formatDuration } from "../../config";
+import { formatDuration, type Timing } from "../../config";
+import { ALERT_TIMING } from "./alert-timing";
 import type { AppWorkload } from "./app-workload";
 
 export interface BackupMonitoringProps {
   readonly app: AppWorkload;
   readonly namespace: string;
+  /** The stack's name: every alert carries it as `pra_stack`, which Alertmanager routes on. */
+  readonly stack: string;
   /** The backup CronJob's name. */
   readonly backupCronJob: string;
   /** The restore test CronJob's name. */
   readonly restoreTestCronJob: string;
   /** The RPO: a restore point older than this means data written since would be lost. */
   readonly rpoSeconds: number;
-  /** The oldest the newest restore point gets when every backup runs on time (schedule plus deadlines). */
-  readonly backupMaxAgeSeconds: number;
+  /** The backup CronJob's timing (config/schedule.ts): its interval and deadlines. */
+  readonly backupTiming: Timing;
   /** How long a failed Job keeps its alert firing. @default one hour */
   readonly failureWindowSeconds?: number;
 }
+
+export type Severity = "warning" | "critical";
 
 export interface AlertRule {
   readonly alert: string;
   readonly expr: string;
   readonly for?: string;
-  readonly labels: { readonly severity: "warning" | "critical" };
+  readonly labels: {
+    readonly severity: Severity;
+    readonly pra_stack: string;
+    /** Set where the expression cannot carry it (an `absent()` of a comparison). */
+    readonly namespace?: string;
+  };
   readonly annotations: { readonly summary: string; readonly description: string };
+}
+
+/** The rule groups' names: kube-state-metrics rules, and rules on the app's own metrics. */
+export const RULE_GROUPS = { cluster: "pra.recovery", app: "pra.app" } as const;
+
+/**
+ * How long each condition must hold before its alert fires, where a `for` is wanted. The
+ * age thresholds need none: time since a backup only grows until the next one succeeds.
+ */
+export const ALERT_HOLD_SECONDS = {
+  /** A rollout or a rescheduled pod must not page; two minutes without a pod must. */
+  appDown: 120,
+  /** The app's view of its restore points: one scrape failing to list them must not page. */
+  restorePointTooOld: 60,
+} as const;
+
+/**
+ * When PraBackupLate warns: the next run was due (interval), may start late (starting deadline)
+ * and has used half the time it may take (active deadline). A run that slow has probably
+ * failed, and the rest of the deadline plus the way to the RPO is the time left to start one
+ * by hand. Always below the RPO: the worst case on time (interval plus both deadlines) fits in it.
+ */
+export function backupLateSeconds(timing: Timing): number {
+  return (
+    timing.intervalSeconds +
+    timing.startingDeadlineSeconds +
+    Math.ceil(timing.activeDeadlineSeconds / 2)
+  );
 }
 
 export class BackupMonitoring extends Construct {
@@ -38,17 +85,26 @@ export class BackupMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupMonitoringProps) {
     super(scope, id);
-    if (props.backupMaxAgeSeconds > props.rpoSeconds) {
+    const worstCase = props.backupTiming.worstCaseAgeSeconds;
+    if (worstCase > props.rpoSeconds) {
       throw new Error(
-        `BackupMonitoring: backups on time leave restore points up to ${props.backupMaxAgeSeconds}s old, more than the RPO (${props.rpoSeconds}s)`,
+        `BackupMonitoring: backups on time leave restore points up to ${worstCase}s old, ` +
+          `more than the RPO (${props.rpoSeconds}s)`,
       );
     }
-    this.rules = alertRules(props);
+    const groups = alertRules(props);
+    this.rules = [...groups.cluster, ...groups.app];
+    const interval = formatDuration(ALERT_TIMING.evaluationIntervalSeconds);
     new ApiObject(this, "rules", {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "PrometheusRule",
       metadata: { name: `${props.app.name}-recovery` },
-      spec: { groups: [{ name: "pra.recovery", rules: this.rules }] },
+      spec: {
+        groups: [
+          { name: RULE_GROUPS.cluster, interval, rules: groups.cluster },
+          { name: RULE_GROUPS.app, interval, rules: groups.app },
+        ],
+      },
     });
     new ApiObject(this, "service-monitor", {
       apiVersion: "monitoring.coreos.com/v1",
@@ -56,7 +112,13 @@ export class BackupMonitoring extends Construct {
       metadata: { name: props.app.name },
       spec: {
         selector: { matchLabels: { ...props.app.selectorLabels } },
-        endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+        endpoints: [
+          {
+            port: "http",
+            path: "/metrics",
+            interval: formatDuration(ALERT_TIMING.scrapeIntervalSeconds),
+          },
+        ],
       },
     });
     new kplus.ConfigMap(this, "dashboard", {
@@ -66,49 +128,64 @@ export class BackupMonitoring extends Construct {
   }
 }
 
-function alertRules(props: BackupMonitoringProps): AlertRule[] {
+function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: AlertRule[] } {
   const ns = props.namespace;
   const rpo = props.rpoSeconds;
-  const late = props.backupMaxAgeSeconds;
+  const late = backupLateSeconds(props.backupTiming);
   const window = props.failureWindowSeconds ?? 3600;
-  const lastSuccess = `kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${props.backupCronJob}"}`;
+  const f = formatDuration;
+  const warning = { severity: "warning", pra_stack: props.stack } as const;
+  const critical = { severity: "critical", pra_stack: props.stack } as const;
+  const cron = props.backupCronJob;
+  const name = props.app.name;
+  const lastSuccess = `kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${cron}"}`;
+  const available = `kube_deployment_status_replicas_available{namespace="${ns}", deployment="${name}"}`;
+  // kube-prometheus-stack names a ServiceMonitor's job after the Service (no jobLabel is set).
+  const scraped = `up{namespace="${ns}", job="${name}"}`;
   const failedJob = (cronJob: string) =>
     `kube_job_failed{namespace="${ns}", job_name=~"${cronJob}-[0-9]+", condition="true"} == 1` +
     ` and on (namespace, job_name) (time() - kube_job_created{namespace="${ns}"}) < ${window}`;
-  return [
+  const cluster: AlertRule[] = [
     {
       alert: "PraBackupLate",
       expr: `time() - ${lastSuccess} > ${late}`,
-      labels: { severity: "warning" },
+      labels: warning,
       annotations: {
         summary: "The last successful backup is later than the schedule allows",
-        description: `No backup of ${ns} has succeeded for more than ${formatDuration(late)} (schedule plus deadlines); the RPO of ${formatDuration(rpo)} is at risk.`,
+        description:
+          `No backup of ${ns} has succeeded for more than ${f(late)} (the interval, the starting ` +
+          `deadline and half the run's deadline); the RPO of ${f(rpo)} is at risk: ` +
+          `kubectl -n ${ns} create job --from=cronjob/${cron} ${cron}-manual`,
       },
     },
     {
       alert: "PraRpoBreached",
-      expr: `time() - ${lastSuccess} > ${rpo} or absent(${lastSuccess})`,
-      for: "1m",
-      labels: { severity: "critical" },
+      expr: `time() - ${lastSuccess} > ${rpo}`,
+      labels: critical,
       annotations: {
         summary: "The newest backup is older than the RPO",
-        description: `A disaster now would lose more than the RPO of ${formatDuration(rpo)} of ${ns}'s data.`,
+        description: `A disaster now would lose more than the RPO of ${f(rpo)} of ${ns}'s data.`,
       },
     },
     {
-      alert: "PraRestorePointTooOld",
-      expr: `max by (namespace) (pra_restore_point_newest_age_seconds{namespace="${ns}"}) > ${rpo}`,
-      for: "1m",
-      labels: { severity: "critical" },
+      // A fresh install has no successful backup yet, which is a breach only once the RPO has
+      // passed; a renamed CronJob or a missing kube-state-metrics looks the same, and must page.
+      alert: "PraBackupNeverSucceeded",
+      expr: `absent(${lastSuccess})`,
+      for: f(rpo),
+      labels: critical,
       annotations: {
-        summary: "The app reports its newest restore point older than the RPO",
-        description: `The newest restore point the app of ${ns} can see is older than ${formatDuration(rpo)}.`,
+        summary: "No successful backup is known",
+        description:
+          `For ${f(rpo)} (the RPO), kube-state-metrics has reported no successful run of ` +
+          `CronJob ${cron} in ${ns}: the CronJob is missing or renamed, never succeeded, or ` +
+          "kube-state-metrics is down.",
       },
     },
     {
       alert: "PraBackupJobFailed",
       expr: failedJob(props.backupCronJob),
-      labels: { severity: "warning" },
+      labels: warning,
       annotations: {
         summary: "A backup Job failed",
         description: `Job {{ $labels.job_name }} in ${ns} failed: kubectl -n ${ns} logs job/{{ $labels.job_name }}`,
@@ -117,23 +194,48 @@ function alertRules(props: BackupMonitoringProps): AlertRule[] {
     {
       alert: "PraRestoreTestFailed",
       expr: failedJob(props.restoreTestCronJob),
-      labels: { severity: "critical" },
+      labels: critical,
       annotations: {
         summary: "A restore test failed: the newest restore point may not restore",
         description: `Job {{ $labels.job_name }} in ${ns} failed: kubectl -n ${ns} logs job/{{ $labels.job_name }}`,
       },
     },
     {
+      // A missing series (a renamed Deployment, the Deployment deleted) counts as no pod.
       alert: "PraAppUnavailable",
-      expr: `kube_deployment_status_replicas_available{namespace="${ns}", deployment="${props.app.name}"} < 1`,
-      for: "2m",
-      labels: { severity: "critical" },
+      expr: `${available} < 1 or absent(${available})`,
+      for: f(ALERT_HOLD_SECONDS.appDown),
+      labels: critical,
       annotations: {
         summary: "The app has no available pod",
-        description: `Deployment ${props.app.name} in ${ns} has had no ready pod for 2 minutes.`,
+        description: `Deployment ${name} in ${ns} has had no ready pod for ${f(ALERT_HOLD_SECONDS.appDown)}.`,
       },
     },
   ];
+  const app: AlertRule[] = [
+    {
+      alert: "PraRestorePointTooOld",
+      expr: `max by (namespace) (pra_restore_point_newest_age_seconds{namespace="${ns}"}) > ${rpo}`,
+      for: f(ALERT_HOLD_SECONDS.restorePointTooOld),
+      labels: critical,
+      annotations: {
+        summary: "The app reports its newest restore point older than the RPO",
+        description: `The newest restore point the app of ${ns} can see is older than ${f(rpo)}.`,
+      },
+    },
+    {
+      // No target at all (every pod gone from the Service) is as down as every target failing.
+      alert: "PraAppNotScraped",
+      expr: `absent(${scraped} == 1)`,
+      for: f(ALERT_HOLD_SECONDS.appDown),
+      labels: { ...critical, namespace: ns },
+      annotations: {
+        summary: "No pod of the app answers Prometheus",
+        description: `For ${f(ALERT_HOLD_SECONDS.appDown)}, no pod of ${name} in ${ns} answered a scrape.`,
+      },
+    },
+  ];
+  return { cluster, app };
 }
 
 /** A Grafana dashboard: the newest restore point's age against the RPO, and the backups' health. */
@@ -201,7 +303,8 @@ function dashboard(props: BackupMonitoringProps) {
       panel(
         3,
         "Failed backup and restore-test Jobs",
-        `sum by (namespace) (kube_job_failed{namespace="${ns}", condition="true", job_name=~"(${props.backupCronJob}|${props.restoreTestCronJob})-[0-9]+"})`,
+        `sum by (namespace) (kube_job_failed{namespace="${ns}", condition="true", ` +
+          `job_name=~"(${props.backupCronJob}|${props.restoreTestCronJob})-[0-9]+"})`,
         16,
         "short",
       ),

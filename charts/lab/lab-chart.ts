@@ -53,10 +53,11 @@ export class LabChart extends Chart {
       new BackupMonitoring(this, "monitoring", {
         app: this.app,
         namespace: config.namespace,
+        stack: config.stack,
         backupCronJob: this.backup.cronJob.name,
         restoreTestCronJob: this.restoreTest.cronJob.name,
         rpoSeconds: config.objectives.rpoSeconds,
-        backupMaxAgeSeconds: config.backup.timing.worstCaseAgeSeconds,
+        backupTiming: config.backup.timing,
       });
     }
   }

@@ -89,10 +89,11 @@ export class TargetChart extends Chart {
       new BackupMonitoring(this, "monitoring", {
         app: this.app,
         namespace: config.namespace,
+        stack: config.stack,
         backupCronJob: TARGET.exportCronJob,
         restoreTestCronJob: TARGET.restoreTestCronJob,
         rpoSeconds: config.objectives.rpoSeconds,
-        backupMaxAgeSeconds: config.backup.timing.worstCaseAgeSeconds,
+        backupTiming: config.backup.timing,
       });
     }
   }

@@ -7,6 +7,7 @@ import { AppWorkload } from "../../charts/constructs/app-workload";
 import { AppAvailability } from "../../charts/constructs/availability";
 import { BackupMonitoring } from "../../charts/constructs/backup-monitoring";
 import { PostgresAccess } from "../../charts/constructs/postgres-access";
+import { timingFor } from "../../config";
 import {
   configOf,
   containerOf,
@@ -253,24 +254,28 @@ describe("monitoring, from the objectives", () => {
     const rules = rulesOf(lab);
     const last =
       'kube_cronjob_status_last_successful_time{namespace="pra", cronjob="sqlite-backup"}';
-    expect(rules.PraBackupLate?.expr).toBe(`time() - ${last} > 90`);
-    expect(rules.PraRpoBreached?.expr).toBe(`time() - ${last} > 120 or absent(${last})`);
-    expect(rules.PraRpoBreached?.labels).toEqual({ severity: "critical" });
+    // Late: the 1m interval, its 10s starting deadline and half its 20s run deadline.
+    expect(rules.PraBackupLate?.expr).toBe(`time() - ${last} > 80`);
+    expect(rules.PraRpoBreached?.expr).toBe(`time() - ${last} > 120`);
+    expect(rules.PraBackupNeverSucceeded).toMatchObject({ expr: `absent(${last})`, for: "2m" });
+    expect(rules.PraRpoBreached?.labels).toEqual({ severity: "critical", pra_stack: "lab" });
 
     const slower = rulesOf(
       synthStackInMemory(configOf({ topology: "lab", monitoring: true, rpo: "1h" }, "lab")).synced,
     );
     expect(slower.PraRpoBreached?.expr).toContain("> 3600");
-    expect(slower.PraBackupLate?.expr).toContain("> 2700");
+    // 30m interval, 5m starting deadline, half of the 10m run deadline.
+    expect(slower.PraBackupLate?.expr).toContain("> 2400");
   });
 
   test("alerts on failed backup and restore-test Jobs, the app down, and the app's own restore point age", () => {
     const rules = rulesOf(all);
     expect(rules.PraBackupJobFailed?.expr).toContain('job_name=~"postgres-export-[0-9]+"');
     expect(rules.PraRestoreTestFailed?.expr).toContain('job_name=~"postgres-restore-test-[0-9]+"');
-    expect(rules.PraAppUnavailable?.expr).toBe(
-      'kube_deployment_status_replicas_available{namespace="pra", deployment="pra-app"} < 1',
-    );
+    const available =
+      'kube_deployment_status_replicas_available{namespace="pra", deployment="pra-app"}';
+    expect(rules.PraAppUnavailable?.expr).toBe(`${available} < 1 or absent(${available})`);
+    expect(rules.PraAppNotScraped?.expr).toBe('absent(up{namespace="pra", job="pra-app"} == 1)');
     expect(rules.PraRestorePointTooOld?.expr).toBe(
       'max by (namespace) (pra_restore_point_newest_age_seconds{namespace="pra"}) > 900',
     );
@@ -305,8 +310,9 @@ describe("monitoring, from the objectives", () => {
           namespace: "pra",
           backupCronJob: "b",
           restoreTestCronJob: "r",
+          stack: "test",
           rpoSeconds: 60,
-          backupMaxAgeSeconds: 90,
+          backupTiming: timingFor("* * * * *", 60),
         }),
     ).toThrow(
       "BackupMonitoring: backups on time leave restore points up to 90s old, more than the RPO (60s)",
