@@ -1,11 +1,18 @@
-import { configOf, find, type Manifest, synthStackInMemory } from "../support/manifests";
+import {
+  configOf,
+  find,
+  type Manifest,
+  ofKind,
+  specOf,
+  synthStackInMemory,
+} from "../support/manifests";
 
 const lab = synthStackInMemory(configOf({ topology: "lab" }, "lab")).synced;
 const prod = synthStackInMemory(
   configOf({ topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" }, "prod"),
 ).synced;
 
-const policies = (manifests: Manifest[]) => manifests.filter((m) => m.kind === "NetworkPolicy");
+const policies = (manifests: Manifest[]) => ofKind(manifests, "NetworkPolicy");
 const dnsRule = {
   to: [
     {
@@ -39,10 +46,10 @@ describe.each([
   });
 
   test("the app's pods accept traffic on the app port only", () => {
-    const spec = find(manifests, "NetworkPolicy", "allow-app-ingress").spec;
+    const spec = specOf(find(manifests, "NetworkPolicy", "allow-app-ingress"));
     expect(spec.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "pra-app" } });
     expect(spec.ingress).toHaveLength(1);
-    expect(spec.ingress[0].ports).toEqual([{ protocol: "TCP", port: 8080 }]);
+    expect(spec.ingress?.[0]?.ports).toEqual([{ protocol: "TCP", port: 8080 }]);
   });
 });
 
@@ -53,13 +60,15 @@ describe("lab", () => {
         .map((p) => p.metadata.name)
         .sort(),
     ).toEqual(["allow-app-ingress", "allow-dns", "default-deny"]);
-    expect(find(lab, "NetworkPolicy", "allow-app-ingress").spec.ingress[0].from).toBeUndefined();
+    expect(
+      specOf(find(lab, "NetworkPolicy", "allow-app-ingress")).ingress?.[0]?.from,
+    ).toBeUndefined();
   });
 });
 
 describe("target", () => {
   test("the app is reached only from the internal load balancers' subnets and from Prometheus", () => {
-    expect(find(prod, "NetworkPolicy", "allow-app-ingress").spec.ingress[0].from).toEqual([
+    expect(specOf(find(prod, "NetworkPolicy", "allow-app-ingress")).ingress?.[0]?.from).toEqual([
       { ipBlock: { cidr: "10.20.224.0/19" } },
       {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
@@ -80,10 +89,10 @@ describe("target", () => {
       "allow-egress-database",
       "default-deny",
     ]);
-    expect(find(prod, "NetworkPolicy", "allow-egress-database").spec.egress).toEqual([
+    expect(specOf(find(prod, "NetworkPolicy", "allow-egress-database")).egress).toEqual([
       { to: [{ ipBlock: { cidr: "10.20.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] },
     ]);
-    expect(find(prod, "NetworkPolicy", "allow-egress-aws-apis").spec.egress).toEqual([
+    expect(specOf(find(prod, "NetworkPolicy", "allow-egress-aws-apis")).egress).toEqual([
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
     ]);
   });

@@ -10,6 +10,7 @@ import {
   type Manifest,
   synthStackInMemory,
   validateAgainstSchema,
+  withValue,
 } from "../support/manifests";
 
 const CUSTOM_GROUPS = ["monitoring.coreos.com", "external-secrets.io"];
@@ -19,9 +20,10 @@ const isCustom = (m: Manifest) =>
 const stacks = listStacks();
 const objects = stacks.flatMap((stack) => {
   const { synced, ops } = synthStackInMemory(loadStack(stack));
-  return [...synced, ...ops].map(
-    (m) => [`${stack}: ${m.kind}/${m.metadata.name}`, m] as [string, Manifest],
-  );
+  return [...synced, ...ops].map((m): [string, Manifest] => [
+    `${stack}: ${m.kind}/${m.metadata.name}`,
+    m,
+  ]);
 });
 
 test("every committed stack is covered, and the target's custom resources with them", () => {
@@ -46,10 +48,12 @@ test.each(objects)("%s is valid against its schema", (_name, manifest) => {
 
 test("the validators do catch malformed objects", () => {
   const prod = synthStackInMemory(loadStack("prod")).synced;
-  const deployment = structuredClone(find(prod, "Deployment", "pra-app"));
-  deployment.spec.replicas = "three";
+  const deployment = withValue(find(prod, "Deployment", "pra-app"), ["spec", "replicas"], "three");
   expect(() => validateAgainstSchema(deployment)).toThrow(/replicas must be integer/);
-  const rule = structuredClone(find(prod, "PrometheusRule", "pra-app-recovery"));
-  rule.spec.groups[0].rules[0].for = 60;
+  const rule = withValue(
+    find(prod, "PrometheusRule", "pra-app-recovery"),
+    ["spec", "groups", 0, "rules", 0, "for"],
+    60,
+  );
   expect(() => validateCustomResource(rule)).toThrow(/must be string/);
 });

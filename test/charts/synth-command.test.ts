@@ -1,7 +1,15 @@
 /** `npm run synth` and `npm run restore-job`, run as a user runs them, in a copy of the project. */
 import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
+import {
+  containerOf,
+  find,
+  isKind,
+  kustomizationResources,
+  type Manifest,
+  manifestsFromYaml,
+  specOf,
+} from "../support/manifests";
 import { copyProject, type ProjectCopy } from "../support/project-copy";
 
 const ROOT = join(__dirname, "..", "..");
@@ -19,8 +27,8 @@ beforeAll(() => {
 });
 afterAll(() => project.remove());
 
-function objectsIn(file: string): { kind: string; metadata: { name: string } }[] {
-  return parseAllDocuments(readFileSync(file, "utf8")).map((doc) => doc.toJS());
+function objectsIn(file: string): Manifest[] {
+  return manifestsFromYaml(readFileSync(file, "utf8"), file);
 }
 
 describe("npm run synth", () => {
@@ -72,21 +80,15 @@ describe("npm run synth", () => {
   });
 
   test("the kustomization lists the synced files and not ops/", () => {
-    const kustomization = parseYaml(
-      readFileSync(join(project.dir, "dist/lab/kustomization.yaml"), "utf8"),
-    );
-    expect(kustomization.resources).toEqual(["0000-lab-namespace.k8s.yaml", "0001-lab.k8s.yaml"]);
+    const resources = kustomizationResources(join(project.dir, "dist/lab/kustomization.yaml"));
+    expect(resources).toEqual(["0000-lab-namespace.k8s.yaml", "0001-lab.k8s.yaml"]);
   });
 
   test("each stack gets its own settings", () => {
-    const objects = objectsIn(join(project.dir, "dist/small/0001-small.k8s.yaml")) as unknown as {
-      kind: string;
-      metadata: { name: string; namespace: string };
-      spec: { schedule?: string };
-    }[];
-    const backup = objects.find((o) => o.metadata.name === "sqlite-backup")!;
+    const objects = objectsIn(join(project.dir, "dist/small/0001-small.k8s.yaml"));
+    const backup = find(objects, "CronJob", "sqlite-backup");
     expect(backup.metadata.namespace).toBe("small");
-    expect(backup.spec.schedule).toBe("*/10 * * * *");
+    expect(specOf(backup).schedule).toBe("*/10 * * * *");
   });
 });
 
@@ -113,7 +115,8 @@ describe("npm run synth with a bad stack file", () => {
       "Pulumi.bad.yaml: pra:imag: unknown setting; did you mean pra:image?",
     );
     expect(result.stderr).toContain(
-      "Pulumi.unwatched.yaml: data-volume-loss: RTO declared 5m (pra:rto), none: nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true).",
+      "Pulumi.unwatched.yaml: data-volume-loss: RTO declared 5m (pra:rto), none: nobody is alerted " +
+        "(no PraAppUnavailable rule: set pra:monitoring: true).",
     );
     expect(existsSync(join(broken.dir, "dist", "lab"))).toBe(false);
   });
@@ -134,14 +137,10 @@ describe("npm run restore-job", () => {
     expect(result.status).toBe(0);
     const file = join(project.dir, "dist/lab/ops/restore-app-1700000000.k8s.yaml");
     expect(result.stdout.trim()).toBe("dist/lab/ops/restore-app-1700000000.k8s.yaml");
-    const [job] = objectsIn(file) as unknown as {
-      kind: string;
-      metadata: { name: string; labels: Record<string, string> };
-      spec: { template: { spec: { containers: { args: string[] }[] } } };
-    }[];
-    expect(job!.kind).toBe("Job");
-    expect(job!.metadata.labels["pra.dev/restore-point-time"]).toBe("1700000000");
-    expect(job!.spec.template.spec.containers[0]!.args).toEqual([
+    const [job] = objectsIn(file);
+    expect(job?.kind).toBe("Job");
+    expect(job?.metadata.labels?.["pra.dev/restore-point-time"]).toBe("1700000000");
+    expect(job && isKind(job, "Job") ? containerOf(job).args : undefined).toEqual([
       "restore",
       "--point",
       "app-1700000000.db",
