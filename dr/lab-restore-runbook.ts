@@ -7,9 +7,9 @@
  * from copies of them, so a renamed Deployment or CronJob cannot leave the runbook behind.
  */
 import { App } from "cdk8s";
-import { parseAllDocuments } from "yaml";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { LabChart, LabOpsChart } from "../charts/lab/lab-chart";
+import { isWorkload, manifestsFromYaml, podSpecOf } from "../charts/manifest";
 import { defineStack, restoreJobYaml } from "../charts/stacks";
 import type { LabConfig } from "../config";
 
@@ -271,16 +271,11 @@ function labNames(config: LabConfig) {
 }
 
 function summarizeManifest(yaml: string): string {
-  const summaries = parseAllDocuments(yaml).map((doc) => {
-    // toJS() is typed `any`: read it as unknown, field by field.
-    const object: unknown = doc.toJS();
-    const container = at(object, "spec", "template", "spec", "containers", 0);
-    const name = `${text(at(object, "metadata", "namespace"))}/${text(at(object, "metadata", "name"))}`;
-    const what = `${text(at(object, "kind"))} ${name}`;
-    const command = [...strings(at(container, "command")), ...strings(at(container, "args"))];
-    return container === undefined
-      ? what
-      : `${what}: ${text(at(container, "image"))} ${command.join(" ")}`;
+  const summaries = manifestsFromYaml(yaml, "the restore Job's manifest").map((object) => {
+    const what = `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`;
+    const container = isWorkload(object) ? podSpecOf(object).containers[0] : undefined;
+    const command = [...(container?.command ?? []), ...(container?.args ?? [])];
+    return container === undefined ? what : `${what}: ${container.image} ${command.join(" ")}`;
   });
   return summaries.join("; ").concat(` (${yaml.trimEnd().split("\n").length} lines of YAML)`);
 }
@@ -288,26 +283,6 @@ function summarizeManifest(yaml: string): string {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-
-/** The value at `path` in parsed YAML or JSON, or undefined where the path leads nowhere. */
-function at(value: unknown, ...path: readonly (string | number)[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (typeof key === "number") {
-      if (!Array.isArray(current)) return undefined;
-      const items: readonly unknown[] = current;
-      current = items[key];
-    } else {
-      if (!isRecord(current)) return undefined;
-      current = current[key];
-    }
-  }
-  return current;
-}
-
-const text = (value: unknown): string => (typeof value === "string" ? value : String(value));
-const strings = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 
 function parseObject(line: string): Record<string, unknown> | undefined {
   try {
