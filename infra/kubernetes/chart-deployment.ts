@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Chart } from "cdk8s";
+import { toManifests } from "../../charts/manifest";
 import { deploymentPlan, type Manifest } from "./deployment-plan";
 import { KubernetesObject } from "./kubernetes-object";
 
@@ -33,7 +34,7 @@ export interface ChartDeploymentArgs {
 
 /** The synced charts' objects, in the order and with the content `cdk8s synth` writes them. */
 export function chartManifests(charts: readonly Chart[]): Manifest[] {
-  return charts.flatMap((chart) => chart.toJson() as Manifest[]);
+  return charts.flatMap((chart) => toManifests(chart.toJson(), chart.node.path));
 }
 
 /** `name-kind-namespace-name`, lower case: unique per object, readable in `pulumi preview`. */

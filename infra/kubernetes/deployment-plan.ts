@@ -5,17 +5,10 @@
  * it into dependsOn.
  */
 
-/** A synthesized manifest: what `cdk8s synth` writes, one object. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace?: string;
-    readonly [key: string]: unknown;
-  };
-  readonly [field: string]: unknown;
-}
+import type { Manifest } from "../../charts/manifest";
+
+/** A synthesized manifest: what `cdk8s synth` writes, one object (charts/manifest.ts). */
+export type { Manifest } from "../../charts/manifest";
 
 /**
  * API groups the API server serves without any add-on. Anything else is a custom resource:
