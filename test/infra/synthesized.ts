@@ -6,10 +6,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { type Manifest, manifestsFromYaml } from "../../charts/manifest";
 import { synthStack } from "../../charts/stacks";
 import type { PraConfig } from "../../config";
-import type { Manifest } from "../../infra/kubernetes/deployment-plan";
 
 export interface SynthesizedStack {
   /** dist/<stack>/*.k8s.yaml: what a GitOps tool syncs. */
@@ -23,12 +22,7 @@ function readManifests(folder: string): Manifest[] {
   return readdirSync(folder)
     .filter((file) => file.endsWith(".k8s.yaml"))
     .sort()
-    .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(folder, file), "utf8")).map((document) => {
-        if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]!.message}`);
-        return document.toJS() as Manifest;
-      }),
-    );
+    .flatMap((file) => manifestsFromYaml(readFileSync(join(folder, file), "utf8"), file));
 }
 
 export function synthesized(config: PraConfig): SynthesizedStack {
