@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { App, type Chart, YamlOutputType } from "cdk8s";
 import { stringify } from "yaml";
 import type { PraConfig, TargetConfig } from "../config";
+import { writeAlertmanagerConfig } from "./alertmanager-config";
 import { stackLabels } from "./constructs/names";
 import { NamespaceChart } from "./constructs/namespace-chart";
 import { restorePointTime } from "./constructs/restore-point";
@@ -123,9 +124,12 @@ export function writeStack(prepared: PreparedStack): string[] {
       },
     )}`,
   );
+  // Not a Kubernetes object: kube-prometheus-stack's alertmanager.config (alertmanager/).
+  const alerting = config.monitoring ? writeAlertmanagerConfig(config, outdir) : [];
   return [
     ...manifests,
     "kustomization.yaml",
+    ...alerting,
     ...(existsSync(opsdir) ? readdirSync(opsdir).sort() : []).map((name) => join("ops", name)),
     ...(existsSync(failoverdir) ? readdirSync(failoverdir).sort() : []).map((name) =>
       join("failover", name),

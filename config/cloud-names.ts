@@ -12,6 +12,9 @@ export function cloudNames(stack: string) {
     /** Secrets Manager entry holding the database's connection settings (JSON: host, port, dbname, username, password). */
     databaseSecretName: `pra/${stack}/database`,
     keyAliasPrefix: base,
+    /** SNS topics of the alarms (CloudWatch, EventBridge, Alertmanager), in each region. */
+    alarmTopic: `${base}-alarms`,
+    drAlarmTopic: `${base}-dr-alarms`,
     /** Bucket names are global: the account and region make them unique. */
     exportBucket: (accountId: string, region: string) => `${base}-exports-${accountId}-${region}`,
   } as const;

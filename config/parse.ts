@@ -275,7 +275,7 @@ function restoreTestPolicy(
   };
 }
 
-type Common = Omit<LabConfig, "topology" | "volumes">;
+type Common = Omit<LabConfig, "topology" | "volumes" | "alerts">;
 
 function labConfig(settings: LabSettings, common: Common): LabConfig {
   const storageClass = settings.storageClass;
@@ -286,6 +286,7 @@ function labConfig(settings: LabSettings, common: Common): LabConfig {
       data: { size: settings.dataVolumeSize, ...(storageClass ? { storageClass } : {}) },
       backup: { size: settings.backupVolumeSize, ...(storageClass ? { storageClass } : {}) },
     },
+    alerts: settings.alertWebhookUrl ? { webhookUrl: settings.alertWebhookUrl } : {},
   };
 }
 

@@ -107,7 +107,26 @@ export const labSettings = z.strictObject({
     z.string().regex(DNS_SUBDOMAIN).optional(),
     "the name of a StorageClass (leave unset for the cluster's default)",
   ),
+  alertWebhookUrl: setting(
+    z.string().refine(isWebhookUrl).optional(),
+    "an http(s) URL that receives Alertmanager's webhook, with no user or password in it " +
+      "(the stack file is committed); unset, nobody is paged",
+  ),
 });
+
+/** An http(s) URL without credentials: Alertmanager posts every lab alert to it. */
+function isWebhookUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      url.username === "" &&
+      url.password === ""
+    );
+  } catch {
+    return false;
+  }
+}
 
 export const DR_STRATEGIES = ["pilot-light", "warm-standby"] as const;
 

@@ -58,6 +58,8 @@ export interface VolumeSettings {
 export interface LabConfig extends CommonConfig {
   readonly topology: "lab";
   readonly volumes: { readonly data: VolumeSettings; readonly backup: VolumeSettings };
+  /** Where Alertmanager sends the lab's alerts (`pra:alertWebhookUrl`); none: nobody is paged. */
+  readonly alerts: { readonly webhookUrl?: string };
 }
 
 export type DrStrategy = (typeof DR_STRATEGIES)[number];

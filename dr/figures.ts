@@ -3,6 +3,7 @@
  * Kubernetes behaviour, each with its source, and the few estimates AWS does not publish,
  * marked as such. A figure is used by name everywhere, so a reader can audit every number.
  */
+import { ALERT_TIMING } from "../charts/constructs/alert-timing";
 
 export interface Figure {
   readonly seconds: number;
@@ -81,11 +82,21 @@ export const EKS_NODE_LAUNCH: Figure = {
 /** A pod of a cached image starting until its container runs. */
 export const POD_START: Figure = { seconds: 15, source: "estimate (image already on the node)" };
 
-/** Prometheus evaluates rules and scrapes targets every 30 s in kube-prometheus-stack; an alert can lag its condition by two intervals. */
+/**
+ * From a failure to a person's page, beyond the rule's own hold (`for`, which promtool proves in
+ * test/alerts): the next scrape sees the change, the next evaluation sees the sample, and
+ * Alertmanager holds a new group for its group_wait. The same intervals the deployed
+ * configuration uses (charts/constructs/alert-timing.ts).
+ */
 export const ALERT_PIPELINE: Figure = {
-  seconds: 60,
+  seconds:
+    ALERT_TIMING.scrapeIntervalSeconds +
+    ALERT_TIMING.evaluationIntervalSeconds +
+    ALERT_TIMING.groupWaitSeconds,
   source:
-    "kube-prometheus-stack defaults (evaluationInterval 30s) and the ServiceMonitor interval (30s)",
+    `a scrape (${ALERT_TIMING.scrapeIntervalSeconds}s), an evaluation ` +
+    `(${ALERT_TIMING.evaluationIntervalSeconds}s) and Alertmanager's group_wait ` +
+    `(${ALERT_TIMING.groupWaitSeconds}s), charts/constructs/alert-timing.ts`,
 };
 
 /** Nothing in the target watches a Region from outside it: people learn of a Region's loss from AWS Health and users. */

@@ -4,12 +4,12 @@
  */
 import { formatDuration, type LabConfig } from "../config";
 import type { LabFacts } from "./facts";
-import { ALERT_PIPELINE, LOCAL_DISK_BYTES_PER_SECOND, POD_START } from "./figures";
+import { appDownPaging } from "./alerting";
+import { LOCAL_DISK_BYTES_PER_SECOND, POD_START } from "./figures";
 import { type Bound, none, plus, type Recovery, seconds } from "./recovery";
 import { labRestoreCommands } from "./recovery-commands";
 
 const NOT_SURVIVED = "no recovery point survives";
-const NOBODY_ALERTED = "nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true)";
 
 export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
   const objectives = config.objectives;
@@ -21,11 +21,8 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
     `a restore point is at most ${f(newestPointAge)} old: ${backup.cronJob} runs every ` +
     `${f(backup.intervalSeconds)}, may start ${f(backup.startingDeadlineSeconds)} late ` +
     `and take ${f(backup.activeDeadlineSeconds)}`;
-  const appDownSeconds = facts.alerting.appDownSeconds;
-  const alerted: Bound =
-    appDownSeconds === undefined
-      ? none(NOBODY_ALERTED)
-      : seconds(appDownSeconds + ALERT_PIPELINE.seconds);
+  const paging = appDownPaging(facts, config);
+  const alerted: Bound = paging.paged;
   const response = seconds(objectives.onCallResponseSeconds);
   // Scale the app down, start the Job, check and copy the point (reading it twice), start the app.
   const copySeconds = (2 * facts.volumes.data.bytes) / LOCAL_DISK_BYTES_PER_SECOND;
@@ -45,11 +42,10 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
   const manualRto = plus(alerted, response, restore);
   const peopleMinutes = Math.ceil((restoreSeconds + 15 * 60) / 60);
   const alertBasis =
-    appDownSeconds === undefined
-      ? NOBODY_ALERTED
-      : `PraAppUnavailable fires after ${f(appDownSeconds)} (+${ALERT_PIPELINE.seconds}s, ` +
-        `${ALERT_PIPELINE.source}), on-call acts within ${f(objectives.onCallResponseSeconds)} ` +
-        "(pra:onCallResponse)";
+    "seconds" in alerted
+      ? `${paging.basis}, on-call acts within ${f(objectives.onCallResponseSeconds)} ` +
+        "(pra:onCallResponse)"
+      : paging.basis;
   const storageClass = facts.volumes.storageClass
     ? `StorageClass ${facts.volumes.storageClass}`
     : "the default StorageClass (node-local on k3d, kind and minikube)";
@@ -100,8 +96,8 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       peopleMinutes,
       basis: [backupBasis, alertBasis, restoreBasis],
       fix:
-        "a shorter pra:rpo (more frequent backups), pra:monitoring: true, " +
-        "a shorter pra:onCallResponse, or a longer pra:rto",
+        "a shorter pra:rpo (more frequent backups), pra:monitoring: true and a " +
+        "pra:alertWebhookUrl, a shorter pra:onCallResponse, or a longer pra:rto",
       // Built on first read: the commands come from synthesizing the charts again, which the
       // report needs and the synth-time check does not.
       get runbook() {

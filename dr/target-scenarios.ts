@@ -6,7 +6,6 @@
 import { formatDuration, type TargetConfig } from "../config";
 import type { TargetFacts } from "./facts";
 import {
-  ALERT_PIPELINE,
   AWS_BACKUP_CROSS_REGION_COPY,
   CUTOVER,
   EKS_NODE_LAUNCH,
@@ -21,6 +20,7 @@ import {
   rdsRestore,
   S3_REPLICATION_TIME_CONTROL,
 } from "./figures";
+import { appDownPaging } from "./alerting";
 import { type Bound, none, plus, type Recovery, seconds } from "./recovery";
 import {
   failOverCluster,
@@ -39,10 +39,7 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
   const objectives = config.objectives;
   const response = seconds(objectives.onCallResponseSeconds);
   const responseBasis = `on-call acts within ${f(objectives.onCallResponseSeconds)} (pra:onCallResponse)`;
-  const alerted: Bound =
-    facts.alerting.appDownSeconds === undefined
-      ? none("nobody is alerted (no PraAppUnavailable rule: set pra:monitoring: true)")
-      : seconds(facts.alerting.appDownSeconds + ALERT_PIPELINE.seconds);
+  const alerted: Bound = appDownPaging(facts, config).paged;
   const restore = rdsRestore(facts.allocatedStorageGb);
   const servesThroughLoss = facts.app.minReplicas >= 2;
   const zonesSpread = facts.app.spreadOverZones && design.network.availabilityZones >= 2;

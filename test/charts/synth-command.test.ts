@@ -48,9 +48,12 @@ describe("npm run synth", () => {
     expect(readdirSync(join(dist, "lab")).sort()).toEqual([
       "0000-lab-namespace.k8s.yaml",
       "0001-lab.k8s.yaml",
+      "alertmanager",
       "kustomization.yaml",
       "ops",
     ]);
+    // kube-prometheus-stack's alertmanager.config, beside the synced files (monitoring is on).
+    expect(readdirSync(join(dist, "lab", "alertmanager"))).toEqual(["alertmanager.yaml"]);
     expect(readdirSync(join(dist, "lab", "ops"))).toEqual(["lab-restore.k8s.yaml"]);
   });
 

@@ -21,8 +21,14 @@ const secondsOf = (bound: Bound): number => {
 };
 const prodValues = { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" };
 
+/** Someone to page: without a receiver, no manual recovery has a bounded RTO (dr/alerting.ts). */
+const WEBHOOK = "https://hooks.example.com/pra";
+
 describe("lab at its defaults (monitoring on)", () => {
-  const config = configOf({ topology: "lab", monitoring: true, rto: "10m" }, "lab");
+  const config = configOf(
+    { topology: "lab", monitoring: true, rto: "10m", alertWebhookUrl: WEBHOOK },
+    "lab",
+  );
   const lab = assess(config);
   const { timing } = config.backup;
 
@@ -97,7 +103,10 @@ describe("lab at its defaults (monitoring on)", () => {
 
 describe("settings that break an objective", () => {
   test("a longer schedule than the objects' objectives: the check reads the CronJob actually synthesized", () => {
-    const config = configOf({ topology: "lab", monitoring: true, rto: "10m" }, "lab");
+    const config = configOf(
+      { topology: "lab", monitoring: true, rto: "10m", alertWebhookUrl: WEBHOOK },
+      "lab",
+    );
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
     const cronJob = tampered.synced.find((m) => m.metadata.name === "sqlite-backup") as unknown as {
@@ -113,7 +122,16 @@ describe("settings that break an objective", () => {
 
   test("a shorter retention than an error may go unnoticed", () => {
     const a = assess(
-      configOf({ topology: "lab", monitoring: true, rto: "10m", retention: "10m" }, "lab"),
+      configOf(
+        {
+          topology: "lab",
+          monitoring: true,
+          rto: "10m",
+          retention: "10m",
+          alertWebhookUrl: WEBHOOK,
+        },
+        "lab",
+      ),
     );
     expect(a.violations).toHaveLength(1);
     expect(a.violations[0]!.message).toBe(
