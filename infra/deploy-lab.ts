@@ -4,11 +4,7 @@
  */
 import type { LabConfig } from "../config";
 import { LabWorkloads } from "./kubernetes/lab-workloads";
-
-export interface LabOutputs {
-  readonly topology: "lab";
-  readonly namespace: string;
-}
+import type { LabOutputs } from "./outputs";
 
 export interface LabOptions {
   /** `kubernetes:context`: the kubeconfig context to deploy into. @default the current context */

@@ -1,31 +1,10 @@
 /**
- * Pulumi entry point: load the typed settings (refused before anything is declared when they
- * make no sense), build the lab or the target, export the outputs.
+ * Pulumi entry point. Pulumi's Node.js runtime requires this module and, when its CommonJS
+ * export is a function, calls it and takes the awaited result as the stack outputs
+ * (@pulumi/pulumi cmd/run/run.js). `export =` makes `module.exports` that function, so every
+ * key of `StackOutputs` (infra/outputs.ts) is an output without being listed here, and a lab
+ * stack has no empty ones.
  */
-import { loadConfig, loadKubernetesContext } from "./config";
-import { program } from "./program";
+import { runStack } from "./program";
 
-const kubeContext = loadKubernetesContext();
-const outputs = program(loadConfig(), kubeContext ? { kubeContext } : {});
-
-export const topology = outputs.topology;
-export const namespace = outputs.namespace;
-export const region = outputs.region;
-export const drRegion = outputs.drRegion;
-export const drStrategy = outputs.drStrategy;
-export const clusterName = outputs.clusterName;
-export const kubeconfig = outputs.kubeconfig;
-export const databaseEndpoint = outputs.databaseEndpoint;
-export const databaseSecretName = outputs.databaseSecretName;
-export const exportBucketName = outputs.exportBucketName;
-export const exportBucketKeyArn = outputs.exportBucketKeyArn;
-export const replicaBucketName = outputs.replicaBucketName;
-export const appRoleArn = outputs.appRoleArn;
-export const externalSecretsRoleArn = outputs.externalSecretsRoleArn;
-export const loadBalancerControllerRoleArn = outputs.loadBalancerControllerRoleArn;
-export const backupVaultName = outputs.backupVaultName;
-export const drBackupVaultName = outputs.drBackupVaultName;
-export const alarmTopicArn = outputs.alarmTopicArn;
-export const drClusterName = outputs.drClusterName;
-export const drKubeconfig = outputs.drKubeconfig;
-export const drDatabaseEndpoint = outputs.drDatabaseEndpoint;
+export = runStack;

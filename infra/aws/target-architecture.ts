@@ -1,6 +1,7 @@
 /**
  * The production architecture on AWS, composed from one component per concern, with every
- * figure taken from describeTargetDesign. Returns what the charts will need to deploy into it.
+ * figure taken from describeTargetDesign. Exposes what the charts need to deploy into it, and
+ * assembles the stack outputs (infra/outputs.ts) in one object.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +11,7 @@ import {
   type TargetConfig,
   type TargetDesign,
 } from "../../config";
+import type { TargetOutputs } from "../outputs";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";
 import { BackupStorage } from "./backup-storage";
@@ -26,31 +28,12 @@ export interface TargetArgs {
 
 export class Target extends pulumi.ComponentResource {
   public readonly design: TargetDesign;
-  public readonly region: string;
-  public readonly drRegion: string;
-  public readonly clusterName: pulumi.Output<string>;
-  /** Secret. */
-  public readonly kubeconfig: pulumi.Output<string>;
   public readonly kubernetesProvider: Cluster["kubernetesProvider"];
   public readonly vpcId: pulumi.Output<string>;
   /** What the cluster's workloads wait for: pods pick up their AWS role only when they start. */
   public readonly podIdentities: PodIdentities;
-  public readonly databaseEndpoint: pulumi.Output<string>;
-  public readonly databaseSecretName: pulumi.Output<string>;
-  public readonly exportBucketName: pulumi.Output<string>;
-  public readonly exportBucketKeyArn: pulumi.Output<string>;
-  public readonly replicaBucketName: pulumi.Output<string>;
-  public readonly appRoleArn: pulumi.Output<string>;
-  public readonly externalSecretsRoleArn: pulumi.Output<string>;
-  public readonly loadBalancerControllerRoleArn: pulumi.Output<string>;
-  public readonly backupVaultName: pulumi.Output<string>;
-  public readonly drBackupVaultName: pulumi.Output<string>;
-  public readonly alarmTopicArn: pulumi.Output<string>;
-  public readonly drClusterName: pulumi.Output<string>;
-  /** Secret. */
-  public readonly drKubeconfig: pulumi.Output<string>;
-  /** The read replica's endpoint in warm standby; in pilot light, none until a restore. */
-  public readonly drDatabaseEndpoint: pulumi.Output<string | undefined>;
+  /** The stack outputs of the target's architecture. */
+  public readonly outputs: TargetOutputs;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:aws:Target", name, {}, opts);
@@ -227,32 +210,30 @@ export class Target extends pulumi.ComponentResource {
     );
 
     this.design = design;
-    this.region = config.region;
-    this.drRegion = config.dr.region;
-    this.clusterName = cluster.clusterName;
-    this.kubeconfig = cluster.kubeconfig;
     this.kubernetesProvider = cluster.kubernetesProvider;
     this.vpcId = network.vpcId;
     this.podIdentities = identity.associations;
-    this.databaseEndpoint = database.endpoint;
-    this.databaseSecretName = database.secretName;
-    this.exportBucketName = storage.bucketName;
-    this.exportBucketKeyArn = keys.arns.s3;
-    this.replicaBucketName = storage.replicaBucketName;
-    this.appRoleArn = identity.appRoleArn;
-    this.externalSecretsRoleArn = identity.externalSecretsRoleArn;
-    this.loadBalancerControllerRoleArn = identity.loadBalancerControllerRoleArn;
-    this.backupVaultName = backupPlan.vaultName;
-    this.drBackupVaultName = backupPlan.drVaultName;
-    this.alarmTopicArn = alarms.topicArn;
-    this.drClusterName = drRegion.clusterName;
-    this.drKubeconfig = drRegion.kubeconfig;
-    this.drDatabaseEndpoint = drRegion.replicaEndpoint ?? pulumi.output(undefined);
-    this.registerOutputs({
-      clusterName: this.clusterName,
-      databaseEndpoint: this.databaseEndpoint,
-      exportBucketName: this.exportBucketName,
-      drClusterName: this.drClusterName,
-    });
+    this.outputs = {
+      region: config.region,
+      drRegion: config.dr.region,
+      drStrategy: config.dr.strategy,
+      clusterName: cluster.clusterName,
+      kubeconfig: pulumi.secret(cluster.kubeconfig),
+      databaseEndpoint: database.endpoint,
+      databaseSecretName: database.secretName,
+      exportBucketName: storage.bucketName,
+      exportBucketKeyArn: keys.arns.s3,
+      replicaBucketName: storage.replicaBucketName,
+      appRoleArn: identity.appRoleArn,
+      externalSecretsRoleArn: identity.externalSecretsRoleArn,
+      loadBalancerControllerRoleArn: identity.loadBalancerControllerRoleArn,
+      backupVaultName: backupPlan.vaultName,
+      drBackupVaultName: backupPlan.drVaultName,
+      alarmTopicArn: alarms.topicArn,
+      drClusterName: drRegion.clusterName,
+      drKubeconfig: pulumi.secret(drRegion.kubeconfig),
+      ...(drRegion.replicaEndpoint ? { drDatabaseEndpoint: drRegion.replicaEndpoint } : {}),
+    };
+    this.registerOutputs(this.outputs);
   }
 }

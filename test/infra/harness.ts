@@ -1,5 +1,8 @@
 /**
- * Runs the Pulumi program under mocks and records what it asks for.
+ * Runs the Pulumi program under mocks and records what it asks for, through Pulumi's public
+ * surface only: `pulumi.runtime.setMocks` with `MockResourceArgs`/`MockCallArgs`, the program
+ * run inside `runInPulumiStack` as Pulumi's Node.js runtime runs it, a stack transformation for
+ * what the mocks are not told (parents, dependsOn), and outputs read through `apply`.
  *
  * The mocks answer like AWS: they compute ids, ARNs, endpoints and auto-names (in the region
  * of the provider each resource uses) and return only those, never the inputs. A program that
@@ -12,18 +15,24 @@ import { readStackValues } from "../../config";
 
 export const ACCOUNT_ID = "123456789012";
 
+/** The root resource runInPulumiStack registers, as `pulumi up` does: Pulumi's, not the program's. */
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
-  /** Inputs as the program gave them (secrets unwrapped by the mock runtime). */
+  /** Inputs as the program gave them, secrets unwrapped. */
   readonly inputs: Record<string, unknown>;
-  /** Paths of the inputs that were passed as secrets (`passwordWo`). */
+  /**
+   * The inputs that were passed as secrets (`passwordWo`). The SDK marks a value that contains
+   * a secret anywhere as secret as a whole, so these are top-level input names.
+   */
   readonly secretInputs: readonly string[];
   /** The region of the provider the resource uses (explicit provider, or aws:region). */
   readonly region: string;
   /** The provider reference, when the resource uses an explicit provider. */
   readonly provider?: string;
-  /** The resource's URN, its parent's, and the URNs it depends on, as sent to the engine. */
+  /** The resource's URN, its parent's (when the program gave one), and its dependsOn's URNs. */
   readonly urn: string;
   readonly parent?: string;
   readonly dependencies: readonly string[];
@@ -31,23 +40,22 @@ export interface RecordedResource {
   readonly state: Record<string, unknown>;
 }
 
-/** Pulumi's marker of a secret value in serialized properties. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+type Recording = { -readonly [K in keyof RecordedResource]: RecordedResource[K] };
 
-/** `value` with every secret wrapper replaced by its content; `found` collects the secret paths. */
-function unwrapSecrets(value: unknown, path: string, found: string[]): unknown {
-  if (Array.isArray(value))
-    return value.map((item, i) => unwrapSecrets(item, `${path}[${i}]`, found));
-  if (value === null || typeof value !== "object") return value;
-  const record = value as Record<string, unknown>;
-  if (record[SECRET_SIG] === SECRET_VALUE) {
-    found.push(path);
-    return unwrapSecrets(record.value, path, found);
-  }
-  return Object.fromEntries(
-    Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, found)]),
-  );
+/** An Output's value, through its public `apply` (the program runs as an update: all known). */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => {
+    output.apply(resolve);
+  });
+}
+
+/** An input's value: plain, a promise, or an Output. */
+function valueOf(input: unknown): Promise<unknown> {
+  return pulumi.Output.isInstance(input) ? promiseOf(input) : Promise.resolve(input);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function hex(text: string, length: number): string {
@@ -60,73 +68,92 @@ export function pulumiConfigOf(
   overrides: Record<string, string> = {},
 ): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(readStackValues(stack))) {
-    values[key] =
-      typeof value === "string"
-        ? value
-        : typeof value === "object"
-          ? JSON.stringify(value)
-          : String(value);
-  }
+  for (const [key, value] of Object.entries(readStackValues(stack)))
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
   return { ...values, ...overrides };
 }
 
-/** What the engine receives with a registration, beyond what Pulumi hands the mocks. */
+/** What the engine is told beyond the inputs, which Pulumi's Mocks interface does not pass on. */
 interface Registration {
   readonly urn: string;
   readonly parent?: string;
   readonly dependencies: readonly string[];
 }
 
-/** The parts of Pulumi's mock monitor and RegisterResourceRequest the harness reads. */
-interface MockMonitor {
-  newUrn(parent: string, type: string, name: string): string;
-  registerResource(request: RegisterRequest, callback: unknown): unknown;
+/**
+ * Records, through a stack transformation, each resource the program declares with the
+ * parent and dependsOn it gave; `registrations` resolves their URNs once every resource is
+ * registered (a URN resolves when the engine, here the mocks, has registered the resource).
+ */
+class DeclarationRecorder {
+  private readonly declared: pulumi.ResourceTransformationArgs[] = [];
+
+  readonly transformation: pulumi.ResourceTransformation = (args) => {
+    this.declared.push(args);
+    return undefined;
+  };
+
+  /** `type` and `name` → what was declared; fails if two resources cannot be told apart. */
+  async registrations(): Promise<Map<string, Registration>> {
+    const found = new Map<string, Registration>();
+    for (const { type, name, resource, opts } of this.declared) {
+      const key = keyOf(type, name);
+      if (found.has(key)) throw new Error(`two resources are declared as ${type} ${name}`);
+      const dependsOn = await dependsOnResources(opts.dependsOn);
+      found.set(key, {
+        urn: await promiseOf(resource.urn),
+        ...(opts.parent ? { parent: await promiseOf(opts.parent.urn) } : {}),
+        dependencies: await Promise.all(dependsOn.map((dependency) => promiseOf(dependency.urn))),
+      });
+    }
+    return found;
+  }
 }
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getDependenciesList(): string[];
+
+const keyOf = (type: string, name: string) => `${type} ${name}`;
+
+/** The resources of a `dependsOn` option, whichever form of Input it was given in. */
+async function dependsOnResources(
+  dependsOn: pulumi.ResourceOptions["dependsOn"],
+): Promise<pulumi.Resource[]> {
+  const given = await valueOf(dependsOn);
+  const items: unknown[] = Array.isArray(given) ? given : given === undefined ? [] : [given];
+  const resources: pulumi.Resource[] = [];
+  for (const item of items) {
+    const resource = await valueOf(item);
+    if (!pulumi.Resource.isInstance(resource))
+      throw new Error(`dependsOn holds something other than a resource: ${String(resource)}`);
+    resources.push(resource);
+  }
+  return resources;
 }
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
-  public readonly resources: RecordedResource[] = [];
+  private readonly records: Recording[] = [];
   public readonly calls: { token: string; inputs: Record<string, unknown>; region: string }[] = [];
   private readonly providerRegions = new Map<string, string>();
-  /** The registration being handed to newResource (the monitor calls it synchronously). */
-  private pending: Registration | undefined;
-
-  /**
-   * Installs these mocks and records, for every registration, the parent and the dependencies
-   * (dependsOn, expanded by the SDK, plus the inputs' resources) the SDK sends: Pulumi's Mocks
-   * interface does not pass them on, and the tests check ordering through them.
-   */
-  async install(project: string, stack: string): Promise<void> {
-    await pulumi.runtime.setMocks(this, project, stack, false);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- getMonitor is exported by runtime/settings but not typed as public.
-    const monitor = (pulumi.runtime as any).getMonitor() as MockMonitor;
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (request, callback) => {
-      const parent = request.getParent();
-      this.pending = {
-        urn: monitor.newUrn(parent, request.getType(), request.getName()),
-        ...(parent ? { parent } : {}),
-        dependencies: request.getDependenciesList(),
-      };
-      try {
-        return register(request, callback);
-      } finally {
-        this.pending = undefined;
-      }
-    };
-  }
 
   constructor(private readonly defaultRegion: string) {}
 
+  /** Every resource the program declared, in registration order. */
+  get resources(): readonly RecordedResource[] {
+    return this.records;
+  }
+
+  /** Adds what the mocks were not told (URN, parent, dependencies) to each recorded resource. */
+  attach(registrations: ReadonlyMap<string, Registration>): void {
+    for (const record of this.records) {
+      const registration = registrations.get(keyOf(record.type, record.name));
+      if (!registration) throw new Error(`${record.type} ${record.name} was never declared`);
+      record.urn = registration.urn;
+      if (registration.parent) record.parent = registration.parent;
+      record.dependencies = registration.dependencies;
+    }
+  }
+
   private regionOf(provider: string | undefined): string {
     if (!provider) return this.defaultRegion;
-    const id = provider.split("::").pop()!;
+    const id = provider.split("::").pop() ?? "";
     return this.providerRegions.get(id) ?? this.defaultRegion;
   }
 
@@ -135,21 +162,32 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     state: Record<string, unknown>;
   } {
     const region = this.regionOf(args.provider);
+    const given: unknown = args.inputs;
+    if (!isRecord(given)) throw new Error(`${args.type} ${args.name}: inputs are not an object`);
+    // The mocks receive secrets wrapped as on the wire; the runtime's own functions unwrap them.
+    const inputs: Record<string, unknown> = {};
     const secretInputs: string[] = [];
-    const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(given)) {
+      if (pulumi.runtime.isRpcSecret(value)) secretInputs.push(key);
+      const plain: unknown = pulumi.runtime.unwrapRpcSecret(value);
+      inputs[key] = plain;
+    }
     const { id, state } = this.compute(args.type, args.name, inputs, region);
-    const registration = this.pending ?? { urn: "", dependencies: [] };
-    this.pending = undefined;
+    if (args.type === ROOT_STACK_TYPE) return { id, state };
     if (args.type === "pulumi:providers:aws")
-      this.providerRegions.set(id, String(inputs.region ?? this.defaultRegion));
-    this.resources.push({
+      this.providerRegions.set(
+        id,
+        typeof inputs.region === "string" ? inputs.region : this.defaultRegion,
+      );
+    this.records.push({
       type: args.type,
       name: args.name,
       inputs,
       secretInputs,
       region,
       ...(args.provider ? { provider: args.provider } : {}),
-      ...registration,
+      urn: "",
+      dependencies: [],
       id,
       state,
     });
@@ -158,7 +196,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     const region = this.regionOf(args.provider);
-    this.calls.push({ token: args.token, inputs: args.inputs, region });
+    const inputs: unknown = args.inputs;
+    this.calls.push({ token: args.token, inputs: isRecord(inputs) ? inputs : {}, region });
     switch (args.token) {
       case "aws:index/getCallerIdentity:getCallerIdentity":
         return {
@@ -379,40 +418,34 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   }
 }
 
-type ProgramModule = Record<string, unknown>;
-
 export interface Evaluation {
   readonly mocks: RecordingMocks;
-  /** The program module's exports (stack outputs), resolved, with whether each was a secret. */
+  /** The stack outputs (what infra/index.ts exports), resolved, with whether each is a secret. */
   readonly outputs: Record<string, { value: unknown; secret: boolean }>;
 }
 
 async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
   if (!pulumi.Output.isInstance(value)) return { value, secret: false };
-  const output = value as pulumi.Output<unknown>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- isSecret/promise are internal members of Output, stable across 3.x.
-  const internal = output as any;
-  const [resolved, secret] = await Promise.all([
-    internal.promise(),
-    internal.isSecret as Promise<boolean>,
-  ]);
+  const [resolved, secret] = await Promise.all([promiseOf(value), pulumi.isSecret(value)]);
   return { value: resolved, secret };
 }
 
-/** The program's entry points, from the module registry of the first evaluation in a test file. */
-interface Entry {
-  readonly loadConfig: typeof import("../../infra/config").loadConfig;
-  readonly loadKubernetesContext: typeof import("../../infra/config").loadKubernetesContext;
-  readonly program: typeof import("../../infra/program").program;
+/**
+ * What the program exports, as Pulumi's Node.js runtime gets it (cmd/run/run.js): `require` of
+ * infra/index.ts, whose CommonJS export is a function, called and its result awaited. Loaded on
+ * demand, so that the benchmark's floor measures a process without the program; not with
+ * import(), which tsx's CommonJS hook (the benchmark) leaves to Node's ESM loader.
+ */
+function runEntryPoint(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- as Pulumi loads it, see above
+  const run = require("../../infra/index") as typeof import("../../infra/index");
+  return run();
 }
-let entry: Entry | undefined;
 
 /**
- * Sets `config` as the stack's Pulumi config, installs the mocks, runs the program and waits for
- * every resource registration. The first evaluation in a test file imports infra/index.ts, the
- * real entry point, and its exports are the outputs. Later ones call the same loadConfig and
- * program that index.ts calls (from the same module instances), sparing a second load of
- * @pulumi/aws and @pulumi/kubernetes.
+ * Sets `config` as the stack's Pulumi config, installs the mocks, runs the program inside a
+ * Pulumi stack as `pulumi up` does, waits for every resource registration and resolves the
+ * outputs. A program that refuses its settings rejects here with its error.
  */
 export async function evaluateProgram(
   stack: string,
@@ -420,25 +453,32 @@ export async function evaluateProgram(
   mocks: RecordingMocks = new RecordingMocks(config["aws:region"] ?? "us-east-1"),
 ): Promise<Evaluation> {
   pulumi.runtime.setAllConfig(config);
-  await mocks.install("pra", stack);
-  let exported: ProgramModule = {};
-  if (entry) {
-    const kubeContext = entry.loadKubernetesContext();
-    exported = { ...entry.program(entry.loadConfig(), kubeContext ? { kubeContext } : {}) };
-  } else {
-    jest.isolateModules(() => {
-      const config = require("../../infra/config") as Entry;
-      entry = {
-        loadConfig: config.loadConfig,
-        loadKubernetesContext: config.loadKubernetesContext,
-        program: (require("../../infra/program") as Entry).program,
-      };
-      exported = require("../../infra/index") as ProgramModule;
+  await pulumi.runtime.setMocks(mocks, "pra", stack, false);
+  const declarations = new DeclarationRecorder();
+  let exported: Record<string, unknown> = {};
+  // A program that throws is reported here, not left to the stack resource's own promise (which
+  // `pulumi up` turns into an error message, and a test process into an unhandled rejection).
+  let failure: { error: unknown } | undefined;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation(declarations.transformation);
+      try {
+        const value: unknown = await runEntryPoint();
+        if (!isRecord(value)) throw new Error("the program's exports are not an object of outputs");
+        exported = value;
+      } catch (error) {
+        failure = { error };
+      }
+      return exported;
     });
+    if (failure) throw failure.error;
+    mocks.attach(await declarations.registrations());
+    const outputs: Evaluation["outputs"] = {};
+    for (const [key, value] of Object.entries(exported)) outputs[key] = await resolve(value);
+    return { mocks, outputs };
+  } finally {
+    // As at the end of `pulumi up`: the pending calls (the stack's outputs) drain, then the
+    // runtime lets go of these mocks, before the next evaluation installs its own.
+    await pulumi.runtime.disconnect();
   }
-  const outputs: Evaluation["outputs"] = {};
-  for (const [key, value] of Object.entries(exported)) outputs[key] = await resolve(value);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- waitForRPCs is exported by runtime/settings but not typed as public.
-  await (pulumi.runtime as any).waitForRPCs();
-  return { mocks, outputs };
 }

@@ -39,18 +39,24 @@ describe("lab", () => {
   });
 });
 
+/** What was thrown, as an Error: anything else fails the test. */
+function errorOf(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  throw new Error(`expected an Error; ${String(thrown)} was thrown`);
+}
+
 describe("refused settings", () => {
   beforeAll(async () => {
     await pulumi.runtime.setMocks(new RecordingMocks("eu-west-3"), "pra", "prod", false);
   });
 
   /** Loads prod's config with one setting changed, through Pulumi's config, as the program does. */
-  function loadProdWith(key: string, value: string): unknown {
+  function loadProdWith(key: string, value: string): Error {
     pulumi.runtime.setAllConfig(pulumiConfigOf("prod", { [key]: value }));
     try {
       loadConfig();
     } catch (error) {
-      return error;
+      return errorOf(error);
     }
     throw new Error(`${key}=${value} was accepted`);
   }
@@ -94,7 +100,7 @@ describe("refused settings", () => {
   ])("%s = %s is refused", (key, value, message) => {
     const error = loadProdWith(key, value);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toContain(message);
+    expect(error.message).toContain(message);
   });
 
   test("a refused setting stops the program before any resource is declared", async () => {
@@ -105,7 +111,7 @@ describe("refused settings", () => {
     const failed = await evaluateProgram(
       "prod",
       pulumiConfigOf("prod", { "pra:availabilityZones": "1" }),
-    ).catch((error: Error) => error);
+    ).catch(errorOf);
     expect(failed).toBeInstanceOf(Error);
   });
 
@@ -115,14 +121,16 @@ describe("refused settings", () => {
       "prod",
       pulumiConfigOf("prod", { "pra:drStrategy": "pilot-light" }),
       mocks,
-    ).catch((error: Error) => error);
-    // The program is loaded in an isolated module registry: compare the class by name.
-    expect((failed as Error).name).toBe(ObjectivesNotMetError.name);
-    expect((failed as Error).message).toContain(
+    ).then(() => {
+      throw new Error("the program accepted objectives it cannot meet");
+    }, errorOf);
+    expect(failed).toBeInstanceOf(ObjectivesNotMetError);
+    expect(failed.name).toBe(ObjectivesNotMetError.name);
+    expect(failed.message).toContain(
       "Pulumi.prod.yaml: region-loss: RPO declared 15m (pra:rpo), achievable 20m. " +
         "How: fail over to pilot-light in eu-central-1;",
     );
-    expect((failed as Error).message).toContain("Fix: pra:drStrategy: warm-standby");
+    expect(failed.message).toContain("Fix: pra:drStrategy: warm-standby");
     expect(mocks.resources).toEqual([]);
   });
 });
