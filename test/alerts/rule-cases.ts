@@ -64,6 +64,8 @@ export interface PromtoolTestGroup {
 export interface Timeline {
   readonly backupsStopAt: number;
   readonly firesAt: Readonly<Record<string, number>>;
+  /** From the evaluation that first sees the app down to its alerts firing (case 4). */
+  readonly appDownFiresAfter: number;
 }
 
 export interface RuleCases {
@@ -382,7 +384,7 @@ export function ruleCases(
 
   return {
     groups,
-    timeline: { backupsStopAt: T0, firesAt: fires },
+    timeline: { backupsStopAt: T0, firesAt: fires, appDownFiresAfter: held(T2, hold.appDown) - T2 },
     alertsCovered: covered,
   };
 }

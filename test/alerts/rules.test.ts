@@ -10,7 +10,8 @@ import { ALERT_TIMING } from "../../charts/constructs/alert-timing";
 import { RULE_GROUPS } from "../../charts/constructs/backup-monitoring";
 import { defineFailover, prepareStack } from "../../charts/stacks";
 import { listStacks, loadStack, type PraConfig } from "../../config";
-import { factsOf } from "../../dr/facts";
+import { appDownPaging } from "../../dr/alerting";
+import { type DesignFacts, factsOf } from "../../dr/facts";
 import { type Manifest, ofKind, specOf, synthCharts } from "../support/manifests";
 import { REPO_ROOT } from "../support/pra-app";
 import { type PromtoolSuite, runPromtool } from "./promtool";
@@ -43,6 +44,7 @@ function ruleGroupsOf(manifests: readonly Manifest[]): RuleGroupText[] {
 interface Subject {
   readonly name: string;
   readonly config: PraConfig;
+  readonly facts: DesignFacts;
   readonly groups: RuleGroupText[];
   readonly cases: RuleCases;
 }
@@ -67,7 +69,7 @@ function subjectOf(name: string, config: PraConfig, synced: Manifest[], ops: Man
       evaluationSeconds: ALERT_TIMING.evaluationIntervalSeconds,
     },
   );
-  return { name, config, groups, cases };
+  return { name, config, facts, groups, cases };
 }
 
 const subjects: Subject[] = listStacks(REPO_ROOT).flatMap((stack) => {
@@ -143,6 +145,21 @@ describe.each(subjects.map((s) => [s.name, s] as const))("%s", (_, subject) => {
     for (const { warning, critical } of WARNING_BEFORE_CRITICAL) {
       expect(firesAt[warning]!).toBeLessThan(firesAt[critical]!);
     }
+  });
+});
+
+describe.each(subjects.map((s) => [s.name, s] as const))("%s: the DR model", (_, subject) => {
+  test("pages the time promtool proves the app-down alerts fire, plus a scrape, an evaluation and group_wait", () => {
+    // promtool's case has the change of state land on an evaluation; in the worst case it lands
+    // just after a scrape, and the scraped sample just after an evaluation.
+    const { appDownFiresAfter } = subject.cases.timeline;
+    expect(appDownPaging(subject.facts, subject.config).paged).toEqual({
+      seconds:
+        appDownFiresAfter +
+        ALERT_TIMING.scrapeIntervalSeconds +
+        ALERT_TIMING.evaluationIntervalSeconds +
+        ALERT_TIMING.groupWaitSeconds,
+    });
   });
 });
 
