@@ -45,5 +45,8 @@ export function formatSeconds(seconds: number): string {
 export function reportRow(name: string, value: number, baseline: number, target: number): string {
   const ratio = value / baseline;
   const verdict = ratio <= target ? "ok" : "OVER TARGET";
-  return `${name}: ${formatSeconds(value)} vs ${formatSeconds(baseline)} baseline = ${ratio.toFixed(2)}x (target <= ${target}x) ${verdict}`;
+  return (
+    `${name}: ${formatSeconds(value)} vs ${formatSeconds(baseline)} baseline = ` +
+    `${ratio.toFixed(2)}x (target <= ${target}x) ${verdict}`
+  );
 }

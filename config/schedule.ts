@@ -104,7 +104,10 @@ const measuredGaps = new Map<string, number>();
 /** The longest gap found by walking the expression's runs (exported for the fast path's test). */
 export function walkLongestGap(expression: string): number {
   // Loaded on first use: most stacks never need it, and it costs a tenth of synth's start-up.
-  const { CronExpressionParser } = require("cron-parser") as typeof CronParser;
+  /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment --
+     a lazy load (an import would load it at start-up), typed by the type-only import above */
+  const { CronExpressionParser }: typeof CronParser = require("cron-parser");
+  /* eslint-enable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment */
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5) {
     throw new Error(

@@ -26,7 +26,8 @@ function main(): number {
       if (violations.length === 0) {
         const o = config.objectives;
         console.log(
-          `${config.file}: every declared objective holds (RPO ${formatDuration(o.rpoSeconds)}, RTO ${formatDuration(o.rtoSeconds)}; ${o.scenarios.join(", ")})`,
+          `${config.file}: every declared objective holds (RPO ${formatDuration(o.rpoSeconds)}, ` +
+            `RTO ${formatDuration(o.rtoSeconds)}; ${o.scenarios.join(", ")})`,
         );
       } else {
         failed++;

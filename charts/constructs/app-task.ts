@@ -47,7 +47,13 @@ export function runtimeEnvFrom(runtime: AppRuntime): { envFrom?: kplus.EnvFrom[]
 /** A cdk8s Cron from a five-field expression. */
 export function cronOf(expression: string): Cron {
   const [minute, hour, day, month, weekDay] = expression.trim().split(/\s+/);
-  if (weekDay === undefined)
+  if (
+    minute === undefined ||
+    hour === undefined ||
+    day === undefined ||
+    month === undefined ||
+    weekDay === undefined
+  )
     throw new Error(`cron expression "${expression}" does not have five fields`);
   return Cron.schedule({ minute, hour, day, month, weekDay });
 }

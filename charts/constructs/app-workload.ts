@@ -44,7 +44,8 @@ export class AppWorkload extends Construct {
     const replicas = props.replicas ?? (props.database.singleWriter ? 1 : undefined);
     if (props.database.singleWriter && replicas !== 1) {
       throw new Error(
-        `AppWorkload "${this.name}": replicas must be 1 with a single-writer database (SQLite on a ReadWriteOnce volume), got ${replicas}`,
+        `AppWorkload "${this.name}": replicas must be 1 with a single-writer database ` +
+          `(SQLite on a ReadWriteOnce volume), got ${replicas}`,
       );
     }
     if (props.database.singleWriter && props.spread) {

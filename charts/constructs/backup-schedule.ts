@@ -45,7 +45,8 @@ export class BackupSchedule extends Construct {
     const { timing } = props;
     if (timing.startingDeadlineSeconds + timing.activeDeadlineSeconds > timing.intervalSeconds) {
       throw new Error(
-        `BackupSchedule: a run may start ${timing.startingDeadlineSeconds}s late and take ${timing.activeDeadlineSeconds}s, ` +
+        `BackupSchedule: a run may start ${timing.startingDeadlineSeconds}s late ` +
+          `and take ${timing.activeDeadlineSeconds}s, ` +
           `longer than the ${timing.intervalSeconds}s between runs`,
       );
     }

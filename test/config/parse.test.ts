@@ -129,7 +129,8 @@ describe("the backup schedule is derived from the RPO", () => {
 
   test("an RPO under what a once-a-minute CronJob can keep is refused, with the reason", () => {
     expect(problemsOf({ topology: "lab", rpo: "60s" })).toEqual([
-      'pra:rpo: expected at least 1m30s: a CronJob runs at most once a minute, a run may start 10s late and take 20s, so a restore point can be 1m30s old; found "60s"',
+      "pra:rpo: expected at least 1m30s: a CronJob runs at most once a minute, a run may start " +
+        '10s late and take 20s, so a restore point can be 1m30s old; found "60s"',
     ]);
     expect(problemsOf({ topology: "lab", rpo: "30s" })[0]).toMatch(
       /^pra:rpo: expected at least 1m30s/,
@@ -146,7 +147,9 @@ describe("the backup schedule is derived from the RPO", () => {
   test("an explicit schedule is measured by its longest gap, not its usual one", () => {
     // Every 10 minutes from 08:00 to 17:50, then nothing until 08:00: a 14h10m gap overnight.
     expect(problemsOf({ topology: "lab", rpo: "15m", backupSchedule: "*/10 8-17 * * *" })).toEqual([
-      `pra:backupSchedule: expected a schedule that keeps restore points within pra:rpo (15m), such as '*/10 * * * *'; found "*/10 8-17 * * *", which runs up to 14h10m apart: with its deadlines a restore point can be 15h20m old`,
+      "pra:backupSchedule: expected a schedule that keeps restore points within pra:rpo (15m), " +
+        `such as '*/10 * * * *'; found "*/10 8-17 * * *", which runs up to 14h10m apart: ` +
+        "with its deadlines a restore point can be 15h20m old",
     ]);
   });
 
@@ -176,7 +179,8 @@ describe("bad settings are refused, each naming the file, the key, what was expe
     [
       "latest image",
       { topology: "lab", image: "pra-app:latest" },
-      `pra:image: expected an image reference with a tag other than 'latest' or a sha256 digest, such as pra-app:0.1.0; found "pra-app:latest"`,
+      "pra:image: expected an image reference with a tag other than 'latest' or a sha256 digest, " +
+        'such as pra-app:0.1.0; found "pra-app:latest"',
     ],
     ["untagged image", { topology: "lab", image: "pra-app" }, `found "pra-app"`],
     [

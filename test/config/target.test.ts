@@ -1,9 +1,15 @@
 /** The committed target stack files parse, with the figures the AWS side relies on. */
-import { loadStack, parseStackConfig, type TargetConfig } from "../../config";
+import { loadStack, parseStackConfig, readStackValues, type TargetConfig } from "../../config";
+
+function loadTargetStack(stack: string): TargetConfig {
+  const config = loadStack(stack);
+  if (config.topology !== "target") throw new Error(`${stack}: not a target stack`);
+  return config;
+}
 
 describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
   test("prod: Paris with Frankfurt for DR, 3 zones, per-zone NAT, 14 days of PITR, a pinned ECR image", () => {
-    const prod = loadStack("prod") as TargetConfig;
+    const prod = loadTargetStack("prod");
     expect(prod.topology).toBe("target");
     expect(prod.region).toBe("eu-west-3");
     expect(prod.dr).toEqual({ region: "eu-central-1", strategy: "warm-standby" });
@@ -20,7 +26,7 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
   });
 
   test("staging: smaller (2 zones, one NAT, burstable classes) with shorter retention", () => {
-    const staging = loadStack("staging") as TargetConfig;
+    const staging = loadTargetStack("staging");
     expect(staging.network).toEqual({ availabilityZones: 2, natGateways: "single" });
     expect(staging.database.instanceClass).toBe("db.t4g.medium");
     expect(staging.database.backupRetentionDays).toBe(3);
@@ -28,7 +34,6 @@ describe("Pulumi.prod.yaml and Pulumi.staging.yaml", () => {
   });
 
   test("the same values as strings (as Pulumi passes them) give the same config", () => {
-    const { readStackValues } = require("../../config") as typeof import("../../config");
     const values = Object.fromEntries(
       Object.entries(readStackValues("prod")).map(([k, v]) => [k, String(v)]),
     );

@@ -82,7 +82,8 @@ function toJsonSchema(node: SchemaNode, structural: boolean): SchemaNode {
     }
   }
   if (node.nullable === true && out.type !== undefined) {
-    out.type = [...(Array.isArray(out.type) ? out.type : [out.type]), "null"];
+    const types: unknown[] = Array.isArray(out.type) ? out.type : [out.type];
+    out.type = [...types, "null"];
   }
   const preservesUnknown = node["x-kubernetes-preserve-unknown-fields"] === true;
   // The server silently prunes fields its schema does not declare; rejecting them instead is what
@@ -115,7 +116,7 @@ const LOOSE_METADATA: SchemaNode = {
 function rootSchema(crd: PinnedCrd): SchemaNode {
   const schema = toJsonSchema(crd.openAPIV3Schema, true);
   const properties = isObject(schema.properties) ? schema.properties : {};
-  const required = Array.isArray(schema.required) ? schema.required : [];
+  const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
   return {
     ...schema,
     properties: {
