@@ -16,6 +16,7 @@ export function deployTarget(config: TargetConfig): TargetStackOutputs {
     vpcId: target.vpcId,
     exportBucketName: target.outputs.exportBucketName,
     exportBucketKeyArn: target.outputs.exportBucketKeyArn,
+    alarmTopicArn: target.outputs.alarmTopicArn,
     podIdentities: target.podIdentities,
   });
   return { topology: "target", namespace: config.namespace, ...target.outputs };

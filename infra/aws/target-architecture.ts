@@ -205,6 +205,8 @@ export class Target extends pulumi.ComponentResource {
         exportKeyArn: keys.arns.s3,
         databaseSecretArn: database.secretArn,
         secretsKeyArn: keys.arns.secrets,
+        alarmTopicArn: alarms.topicArn,
+        alarmKeyArn: keys.arns.sns,
       },
       inPrimary,
     );

@@ -3,7 +3,8 @@
  * the app (`pra-app`) writes and reads the export bucket and reads the database secret;
  * External Secrets (`external-secrets/external-secrets`) reads the database secret; the AWS
  * Load Balancer Controller (`kube-system/aws-load-balancer-controller`) manages this cluster's
- * load balancers (policy in load-balancer-controller-policy.ts).
+ * load balancers (policy in load-balancer-controller-policy.ts); Alertmanager
+ * (`monitoring/alertmanager`) publishes the `pra` alerts to the alarm topic.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,6 +22,10 @@ export const LOAD_BALANCER_CONTROLLER = {
   namespace: ADDON_SERVICE_ACCOUNTS.loadBalancerController.namespace,
   serviceAccount: ADDON_SERVICE_ACCOUNTS.loadBalancerController.name,
 } as const;
+export const ALERTMANAGER = {
+  namespace: ADDON_SERVICE_ACCOUNTS.alertmanager.namespace,
+  serviceAccount: ADDON_SERVICE_ACCOUNTS.alertmanager.name,
+} as const;
 
 export interface WorkloadIdentityArgs {
   readonly clusterName: pulumi.Input<string>;
@@ -33,6 +38,9 @@ export interface WorkloadIdentityArgs {
   readonly exportKeyArn: pulumi.Input<string>;
   readonly databaseSecretArn: pulumi.Input<string>;
   readonly secretsKeyArn: pulumi.Input<string>;
+  /** The alarm topic Alertmanager publishes to, and the KMS key it is encrypted with. */
+  readonly alarmTopicArn: pulumi.Input<string>;
+  readonly alarmKeyArn: pulumi.Input<string>;
 }
 
 export function appPolicy(
@@ -67,6 +75,26 @@ export function appPolicy(
   });
 }
 
+/**
+ * Alertmanager publishes to the alarm topic and nothing else. The topic is encrypted with a
+ * customer managed key, so publishing needs the key too: SNS asks KMS for a data key as the
+ * publisher (kms:GenerateDataKey, kms:Decrypt), which the key policy delegates to IAM.
+ */
+export function alertmanagerPolicy(topicArn: string, keyArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: topicArn },
+      {
+        Sid: "UseAlarmTopicKey",
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: keyArn,
+      },
+    ],
+  });
+}
+
 export function secretReadStatements(secretArn: string, secretsKeyArn: string): object[] {
   return [
     {
@@ -89,12 +117,14 @@ export interface PodIdentities {
   readonly app: pulumi.Resource;
   readonly externalSecrets: pulumi.Resource;
   readonly loadBalancerController: pulumi.Resource;
+  readonly alertmanager: pulumi.Resource;
 }
 
 export class WorkloadIdentity extends pulumi.ComponentResource {
   public readonly appRoleArn: pulumi.Output<string>;
   public readonly externalSecretsRoleArn: pulumi.Output<string>;
   public readonly loadBalancerControllerRoleArn: pulumi.Output<string>;
+  public readonly alertmanagerRoleArn: pulumi.Output<string>;
   public readonly associations: PodIdentities;
 
   constructor(name: string, args: WorkloadIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -195,18 +225,47 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       parent,
     );
 
+    const alertmanagerRole = new aws.iam.Role(
+      `${name}-alertmanager`,
+      { assumeRolePolicy: trust, description: "Alertmanager via Pod Identity (alerts to SNS)" },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-alertmanager`,
+      {
+        role: alertmanagerRole.id,
+        policy: pulumi
+          .all([args.alarmTopicArn, args.alarmKeyArn])
+          .apply(([topic, key]) => alertmanagerPolicy(topic, key)),
+      },
+      parent,
+    );
+    const alertmanagerAssociation = new aws.eks.PodIdentityAssociation(
+      `${name}-alertmanager`,
+      {
+        clusterName: args.clusterName,
+        namespace: ALERTMANAGER.namespace,
+        serviceAccount: ALERTMANAGER.serviceAccount,
+        roleArn: alertmanagerRole.arn,
+      },
+      parent,
+    );
+
     this.appRoleArn = appRole.arn;
     this.externalSecretsRoleArn = esoRole.arn;
     this.loadBalancerControllerRoleArn = lbcRole.arn;
+    this.alertmanagerRoleArn = alertmanagerRole.arn;
     this.associations = {
       app: appAssociation,
       externalSecrets: esoAssociation,
       loadBalancerController: lbcAssociation,
+      alertmanager: alertmanagerAssociation,
     };
     this.registerOutputs({
       appRoleArn: this.appRoleArn,
       externalSecretsRoleArn: this.externalSecretsRoleArn,
       loadBalancerControllerRoleArn: this.loadBalancerControllerRoleArn,
+      alertmanagerRoleArn: this.alertmanagerRoleArn,
     });
   }
 }

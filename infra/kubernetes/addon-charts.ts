@@ -46,6 +46,8 @@ export const ADDON_SERVICE_ACCOUNTS = {
     namespace: ADDON_CHARTS.loadBalancerController.namespace,
     name: "aws-load-balancer-controller",
   },
+  // kube-prometheus-stack's Alertmanager: it publishes the target's alerts to SNS.
+  alertmanager: { namespace: ADDON_CHARTS.prometheusStack.namespace, name: "alertmanager" },
 } as const satisfies Record<string, ServiceAccountRef>;
 
 /**

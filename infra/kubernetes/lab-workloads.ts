@@ -7,6 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { App } from "cdk8s";
+import { alertmanagerConfig, alertReceiverOf } from "../../charts/alertmanager-config";
 import { defineStack } from "../../charts/stacks";
 import type { LabConfig } from "../../config";
 import { ChartDeployment } from "./chart-deployment";
@@ -34,7 +35,11 @@ export class LabWorkloads extends pulumi.ComponentResource {
     if (config.monitoring) {
       this.addons = new PlatformAddons(
         `${name}-addons`,
-        { provider: this.provider, monitoring: true },
+        {
+          provider: this.provider,
+          monitoring: true,
+          alertmanagerConfig: alertmanagerConfig(config, alertReceiverOf(config)),
+        },
         { parent: this },
       );
     }

@@ -7,7 +7,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { AlertmanagerConfig } from "../../charts/alertmanager-config";
+import { ALERT_TIMING } from "../../charts/constructs/alert-timing";
 import { TARGET } from "../../charts/constructs/names";
+import { formatDuration } from "../../config";
 import {
   ADDON_CHARTS,
   ADDON_SERVICE_ACCOUNTS,
@@ -28,6 +31,11 @@ export const PROMETHEUS_STACK_VALUES = {
       serviceMonitorSelectorNilUsesHelmValues: false,
       ruleSelectorNilUsesHelmValues: false,
       retention: "15d",
+      // The intervals the DR model's time-to-alert counts (charts/constructs/alert-timing.ts):
+      // kube-state-metrics is scraped at this default; the charts' own rules and ServiceMonitor
+      // state theirs.
+      scrapeInterval: formatDuration(ALERT_TIMING.scrapeIntervalSeconds),
+      evaluationInterval: formatDuration(ALERT_TIMING.evaluationIntervalSeconds),
     },
   },
   // The label and value the charts' dashboard ConfigMap carries (charts/constructs/backup-monitoring.ts).
@@ -43,6 +51,20 @@ export const PROMETHEUS_STACK_VALUES = {
   },
 } as const;
 
+/**
+ * The values with the stack's Alertmanager configuration (charts/alertmanager-config.ts) and the
+ * service account that EKS Pod Identity binds to its SNS role (on the target).
+ */
+export function prometheusStackValues(alertmanagerConfig: pulumi.Input<AlertmanagerConfig>) {
+  return {
+    ...PROMETHEUS_STACK_VALUES,
+    alertmanager: {
+      config: alertmanagerConfig,
+      serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.alertmanager.name },
+    },
+  };
+}
+
 export interface AwsAddonsArgs {
   readonly clusterName: pulumi.Input<string>;
   readonly region: string;
@@ -55,6 +77,7 @@ export interface AwsAddonsArgs {
   readonly podIdentities: {
     readonly externalSecrets: pulumi.Resource;
     readonly loadBalancerController: pulumi.Resource;
+    readonly alertmanager: pulumi.Resource;
   };
 }
 
@@ -62,6 +85,8 @@ export interface PlatformAddonsArgs {
   readonly provider: pulumi.ProviderResource;
   /** The Prometheus stack, for the charts' ServiceMonitor, PrometheusRule and dashboard. */
   readonly monitoring: boolean;
+  /** Where Alertmanager sends the stack's alerts (charts/alertmanager-config.ts), with monitoring. */
+  readonly alertmanagerConfig?: pulumi.Input<AlertmanagerConfig>;
   /** On EKS: External Secrets with its ClusterSecretStore, and the AWS Load Balancer Controller. */
   readonly aws?: AwsAddonsArgs;
 }
@@ -101,10 +126,15 @@ export class PlatformAddons extends pulumi.ComponentResource {
     const releases: PlatformAddons["releases"] = {};
     const ready: pulumi.Resource[] = [];
     if (args.monitoring) {
+      if (args.alertmanagerConfig === undefined) {
+        throw new Error("PlatformAddons: monitoring needs the stack's Alertmanager configuration");
+      }
       releases.prometheusStack = release(
         "prometheus-stack",
         ADDON_CHARTS.prometheusStack,
-        PROMETHEUS_STACK_VALUES,
+        prometheusStackValues(args.alertmanagerConfig),
+        // Alertmanager signs its SNS calls with its Pod Identity role from its first start.
+        args.aws ? [args.aws.podIdentities.alertmanager] : [],
       );
       ready.push(releases.prometheusStack);
     }

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { App } from "cdk8s";
+import { alertmanagerConfig, alertReceiverOf } from "../../charts/alertmanager-config";
 import { defineStack } from "../../charts/stacks";
 import type { TargetConfig } from "../../config";
 import { ChartDeployment } from "./chart-deployment";
@@ -18,11 +19,14 @@ export interface TargetWorkloadsArgs {
   readonly vpcId: pulumi.Input<string>;
   readonly exportBucketName: pulumi.Input<string>;
   readonly exportBucketKeyArn: pulumi.Input<string>;
+  /** The SNS topic of the alarms: Alertmanager sends the stack's alerts there too. */
+  readonly alarmTopicArn: pulumi.Input<string>;
   /** Pod Identity associations of the app and of the add-ons' controllers. */
   readonly podIdentities: {
     readonly app: pulumi.Resource;
     readonly externalSecrets: pulumi.Resource;
     readonly loadBalancerController: pulumi.Resource;
+    readonly alertmanager: pulumi.Resource;
   };
 }
 
@@ -39,6 +43,9 @@ export class TargetWorkloads extends pulumi.ComponentResource {
       {
         provider,
         monitoring: config.monitoring,
+        alertmanagerConfig: pulumi
+          .output(args.alarmTopicArn)
+          .apply((arn) => alertmanagerConfig(config, alertReceiverOf(config, arn))),
         aws: {
           clusterName: args.clusterName,
           region: config.region,

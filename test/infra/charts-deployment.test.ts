@@ -241,6 +241,50 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     }
   });
 
+  test("Alertmanager pages through the alarm topic, with a role that may only publish there", () => {
+    const topicArn = target.run.outputs.alarmTopicArn!.value;
+    const values = release("prometheus-stack").inputs.values as {
+      alertmanager: {
+        serviceAccount: unknown;
+        config: { receivers: { name: string; sns_configs?: unknown[] }[] };
+      };
+      prometheus: { prometheusSpec: Record<string, unknown> };
+    };
+    expect(values.alertmanager.serviceAccount).toEqual({ create: true, name: "alertmanager" });
+    expect(values.alertmanager.config.receivers).toContainEqual({
+      name: `pra-${stack}`,
+      sns_configs: [
+        expect.objectContaining({
+          topic_arn: topicArn,
+          sigv4: { region: target.run.outputs.region!.value },
+        }),
+      ],
+    });
+    expect(values.prometheus.prometheusSpec).toMatchObject({
+      scrapeInterval: "30s",
+      evaluationInterval: "30s",
+    });
+    // Its Pod Identity exists before Alertmanager starts, in the monitoring namespace.
+    const alertmanager = association("alertmanager");
+    expect(alertmanager.inputs.namespace).toBe(ADDON_CHARTS.prometheusStack.namespace);
+    expect(release("prometheus-stack").dependencies).toContain(alertmanager.urn);
+    const policy = mocks()
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .find((p) => p.inputs.role === mocks().byIdOrArn(alertmanager.inputs.roleArn)!.id)!;
+    const topic = mocks()
+      .ofType("aws:sns/topic:Topic")
+      .find((t) => t.state.arn === topicArn)!;
+    expect(doc(policy.inputs.policy).Statement).toEqual([
+      { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: topicArn },
+      {
+        Sid: "UseAlarmTopicKey",
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: topic.inputs.kmsMasterKeyId,
+      },
+    ]);
+  });
+
   test("the ExternalSecret waits for the ClusterSecretStore, which waits for External Secrets", () => {
     const store = mocks().one(
       "kubernetes:external-secrets.io/v1:ClusterSecretStore",

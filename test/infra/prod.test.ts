@@ -259,6 +259,7 @@ describe("cluster", () => {
     expect(accounts.sort()).toEqual([
       "external-secrets/external-secrets",
       "kube-system/aws-load-balancer-controller",
+      "monitoring/alertmanager",
       "pra/pra-app",
     ]);
     for (const roleArn of [association.roleArn, ...pods.map((p) => p.inputs.roleArn)]) {
