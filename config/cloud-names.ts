@@ -9,7 +9,10 @@ export function cloudNames(stack: string) {
     clusterName: base,
     drClusterName: `${base}-dr`,
     databaseIdentifier: base,
-    /** Secrets Manager entry holding the database's connection settings (JSON: host, port, dbname, username, password). */
+    /**
+     * Secrets Manager entry holding the database's connection settings (JSON: host, port, dbname,
+     * username, password).
+     */
     databaseSecretName: `pra/${stack}/database`,
     keyAliasPrefix: base,
     /** SNS topics of the alarms (CloudWatch, EventBridge, Alertmanager), in each region. */

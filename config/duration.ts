@@ -19,6 +19,19 @@ export function parseDuration(text: string): number | undefined {
   return seconds;
 }
 
+/** A duration as the stack file spells it, with its seconds: parsed once, where it is read. */
+export interface Duration {
+  readonly text: string;
+  readonly seconds: number;
+}
+
+/** `text` as a Duration; throws when it is not one (for durations written in the code). */
+export function durationOf(text: string): Duration {
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new Error(`${JSON.stringify(text)} is not a duration`);
+  return { text, seconds };
+}
+
 /** The shortest exact spelling of `seconds`: 90 -> "1m30s", 3600 -> "1h". */
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return "0s";

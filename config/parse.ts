@@ -4,7 +4,7 @@
  * and thrown together as one ConfigError.
  */
 import type { z } from "zod";
-import { formatDuration, parseDuration } from "./duration";
+import { type Duration, durationOf, formatDuration } from "./duration";
 import { ConfigError, type ConfigProblem, describeFound } from "./errors";
 import { SCENARIO_IDS, type ScenarioId } from "./scenarios";
 import {
@@ -38,36 +38,36 @@ import type {
 export const TOPOLOGY_DEFAULTS: Record<
   Topology,
   {
-    rpo: string;
-    rto: string;
-    retention: string;
-    errorDetectionTime: string;
-    onCallResponse: string;
-    restoreTestEvery: string;
+    rpo: Duration;
+    rto: Duration;
+    retention: Duration;
+    errorDetectionTime: Duration;
+    onCallResponse: Duration;
+    restoreTestEvery: Duration;
     monitoring: boolean;
     scenarios: readonly ScenarioId[];
   }
 > = {
   // The workshop's promises: survive a crash and the loss of either volume, undo a mistake.
   lab: {
-    rpo: "2m",
-    rto: "5m",
-    retention: "1h",
-    errorDetectionTime: "30m",
-    onCallResponse: "5m",
-    restoreTestEvery: "10m",
+    rpo: durationOf("2m"),
+    rto: durationOf("5m"),
+    retention: durationOf("1h"),
+    errorDetectionTime: durationOf("30m"),
+    onCallResponse: durationOf("5m"),
+    restoreTestEvery: durationOf("10m"),
     monitoring: false,
     scenarios: ["pod-crash", "data-volume-loss", "backup-volume-loss", "operator-error"],
   },
   // Production: every failure but a compromised account, whose locked copies are only as fresh
   // as AWS Backup's hourly schedule allows: declare it when the RPO allows that.
   target: {
-    rpo: "15m",
-    rto: "1h",
-    retention: "14d",
-    errorDetectionTime: "7d",
-    onCallResponse: "15m",
-    restoreTestEvery: "1h",
+    rpo: durationOf("15m"),
+    rto: durationOf("1h"),
+    retention: durationOf("14d"),
+    errorDetectionTime: durationOf("7d"),
+    onCallResponse: durationOf("15m"),
+    restoreTestEvery: durationOf("1h"),
     monitoring: true,
     scenarios: SCENARIO_IDS.filter((id) => id !== "backups-deleted"),
   },
@@ -166,13 +166,11 @@ function resolve(
 ): PraConfig | undefined {
   const defaults = TOPOLOGY_DEFAULTS[settings.topology];
   const objectives: Objectives = {
-    rpoSeconds: parseDuration(settings.rpo ?? defaults.rpo)!,
-    rtoSeconds: parseDuration(settings.rto ?? defaults.rto)!,
-    retentionSeconds: parseDuration(settings.retention ?? defaults.retention)!,
-    errorDetectionSeconds: parseDuration(
-      settings.errorDetectionTime ?? defaults.errorDetectionTime,
-    )!,
-    onCallResponseSeconds: parseDuration(settings.onCallResponse ?? defaults.onCallResponse)!,
+    rpoSeconds: (settings.rpo ?? defaults.rpo).seconds,
+    rtoSeconds: (settings.rto ?? defaults.rto).seconds,
+    retentionSeconds: (settings.retention ?? defaults.retention).seconds,
+    errorDetectionSeconds: (settings.errorDetectionTime ?? defaults.errorDetectionTime).seconds,
+    onCallResponseSeconds: (settings.onCallResponse ?? defaults.onCallResponse).seconds,
     scenarios: settings.drScenarios ?? defaults.scenarios,
   };
   const backup = backupPolicy(settings, objectives, problems);
@@ -209,7 +207,10 @@ function backupPolicy(
     } catch (error) {
       problems.push({
         key: "pra:backupSchedule",
-        message: `expected ${expectationOf(settings.topology, "backupSchedule")}; found ${describeFound(settings.backupSchedule)} (${(error as Error).message})`,
+        message:
+          `expected ${expectationOf(settings.topology, "backupSchedule")}; ` +
+          `found ${describeFound(settings.backupSchedule)} ` +
+          `(${error instanceof Error ? error.message : String(error)})`,
       });
       return undefined;
     }
@@ -235,7 +236,7 @@ function backupPolicy(
           `expected at least ${formatDuration(FASTEST_TIMING.worstCaseAgeSeconds)}: a CronJob runs at most once a ` +
           `minute, a run may start ${FASTEST_TIMING.startingDeadlineSeconds}s late and take ` +
           `${FASTEST_TIMING.activeDeadlineSeconds}s, so a restore point can be ` +
-          `${formatDuration(FASTEST_TIMING.worstCaseAgeSeconds)} old; found ${describeFound(settings.rpo)}`,
+          `${formatDuration(FASTEST_TIMING.worstCaseAgeSeconds)} old; found ${describeFound(settings.rpo?.text)}`,
       });
       return undefined;
     }
@@ -243,7 +244,9 @@ function backupPolicy(
   if (objectives.retentionSeconds < timing.intervalSeconds) {
     problems.push({
       key: "pra:retention",
-      message: `expected at least the backup interval (${formatDuration(timing.intervalSeconds)}); found ${describeFound(settings.retention)}`,
+      message:
+        `expected at least the backup interval (${formatDuration(timing.intervalSeconds)}); ` +
+        `found ${describeFound(settings.retention?.text)}`,
     });
     return undefined;
   }
@@ -256,15 +259,15 @@ function backupPolicy(
 }
 
 function restoreTestPolicy(
-  every: string,
+  every: Duration,
   backup: BackupPolicy,
   problems: ConfigProblem[],
 ): RestoreTestPolicy | undefined {
-  const cadence = cadenceAtMost(parseDuration(every)!);
+  const cadence = cadenceAtMost(every.seconds);
   if (!cadence) {
     problems.push({
       key: "pra:restoreTestEvery",
-      message: `expected at least 1m (a CronJob runs at most once a minute); found ${describeFound(every)}`,
+      message: `expected at least 1m (a CronJob runs at most once a minute); found ${describeFound(every.text)}`,
     });
     return undefined;
   }
@@ -305,7 +308,9 @@ function targetConfig(
   } else if (settings.drRegion === region) {
     problems.push({
       key: "pra:drRegion",
-      message: `expected a region other than aws:region (${region}): a disaster that takes the primary region takes its copies with it; found ${describeFound(settings.drRegion)}`,
+      message:
+        `expected a region other than aws:region (${region}): a disaster that takes the primary ` +
+        `region takes its copies with it; found ${describeFound(settings.drRegion)}`,
     });
   }
   if (settings.maxNodesPerZone < settings.nodesPerZone) {
@@ -317,14 +322,18 @@ function targetConfig(
   if (settings.dbMaxAllocatedStorage < settings.dbAllocatedStorage) {
     problems.push({
       key: "pra:dbMaxAllocatedStorage",
-      message: `expected at least pra:dbAllocatedStorage (${settings.dbAllocatedStorage}); found ${settings.dbMaxAllocatedStorage}`,
+      message:
+        `expected at least pra:dbAllocatedStorage (${settings.dbAllocatedStorage}); ` +
+        `found ${settings.dbMaxAllocatedStorage}`,
     });
   }
   const backupRetentionDays = Math.ceil(common.objectives.retentionSeconds / 86400);
   if (backupRetentionDays > RDS_MAX_BACKUP_RETENTION_DAYS) {
     problems.push({
       key: "pra:retention",
-      message: `expected at most ${RDS_MAX_BACKUP_RETENTION_DAYS}d, the longest RDS keeps point-in-time recovery; found ${describeFound(settings.retention)}`,
+      message:
+        `expected at most ${RDS_MAX_BACKUP_RETENTION_DAYS}d, the longest RDS keeps point-in-time ` +
+        `recovery; found ${describeFound(settings.retention?.text)}`,
     });
   }
   if (problems.length > before) return undefined;

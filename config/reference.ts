@@ -70,7 +70,8 @@ export function renderConfigurationReference(): string {
   for (const [key, field] of Object.entries(TOPOLOGY_DEFAULT_KEYS)) {
     const show = (t: Topology) => {
       const value = TOPOLOGY_DEFAULTS[t][field];
-      return Array.isArray(value) ? value.join(", ") : `\`${String(value)}\``;
+      if (typeof value === "boolean") return `\`${String(value)}\``;
+      return "text" in value ? `\`${value.text}\`` : value.join(", ");
     };
     lines.push(`| \`pra:${key}\` | ${show("lab")} | ${show("target")} |`);
   }

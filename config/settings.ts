@@ -6,7 +6,7 @@
  * (`"3"`, `"true"`); both spellings are accepted, anything else is refused.
  */
 import { z } from "zod";
-import { DURATION_EXPECTED, parseDuration } from "./duration";
+import { DURATION_EXPECTED, type Duration, parseDuration } from "./duration";
 import { QUANTITY_EXPECTED, quantityBytes } from "./quantity";
 import { SCENARIO_IDS } from "./scenarios";
 
@@ -14,9 +14,15 @@ function setting<T extends z.ZodType>(schema: T, expected: string): T {
   return schema.describe(expected);
 }
 
-const duration = z
-  .string()
-  .refine((text) => parseDuration(text) !== undefined && parseDuration(text)! > 0);
+/** A positive duration, read once into its seconds. */
+const duration = z.string().transform((text, ctx): Duration => {
+  const seconds = parseDuration(text);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({ code: "custom", message: DURATION_EXPECTED });
+    return z.NEVER;
+  }
+  return { text, seconds };
+});
 
 function wholeNumber(min: number, max: number) {
   return z
@@ -29,7 +35,8 @@ function list<T extends z.ZodType>(item: T) {
   return z.preprocess((value) => {
     if (typeof value !== "string") return value;
     try {
-      return JSON.parse(value);
+      const parsed: unknown = JSON.parse(value);
+      return parsed;
     } catch {
       return value;
     }

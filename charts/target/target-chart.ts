@@ -44,7 +44,13 @@ export class TargetChart extends Chart {
     });
     const runtime = {
       image: config.image,
-      serviceAccount,
+      // By name: cdk8s-plus's ServiceAccount class (resourceName: string | undefined) does not
+      // satisfy its own IServiceAccount (resourceName?: string) under exactOptionalPropertyTypes.
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(
+        this,
+        "app-service-account",
+        serviceAccount.name,
+      ),
       settings: kplus.ConfigMap.fromConfigMapName(this, "cloud-settings", TARGET.cloudSettings),
     };
     const database = new PostgresAccess(this, "database", {
