@@ -13,7 +13,10 @@ export interface Figure {
 
 const MINUTE = 60;
 
-/** RDS uploads each instance's transaction logs to S3 every five minutes: the latest restorable time lags by up to that. */
+/**
+ * RDS uploads each instance's transaction logs to S3 every five minutes: the latest restorable
+ * time lags by up to that.
+ */
 export const RDS_PITR_LOG_UPLOAD: Figure = {
   seconds: 5 * MINUTE,
   source: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html",
@@ -42,7 +45,8 @@ export function rdsRestore(allocatedStorageGb: number): Figure {
   return {
     seconds: 20 * MINUTE + Math.ceil(allocatedStorageGb / 10) * MINUTE,
     source:
-      "estimate: 20 min plus 1 min per 10 GiB; AWS Backup restore testing measures the real time (LatestRestoreExecutionTimeMinutes)",
+      "estimate: 20 min plus 1 min per 10 GiB; AWS Backup restore testing measures the real time " +
+      "(LatestRestoreExecutionTimeMinutes)",
   };
 }
 
@@ -59,7 +63,10 @@ export const S3_REPLICATION_TIME_CONTROL: Figure = {
   source: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html",
 };
 
-/** AWS Backup copies a recovery point to another Region after the backup job; copies of small databases take minutes. */
+/**
+ * AWS Backup copies a recovery point to another Region after the backup job; copies of small
+ * databases take minutes.
+ */
 export const AWS_BACKUP_CROSS_REGION_COPY: Figure = {
   seconds: 60 * MINUTE,
   source:
@@ -99,7 +106,10 @@ export const ALERT_PIPELINE: Figure = {
     `(${ALERT_TIMING.groupWaitSeconds}s), charts/constructs/alert-timing.ts`,
 };
 
-/** Nothing in the target watches a Region from outside it: people learn of a Region's loss from AWS Health and users. */
+/**
+ * Nothing in the target watches a Region from outside it: people learn of a Region's loss from
+ * AWS Health and users.
+ */
 export const REGION_OUTAGE_NOTICE: Figure = {
   seconds: 10 * MINUTE,
   source: "estimate (no out-of-Region health check in this design)",
