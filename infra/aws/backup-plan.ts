@@ -8,6 +8,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { TargetDesign } from "../../config";
 import { BACKUP_TAG } from "./cluster";
+import { restoreValidatorCode } from "./restore-validator/bundle";
+import {
+  PLAN_ARN_VARIABLE,
+  VALIDATOR_HANDLER,
+  VALIDATOR_RUNTIME,
+} from "./restore-validator/settings";
 
 export interface BackupPlanArgs {
   /** Prefix of vault and plan names, such as `pra-prod`. */
@@ -50,38 +56,6 @@ export function validateBackupPlanArgs(args: Pick<BackupPlanArgs, "plan">): void
     );
   }
 }
-
-/** Node.js handler run when a restore test's restore job completes: checks the restored database. */
-export const RESTORE_VALIDATION_HANDLER = `
-const { BackupClient, DescribeRestoreJobCommand, PutRestoreValidationResultCommand } = require("@aws-sdk/client-backup");
-const { RDSClient, DescribeDBInstancesCommand } = require("@aws-sdk/client-rds");
-const backup = new BackupClient({});
-const rds = new RDSClient({});
-exports.handler = async (event) => {
-  const restoreJobId = event.detail.restoreJobId;
-  const job = await backup.send(new DescribeRestoreJobCommand({ RestoreJobId: restoreJobId }));
-  if (!job.RestoreTestingPlanArn) return { skipped: restoreJobId };
-  const problems = [];
-  try {
-    const found = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: job.CreatedResourceArn }));
-    const db = found.DBInstances && found.DBInstances[0];
-    if (!db) problems.push("restored instance not found");
-    else {
-      if (db.DBInstanceStatus !== "available") problems.push("status " + db.DBInstanceStatus);
-      if (!db.StorageEncrypted) problems.push("storage not encrypted");
-      if (db.Engine !== "postgres") problems.push("engine " + db.Engine);
-    }
-  } catch (error) {
-    problems.push(String(error));
-  }
-  await backup.send(new PutRestoreValidationResultCommand({
-    RestoreJobId: restoreJobId,
-    ValidationStatus: problems.length === 0 ? "SUCCESSFUL" : "FAILED",
-    ValidationStatusMessage: problems.length === 0 ? "restored PostgreSQL is available and encrypted" : problems.join("; "),
-  }));
-  return { restoreJobId, problems };
-};
-`;
 
 function policy(statements: object[]): string {
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
@@ -266,8 +240,9 @@ export class BackupPlan extends pulumi.ComponentResource {
       parent,
     );
 
-    // The check: when a restore test's job completes, a function inspects the restored instance
-    // and reports SUCCESSFUL or FAILED to AWS Backup (a failure reaches the alarm topic).
+    // The check: when a restore test's job completes, a function (restore-validator/) inspects
+    // the restored instance and reports SUCCESSFUL or FAILED to AWS Backup (a failure reaches
+    // the alarm topic).
     const validatorLogs = new aws.cloudwatch.LogGroup(
       `${name}-restore-validator`,
       {
@@ -319,13 +294,12 @@ export class BackupPlan extends pulumi.ComponentResource {
       `${name}-restore-validator`,
       {
         description: "Checks databases restored by the AWS Backup restore testing plan",
-        runtime: "nodejs22.x",
-        handler: "index.handler",
+        runtime: VALIDATOR_RUNTIME.lambda,
+        handler: VALIDATOR_HANDLER,
         role: validatorRole.arn,
         timeout: 60,
-        code: new pulumi.asset.AssetArchive({
-          "index.js": new pulumi.asset.StringAsset(RESTORE_VALIDATION_HANDLER),
-        }),
+        code: restoreValidatorCode(),
+        environment: { variables: { [PLAN_ARN_VARIABLE]: restorePlan.arn } },
         loggingConfig: { logFormat: "JSON", logGroup: validatorLogs.name },
       },
       parent,

@@ -2,7 +2,8 @@
  * The prod stack (pilot light), evaluated once under mocks from the committed Pulumi.prod.yaml,
  * its values stringified as Pulumi passes them. Every test asserts the inputs the program gave.
  */
-
+import * as pulumi from "@pulumi/pulumi";
+import { restoreValidatorBundle } from "../../infra/aws/restore-validator/bundle";
 import {
   customerKey,
   doc,
@@ -513,6 +514,29 @@ describe("backup plan and restore testing", () => {
       "pra-backup-plan-restore-completed",
     );
     expect(mocks().byIdOrArn(target.inputs.arn)!.type).toBe("aws:lambda/function:Function");
+  });
+
+  test("the function runs the bundled restore-validator module, told which plan's jobs to check", async () => {
+    const plan = mocks().one(
+      "aws:backup/restoreTestingPlan:RestoreTestingPlan",
+      "pra-backup-plan-restore-test",
+    );
+    const validator = mocks().one(
+      "aws:lambda/function:Function",
+      "pra-backup-plan-restore-validator",
+    );
+    expect(validator.inputs).toMatchObject({
+      runtime: "nodejs22.x",
+      handler: "index.handler",
+      environment: { variables: { RESTORE_TESTING_PLAN_ARN: plan.state.arn } },
+    });
+    const code = validator.inputs.code;
+    if (!(code instanceof pulumi.asset.AssetArchive)) throw new Error("the code is not an archive");
+    const files = await code.assets;
+    expect(Object.keys(files)).toEqual(["index.js"]);
+    const index = files["index.js"];
+    if (!(index instanceof pulumi.asset.StringAsset)) throw new Error("index.js is not text");
+    expect(await index.text).toBe(restoreValidatorBundle());
   });
 });
 

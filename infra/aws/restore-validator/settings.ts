@@ -1,0 +1,13 @@
+/**
+ * What the Pulumi program and the function agree on. No import here: the function's bundle and
+ * the program both read this file, and neither should carry the other's dependencies.
+ */
+
+/** The environment variable that names the restore testing plan the function validates. */
+export const PLAN_ARN_VARIABLE = "RESTORE_TESTING_PLAN_ARN";
+
+/** The Lambda runtime the function runs on, and the matching esbuild target. */
+export const VALIDATOR_RUNTIME = { lambda: "nodejs22.x", esbuildTarget: "node22" } as const;
+
+/** `file.export` of the bundle's handler, as Lambda's `handler` setting names it. */
+export const VALIDATOR_HANDLER = "index.handler";
