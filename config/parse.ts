@@ -300,16 +300,18 @@ function targetConfig(
   problems: ConfigProblem[],
 ): TargetConfig | undefined {
   const before = problems.length;
-  if (typeof region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
+  const primary =
+    typeof region === "string" && /^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region) ? region : undefined;
+  if (primary === undefined) {
     problems.push({
       key: "aws:region",
       message: `expected the primary AWS region, such as eu-west-3; found ${describeFound(region)}`,
     });
-  } else if (settings.drRegion === region) {
+  } else if (settings.drRegion === primary) {
     problems.push({
       key: "pra:drRegion",
       message:
-        `expected a region other than aws:region (${region}): a disaster that takes the primary ` +
+        `expected a region other than aws:region (${primary}): a disaster that takes the primary ` +
         `region takes its copies with it; found ${describeFound(settings.drRegion)}`,
     });
   }
@@ -336,11 +338,11 @@ function targetConfig(
         `recovery; found ${describeFound(settings.retention?.text)}`,
     });
   }
-  if (problems.length > before) return undefined;
+  if (problems.length > before || primary === undefined) return undefined;
   return {
     ...common,
     topology: "target",
-    region: region as string,
+    region: primary,
     dr: { region: settings.drRegion, strategy: settings.drStrategy },
     network: { availabilityZones: settings.availabilityZones, natGateways: settings.natGateways },
     cluster: {

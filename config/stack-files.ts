@@ -43,16 +43,26 @@ export function readStackValues(
     document = parseYaml(readFileSync(path, "utf8"));
   } catch (error) {
     throw new ConfigError(file, [
-      { key: "(file)", message: `expected valid YAML; ${(error as Error).message}` },
+      {
+        key: "(file)",
+        message: `expected valid YAML; ${error instanceof Error ? error.message : String(error)}`,
+      },
     ]);
   }
-  const config = (document as { config?: unknown } | null)?.config ?? {};
-  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+  const config: unknown =
+    (typeof document === "object" && document !== null && "config" in document
+      ? document.config
+      : undefined) ?? {};
+  if (!isSettingsMap(config)) {
     throw new ConfigError(file, [
       { key: "config", message: `expected a map of settings; found ${JSON.stringify(config)}` },
     ]);
   }
-  return config as Record<string, unknown>;
+  return config;
+}
+
+function isSettingsMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export function loadStack(stack: string, root: string = PROJECT_ROOT): PraConfig {

@@ -15,7 +15,7 @@ function main(): number {
     const { values } = parseArgs({ options: { stack: { type: "string", multiple: true } } });
     stacks = values.stack ?? listStacks(process.cwd());
   } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
     return 2;
   }
   let failed = 0;

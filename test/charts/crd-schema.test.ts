@@ -140,7 +140,7 @@ describe("validateCustomResource", () => {
       try {
         validateCustomResource(broken);
       } catch (error) {
-        message = (error as Error).message;
+        message = error instanceof Error ? error.message : String(error);
       }
       expect(message).toContain(
         "ExternalSecret/pra-db (external-secrets.io/v1) violates its pinned CRD schema",

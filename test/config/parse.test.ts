@@ -7,7 +7,7 @@ function problemsOf(values: Record<string, unknown>, file = "Pulumi.test.yaml"):
     configOf(values);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    const lines = (error as ConfigError).message.split("\n").slice(1);
+    const lines = (error instanceof ConfigError ? error.message : "").split("\n").slice(1);
     for (const line of lines) expect(line.startsWith(`  ${file}: `)).toBe(true);
     return lines.map((line) => line.trim().slice(file.length + 2));
   }

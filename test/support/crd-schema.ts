@@ -25,10 +25,24 @@ function isObject(value: unknown): value is SchemaNode {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function isPinnedCrd(value: unknown): value is PinnedCrd {
+  return (
+    isObject(value) &&
+    isObject(value.source) &&
+    typeof value.group === "string" &&
+    typeof value.version === "string" &&
+    typeof value.kind === "string" &&
+    isObject(value.openAPIV3Schema)
+  );
+}
+
 function loadPinnedCrds(): Map<string, PinnedCrd> {
   const byKey = new Map<string, PinnedCrd>();
   for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith(".json"))) {
-    const crd = JSON.parse(readFileSync(join(CRD_DIR, file), "utf8")) as PinnedCrd;
+    const crd: unknown = JSON.parse(readFileSync(join(CRD_DIR, file), "utf8"));
+    if (!isPinnedCrd(crd)) {
+      throw new Error(`${file}: expected source, group, version, kind and openAPIV3Schema`);
+    }
     byKey.set(keyOf(`${crd.group}/${crd.version}`, crd.kind), crd);
   }
   return byKey;
@@ -183,15 +197,19 @@ function pathOf(pointer: string, child?: string): string {
 }
 
 function describe(error: ErrorObject): string {
-  const params = error.params as Record<string, unknown>;
+  const params: Record<string, unknown> = error.params;
   if (error.keyword === "additionalProperties") {
-    return `${pathOf(error.instancePath, String(params.additionalProperty))}: unknown field (not in the CRD schema)`;
+    const field = pathOf(error.instancePath, String(params.additionalProperty));
+    return `${field}: unknown field (not in the CRD schema)`;
   }
   if (error.keyword === "required") {
-    return `${pathOf(error.instancePath, String(params.missingProperty))}: required field is missing`;
+    const field = pathOf(error.instancePath, String(params.missingProperty));
+    return `${field}: required field is missing`;
   }
   const detail =
-    error.keyword === "enum" ? ` (${(params.allowedValues as unknown[]).join(", ")})` : "";
+    error.keyword === "enum" && Array.isArray(params.allowedValues)
+      ? ` (${params.allowedValues.join(", ")})`
+      : "";
   return `${pathOf(error.instancePath)}: ${error.message ?? error.keyword}${detail}`;
 }
 
