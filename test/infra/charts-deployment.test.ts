@@ -5,6 +5,7 @@
  * synthStack writes (read back and parsed), and the order, providers, add-ons and the
  * `pra-cloud` ConfigMap are checked through what the SDK sends the engine (parents, dependencies).
  */
+import { isManifest } from "../../charts/manifest";
 import { type PraConfig, parseStackConfig, stackFileName } from "../../config";
 import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
 import { isCustomResource, type Manifest } from "../../infra/kubernetes/deployment-plan";
@@ -72,13 +73,19 @@ const kubernetesObjects = (run: Evaluation) =>
 
 const urnsOf = (resources: readonly RecordedResource[]) => resources.map((r) => r.urn);
 
+/** A deployed object's inputs, checked to be a Kubernetes object. */
+function manifestOf(resource: RecordedResource): Manifest {
+  if (!isManifest(resource.inputs)) {
+    throw new Error(`${resource.urn}: inputs are not a Kubernetes object`);
+  }
+  return resource.inputs;
+}
+
 /** Assertions every stack shares: the deployed objects are the synthesized files, in order. */
 function expectChartsDeployed(current: () => StackRun): void {
   test("deploys exactly the objects cdk8s synth writes into dist/<stack>/, whole", () => {
     const { run, files } = current();
-    const deployed = new Map(
-      deployedObjects(run).map((r) => [keyOf(r.inputs as unknown as Manifest), r]),
-    );
+    const deployed = new Map(deployedObjects(run).map((r) => [keyOf(manifestOf(r)), r]));
     expect([...deployed.keys()].sort()).toEqual(files.synced.map(keyOf).sort());
     for (const manifest of files.synced) {
       const resource = deployed.get(keyOf(manifest))!;
@@ -89,7 +96,7 @@ function expectChartsDeployed(current: () => StackRun): void {
 
   test("deploys nothing from ops/: no Job, no restore", () => {
     const { run, files } = current();
-    const keys = new Set(kubernetesObjects(run).map((r) => keyOf(r.inputs as unknown as Manifest)));
+    const keys = new Set(kubernetesObjects(run).map((r) => keyOf(manifestOf(r))));
     for (const manifest of files.ops) expect(keys.has(keyOf(manifest))).toBe(false);
     expect(run.mocks.ofType("kubernetes:batch/v1:Job")).toEqual([]);
     expect(
@@ -104,7 +111,7 @@ function expectChartsDeployed(current: () => StackRun): void {
     expect(namespace.inputs.metadata).toMatchObject({ name: config.namespace });
     expect(namespace.dependencies).toEqual([]);
     for (const object of objects.filter((r) => r !== namespace)) {
-      expect((object.inputs.metadata as Manifest["metadata"]).namespace).toBe(config.namespace);
+      expect(manifestOf(object).metadata.namespace).toBe(config.namespace);
       expect(object.dependencies).toContain(namespace.urn);
     }
   });
@@ -112,9 +119,7 @@ function expectChartsDeployed(current: () => StackRun): void {
   test("custom resources wait for every add-on release", () => {
     const { run } = current();
     const releases = urnsOf(run.mocks.ofType(RELEASE));
-    const custom = deployedObjects(run).filter((r) =>
-      isCustomResource(r.inputs as unknown as Manifest),
-    );
+    const custom = deployedObjects(run).filter((r) => isCustomResource(manifestOf(r)));
     if (current().config.monitoring) expect(custom.length).toBeGreaterThan(0);
     for (const object of custom)
       expect(object.dependencies).toEqual(expect.arrayContaining(releases));
@@ -175,9 +180,7 @@ describe("lab with monitoring off", () => {
     expect(lab.config.monitoring).toBe(false);
     expect(lab.run.mocks.ofType(RELEASE)).toEqual([]);
     expect(lab.run.mocks.ofType("pra:kubernetes:PlatformAddons")).toEqual([]);
-    expect(
-      kubernetesObjects(lab.run).filter((r) => isCustomResource(r.inputs as unknown as Manifest)),
-    ).toEqual([]);
+    expect(kubernetesObjects(lab.run).filter((r) => isCustomResource(manifestOf(r)))).toEqual([]);
     expect(
       lab.run.mocks.resources.filter((r) => /^(aws:|pulumi:providers:aws)/.test(r.type)),
     ).toEqual([]);
