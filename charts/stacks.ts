@@ -143,17 +143,24 @@ export function synthStack(config: PraConfig, outdir: string): string[] {
 
 /**
  * The restore Job as the YAML `kubectl apply` reads: the newest valid point (the ops chart
- * `cdk8s synth` writes) or a chosen one. `npm run restore-job` and `npm run restore` both use it,
- * so the file a person applies and the manifest the runbook applies are the same bytes.
+ * `cdk8s synth` writes), a chosen one, or the newest taken at or before `before` (unix seconds).
+ * `npm run restore-job` and `npm run restore` both use it, so the file a person applies and the
+ * manifest the runbook applies are the same bytes.
  */
-export function restoreJobYaml(config: PraConfig, point?: string): string {
+export function restoreJobYaml(config: PraConfig, point?: string, before?: number): string {
   if (config.topology !== "lab") {
     throw new Error(
       `${config.file}: the ${config.topology} topology restores with AWS tools, not a Job`,
     );
   }
   const app = new App();
-  if (point === undefined) {
+  if (before !== undefined) {
+    new LabOpsChart(app, `${config.stack}-restore-before-${before}`, {
+      config,
+      before,
+      labels: stackLabels(config.stack),
+    });
+  } else if (point === undefined) {
     defineStack(config, { synced: new App(), ops: app });
   } else {
     restorePointTime(point); // refuses anything but app-<unix-seconds>.db before it names a chart or a file

@@ -34,6 +34,9 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       facts.app.readinessSeconds,
   );
   const restore = seconds(restoreSeconds);
+  const appRestart = Math.ceil(
+    facts.app.terminationGraceSeconds + POD_START.seconds + facts.app.readinessSeconds,
+  );
   const restoreBasis =
     `the restore runbook takes ${f(restoreSeconds)}: the app stops ` +
     `(${f(facts.app.terminationGraceSeconds)} grace), the Job starts (${POD_START.seconds}s, ` +
@@ -101,29 +104,32 @@ export function labRecoveries(facts: LabFacts, config: LabConfig): Recovery[] {
       // Built on first read: the commands come from synthesizing the charts again, which the
       // report needs and the synth-time check does not.
       get runbook() {
-        return labRestoreCommands(config, facts.app.name);
+        return labRestoreCommands(config, facts.app.name, "data-volume-loss");
       },
     },
     {
       scenario: "backup-volume-loss",
       title: `The backup volume (${facts.volumes.backup.claim}) is lost`,
       rpo: seconds(0),
-      rto: seconds(0),
+      rto: seconds(appRestart),
       mode: "manual",
       mechanism:
-        `the app keeps serving; recreate ${facts.volumes.backup.claim} (npm run synth, ` +
-        "kubectl apply) and the next backup writes a restore point",
+        `the app keeps serving; a person restarts it once so that ${facts.volumes.backup.claim} ` +
+        "is released, recreates the claim and takes a restore point (npm run restore -- " +
+        "--scenario backup-volume-loss)",
       peopleMinutes: 15,
       basis: [
         "the live database is untouched",
-        `until the next backup (up to ${f(newestPointAge)}), a second failure would have no restore point`,
+        `the claim stays Terminating while the app's pod mounts it: the runbook stops the app ` +
+          `(${f(facts.app.terminationGraceSeconds)} grace), recreates the claim and starts the app ` +
+          `(${POD_START.seconds}s, ready within ${f(facts.app.readinessSeconds)}): ` +
+          `down for up to ${f(appRestart)}`,
+        "until the runbook's backup, a second failure would have no restore point",
       ],
       fix: "none needed",
-      runbook: [
-        `kubectl -n ${facts.namespace} get pvc ${facts.volumes.backup.claim}`,
-        `kubectl apply -k dist/${facts.stack}`,
-        `kubectl -n ${facts.namespace} create job --from=cronjob/${backup.cronJob} ${backup.cronJob}-manual`,
-      ],
+      get runbook() {
+        return labRestoreCommands(config, facts.app.name, "backup-volume-loss");
+      },
     },
     {
       scenario: "both-volumes-loss",
@@ -216,7 +222,7 @@ function operatorError(
     ],
     fix: "a longer pra:retention, or a shorter pra:errorDetectionTime",
     get runbook() {
-      return labRestoreCommands(config, facts.app.name, true);
+      return labRestoreCommands(config, facts.app.name, "operator-error");
     },
   };
 }

@@ -4,26 +4,34 @@
  * by step.
  */
 import { cloudNames, type LabConfig, type TargetConfig } from "../config";
-import { byHandLines, labRestoreSteps, rerunCommand } from "./lab-restore-runbook";
+import { byHandLines, type LabRunbook, labRestoreSteps, rerunCommand } from "./lab-restore-runbook";
+
+/** The placeholder a person replaces with the point picked from `pra-app backups`. */
+export const POINT_PLACEHOLDER = "app-<unix-seconds>.db";
 
 /**
- * `npm run restore`, then the same steps by hand. To undo an error, the point is the last one
- * taken before it, which a person picks from the app's list of restore points.
+ * `npm run restore` for one lab scenario, then exactly the same steps by hand. To undo an error,
+ * the point is the last one taken before it, which a person picks from the app's list of restore
+ * points (or names by the error's time, with --before).
  */
 export function labRestoreCommands(
   config: LabConfig,
   appName: string,
-  chooseEarlierPoint = false,
+  scenario: LabRunbook,
 ): string[] {
-  const steps = labRestoreSteps(config).flatMap((step) => byHandLines(step));
-  if (!chooseEarlierPoint)
-    return [`# all steps at once: ${rerunCommand(config)}`, "# or by hand:", ...steps];
+  if (scenario !== "operator-error") {
+    const steps = labRestoreSteps(config, { scenario }).flatMap((step) => byHandLines(step));
+    const all = rerunCommand(config, scenario === "data-volume-loss" ? {} : { scenario });
+    return [`# all steps at once: ${all}`, "# or by hand:", ...steps];
+  }
+  const options = { point: POINT_PLACEHOLDER, forPrinting: true };
+  const steps = labRestoreSteps(config, options).flatMap((step) => byHandLines(step));
   return [
     `kubectl -n ${config.namespace} exec deployment/${appName} -- pra-app backups` +
       "   # pick the last point before the error",
-    `# all steps at once: npm run restore -- --stack ${config.stack} --point app-<unix-seconds>.db`,
-    `# or by hand: npm run restore-job -- --stack ${config.stack} --point app-<unix-seconds>.db, ` +
-      "then these steps with its file:",
+    `# all steps at once: npm run restore -- --stack ${config.stack} --point ${POINT_PLACEHOLDER}` +
+      " (or --before <the error's time>)",
+    "# or by hand:",
     ...steps,
   ];
 }

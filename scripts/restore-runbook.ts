@@ -1,44 +1,69 @@
 /**
- * `npm run restore -- --stack lab [--point app-<ts>.db] [--context <name>] [--dry-run]`: the lab's
- * volume-loss restore (docs/runbooks/lab-restore.md), step by step through kubectl. The steps
- * come from dr/lab-restore-runbook.ts; this file only checks the arguments, runs them and reports.
+ * `npm run restore -- --stack lab [--scenario <s>] [--point app-<ts>.db | --before <time>]
+ * [--context <name>] [--dry-run] [--yes]`: the lab's runbook for a lost data volume, a lost backup
+ * volume or an operator error (docs/runbooks/lab-restore.md), step by step through kubectl. The
+ * steps come from dr/lab-restore-runbook.ts; this file only checks the arguments, asks for
+ * confirmation, runs them and reports.
  *
  * On a failed step it stops at once and leaves the app scaled to zero: a person decides what the
- * data is before anything serves it. Exit codes: 0 restored, 1 a step failed, 2 bad usage.
+ * data is before anything serves it. Exit codes: 0 done, 1 a step failed, 2 bad usage or not
+ * confirmed (nothing was run).
  */
 import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { type LabConfig, loadStack } from "../config";
 import {
   byHandLines,
   type CheckResult,
+  LAB_RUNBOOKS,
+  type LabRunbook,
   labRestoreSteps,
   type RunbookOptions,
   type RunbookStep,
   rerunCommand,
+  runbookScenario,
   shellLine,
 } from "../dr/lab-restore-runbook";
 
 const usage =
-  "usage: npm run restore -- --stack <stack> [--point app-<unix-seconds>.db] " +
-  "[--context <kubectl context>] [--dry-run]";
+  "usage: npm run restore -- --stack <stack> [--scenario " +
+  `${LAB_RUNBOOKS.join("|")}] [--point app-<unix-seconds>.db | --before <ISO time or unix seconds>] ` +
+  "[--context <kubectl context>] [--dry-run] [--yes]";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Request {
   readonly config: LabConfig;
   readonly options: RunbookOptions;
+  readonly scenario: LabRunbook;
   readonly dryRun: boolean;
+  readonly yes: boolean;
+}
+
+const isRunbook = (value: string): value is LabRunbook =>
+  LAB_RUNBOOKS.some((scenario) => scenario === value);
+
+/** `--before`: unix seconds, or an ISO 8601 time with its zone. */
+function beforeSeconds(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const millis = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(millis))
+    throw new Error(`--before "${text}": expected unix seconds or an ISO 8601 time with its zone`);
+  return Math.floor(millis / 1000);
 }
 
 /** The request, or a usage error's message; nothing has touched the cluster yet either way. */
 function readRequest(argv: string[]): Request | { usageError: string } | "help" {
   let values: {
     stack?: string;
+    scenario?: string;
     point?: string;
+    before?: string;
     context?: string;
     "dry-run"?: boolean;
+    yes?: boolean;
     help?: boolean;
   };
   try {
@@ -46,9 +71,12 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
       args: argv,
       options: {
         stack: { type: "string" },
+        scenario: { type: "string" },
         point: { type: "string" },
+        before: { type: "string" },
         context: { type: "string" },
         "dry-run": { type: "boolean" },
+        yes: { type: "boolean", short: "y" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -57,6 +85,10 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
   }
   if (values.help) return "help";
   if (!values.stack) return { usageError: "--stack is required" };
+  if (values.scenario !== undefined && !isRunbook(values.scenario))
+    return {
+      usageError: `--scenario "${values.scenario}": expected one of ${LAB_RUNBOOKS.join(", ")}`,
+    };
   try {
     if (values.point !== undefined) restorePointTime(values.point);
     const config = loadStack(values.stack, process.cwd());
@@ -67,11 +99,21 @@ function readRequest(argv: string[]): Request | { usageError: string } | "help" 
           "lab's SQLite volume; the target restores with AWS tools (docs/aws-target.md)",
       };
     }
-    const options = {
+    const options: RunbookOptions = {
+      ...(values.scenario !== undefined && isRunbook(values.scenario)
+        ? { scenario: values.scenario }
+        : {}),
       ...(values.point !== undefined ? { point: values.point } : {}),
+      ...(values.before !== undefined ? { before: beforeSeconds(values.before) } : {}),
       ...(values.context !== undefined ? { context: values.context } : {}),
     };
-    return { config, options, dryRun: values["dry-run"] === true };
+    return {
+      config,
+      options,
+      scenario: runbookScenario(options),
+      dryRun: values["dry-run"] === true,
+      yes: values.yes === true,
+    };
   } catch (error) {
     return { usageError: messageOf(error) };
   }
@@ -88,18 +130,18 @@ interface Exit {
 }
 
 /** Runs one command, echoing its output as it comes and keeping it for checks. */
-function start(argv: readonly string[], stdin?: string) {
+function start(argv: readonly string[], stdin?: string, echo = true) {
   // stdin is always a pipe, ended at once when there is nothing to send: kubectl sees EOF either way.
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
-    process.stdout.write(chunk);
+    if (echo) process.stdout.write(chunk);
   });
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
-    process.stderr.write(chunk);
+    if (echo) process.stderr.write(chunk);
   });
   // kubectl may exit before reading all of stdin; that shows in its exit code, not as EPIPE here.
   child.stdin.on("error", () => {});
@@ -148,7 +190,8 @@ function header(index: number, steps: readonly RunbookStep[]): string {
 
 function planText(request: Request, steps: readonly RunbookStep[]): string {
   const lines = [
-    `DRY RUN: nothing is run. Restore plan for stack ${request.config.stack} (namespace ${request.config.namespace}):`,
+    `DRY RUN: nothing is run. ${request.scenario} runbook for stack ${request.config.stack} ` +
+      `(namespace ${request.config.namespace}):`,
   ];
   steps.forEach((step, index) => {
     lines.push(header(index, steps), `    $ ${shellLine(step.argv)}`);
@@ -158,6 +201,32 @@ function planText(request: Request, steps: readonly RunbookStep[]): string {
     if (step.check) lines.push("      then checks its output");
   });
   return lines.join("\n");
+}
+
+/** The kube context the steps act on: --context, or kubectl's current one. */
+async function kubeContext(request: Request): Promise<string> {
+  if (request.options.context !== undefined) return request.options.context;
+  const exit = await start(["kubectl", "config", "current-context"], undefined, false).exited;
+  if (exit.code !== 0) throw new Error(`cannot read kubectl's current context: ${failure(exit)}`);
+  return exit.stdout.trim();
+}
+
+/** Says where the steps will act and, unless --yes, asks a person to type "yes". */
+async function confirmed(request: Request): Promise<boolean> {
+  const context = await kubeContext(request);
+  console.log(
+    `The ${request.scenario} runbook of stack ${request.config.stack} will act on kube context ` +
+      `"${context}", namespace ${request.config.namespace}: it scales the app down.`,
+  );
+  if (request.yes) return true;
+  const lines = createInterface({ input: process.stdin });
+  process.stdout.write('Type "yes" to go on: ');
+  const answer = await new Promise<string>((resolveAnswer) => {
+    lines.once("line", resolveAnswer);
+    lines.once("close", () => resolveAnswer(""));
+  });
+  lines.close();
+  return answer.trim().toLowerCase() === "yes";
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -174,6 +243,10 @@ async function main(argv: string[]): Promise<number> {
   if (request.dryRun) {
     console.log(planText(request, steps));
     return 0;
+  }
+  if (!(await confirmed(request))) {
+    console.error("Not confirmed: nothing was run.");
+    return 2;
   }
   let interrupted = false;
   // kubectl gets the same SIGINT and stops; the step then fails and the message says what is left.
@@ -206,8 +279,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(
-    `\nRestore of stack ${request.config.stack} done: the app serves the restored data, ` +
-      "backups and the restore test are resumed.",
+    request.scenario === "backup-volume-loss"
+      ? `\n${request.scenario} runbook of stack ${request.config.stack} done: the app serves, ` +
+          "and a new restore point is written."
+      : `\nRestore of stack ${request.config.stack} done: the app serves the restored data, ` +
+          "backups and the restore test are resumed.",
   );
   return 0;
 }

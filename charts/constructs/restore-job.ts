@@ -18,6 +18,11 @@ export interface RestoreJobProps {
   readonly database: DatabaseAccess;
   /** A restore point's file name (`app-1700000000.db`). @default the newest valid point */
   readonly point?: string;
+  /**
+   * Unix seconds: restore the newest valid point taken at or before then (`pra-app restore
+   * --before`), to undo an error made at a known time. Not with `point`.
+   */
+  readonly before?: number;
   /** @default "sqlite-restore" */
   readonly name?: string;
 }
@@ -32,6 +37,11 @@ export class RestoreJob extends Construct {
     if (props.point !== undefined) {
       labels["pra.dev/restore-point-time"] = String(restorePointTime(props.point));
       args.push("--point", props.point);
+    }
+    if (props.before !== undefined) {
+      if (props.point !== undefined || !Number.isInteger(props.before) || props.before < 0)
+        throw new Error(`restore --before needs unix seconds and no point, got ${props.before}`);
+      args.push("--before", String(props.before));
     }
     this.job = new kplus.Job(this, "job", {
       metadata: { name: props.name ?? WORKSHOP.restoreJob, labels },

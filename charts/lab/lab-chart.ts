@@ -67,6 +67,8 @@ export interface LabOpsChartProps extends ChartProps {
   readonly config: LabConfig;
   /** A restore point's file name. @default the newest valid point */
   readonly point?: string;
+  /** Unix seconds: the newest valid point taken at or before then. Not with `point`. */
+  readonly before?: number;
 }
 
 /** Run-once operations: the restore Job. Written to dist/<stack>/ops/, applied by a person. */
@@ -74,7 +76,7 @@ export class LabOpsChart extends Chart {
   readonly restore: RestoreJob;
 
   constructor(scope: Construct, id: string, props: LabOpsChartProps) {
-    const { config, point, ...chartProps } = props;
+    const { config, point, before, ...chartProps } = props;
     super(scope, id, { namespace: config.namespace, ...chartProps });
     // The claims already exist (the synced chart owns them); only their names are needed here.
     const storage = new SqliteAccess(this, "storage");
@@ -82,6 +84,7 @@ export class LabOpsChart extends Chart {
       runtime: { image: config.image },
       database: storage,
       ...(point !== undefined ? { point } : {}),
+      ...(before !== undefined ? { before } : {}),
     });
   }
 }

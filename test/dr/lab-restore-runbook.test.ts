@@ -42,6 +42,7 @@ test("names, namespace and timeouts come from the stack", () => {
   const waits = steps.filter((step) => step.argv.some((arg) => arg.startsWith("--timeout=")));
   expect(waits.map((step) => step.id)).toEqual([
     "wait-app-gone",
+    "wait-claim-released",
     "delete-previous-restore",
     "wait-restore",
     "wait-app-ready",

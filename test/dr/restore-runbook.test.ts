@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { loadStack } from "../../config";
+import { shellLine } from "../../dr/lab-restore-runbook";
 import { type FakeKubectl, installFakeKubectl, type KubectlCall } from "./fake-kubectl";
 
 const ROOT = join(__dirname, "..", "..");
@@ -29,11 +30,15 @@ interface Run {
 
 const suspend = (value: boolean) => ["--type=merge", "-p", `{"spec":{"suspend":${value}}}`];
 /** The whole successful sequence, spelled out rather than derived, so a change to it shows here. */
+const CLAIM_STATE = "jsonpath={.metadata.name},{.metadata.deletionTimestamp}";
 const SUCCESS = [
+  ["get", "pvc", "pra-data", "--ignore-not-found", "-o", CLAIM_STATE],
   ["scale", "deployment/pra-app", "--replicas=0"],
   ["wait", "--for=delete", "pod", "-l", "app.kubernetes.io/name=pra-app", TIMEOUT],
   ["patch", "cronjob/sqlite-backup", ...suspend(true)],
   ["patch", "cronjob/sqlite-restore-test", ...suspend(true)],
+  ["wait", "--for=delete", "pvc/pra-data", TIMEOUT],
+  ["apply", "-f", "-"],
   ["delete", "job/sqlite-restore", "--ignore-not-found", "--cascade=foreground", TIMEOUT],
   ["apply", "-f", "-"],
   ["wait", "--for=condition=complete", "job/sqlite-restore", TIMEOUT],
@@ -44,6 +49,8 @@ const SUCCESS = [
   ["patch", "cronjob/sqlite-restore-test", ...suspend(false)],
 ].map((args) => ["-n", "pra", ...args]);
 const SCALE_UP = SUCCESS.findIndex((args) => args.includes("--replicas=1"));
+/** The restore Job's apply (the claim's comes first). */
+const APPLY_RESTORE = SUCCESS.findIndex((args, i) => args.includes("apply") && i > 6);
 
 let fake: FakeKubectl;
 const runs = new Map<string, Run>();
@@ -52,15 +59,24 @@ function run(
   name: string,
   args: string[],
   settings?: Parameters<FakeKubectl["env"]>[1],
+  /** Typed at the confirmation prompt; without it the run passes --yes. */
+  answer?: string,
 ): Promise<void> {
   const env = fake.env(name, settings);
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
-      ["--require", "tsx/cjs", "scripts/restore-runbook.ts", ...args],
+      [
+        "--require",
+        "tsx/cjs",
+        "scripts/restore-runbook.ts",
+        ...args,
+        ...(answer === undefined ? ["--yes"] : []),
+      ],
       { cwd: ROOT, env },
       (error, stdout, stderr) => {
-        const all: KubectlCall[] = fake.calls(name);
+        // The context is read first when --context is not given; it changes nothing.
+        const all: KubectlCall[] = fake.calls(name).filter((call) => call.argv[0] !== "config");
         const isWatch = (call: KubectlCall) => call.argv.includes(WATCH);
         runs.set(name, {
           code: error ? Number(error.code) : 0,
@@ -73,6 +89,7 @@ function run(
         resolve();
       },
     );
+    child.stdin?.end(answer);
   });
 }
 
@@ -83,26 +100,45 @@ const FAILURES: {
   settings: Parameters<FakeKubectl["env"]>[1];
   args?: string[];
 }[] = [
-  { name: "pods-stay", stop: 1, settings: { fail: "--for=delete" } },
-  { name: "suspend-restore-test", stop: 3, settings: { fail: SUCCESS[3]!.join(" ") } },
-  { name: "apply", stop: 5, settings: { fail: "apply -f -" } },
-  { name: "job-failed", stop: 6, settings: { hang: "--for=condition=complete" } },
+  { name: "pods-stay", stop: 2, settings: { fail: "--for=delete" } },
+  { name: "suspend-restore-test", stop: 4, settings: { fail: SUCCESS[4]!.join(" ") } },
+  { name: "apply", stop: 6, settings: { fail: "apply -f -" } },
+  { name: "job-failed", stop: 9, settings: { hang: "--for=condition=complete" } },
   {
     name: "wrong-point",
-    stop: 7,
+    stop: 10,
     settings: { restored: "app-1699999999.db" },
-    args: ["--point", POINT],
+    args: ["--scenario", "data-volume-loss", "--point", POINT],
   },
-  { name: "not-ready", stop: 9, settings: { fail: "rollout status" } },
-  { name: "resume-backup", stop: 10, settings: { fail: SUCCESS[10]!.join(" ") } },
+  { name: "not-ready", stop: 12, settings: { fail: "rollout status" } },
+  { name: "resume-backup", stop: 13, settings: { fail: SUCCESS[13]!.join(" ") } },
 ];
 
 beforeAll(async () => {
   fake = installFakeKubectl();
   await Promise.all([
     run("default", ["--stack", "lab"]),
-    run("point", ["--stack", "lab", "--point", POINT, "--context", "kind-lab"]),
-    run("dry-run", ["--stack", "lab", "--point", POINT, "--dry-run"]),
+    run("point", [
+      "--stack",
+      "lab",
+      "--scenario",
+      "data-volume-loss",
+      "--point",
+      POINT,
+      "--context",
+      "kind-lab",
+    ]),
+    run("dry-run", [
+      "--stack",
+      "lab",
+      "--scenario",
+      "data-volume-loss",
+      "--point",
+      POINT,
+      "--dry-run",
+    ]),
+    run("not-confirmed", ["--stack", "lab"], undefined, "no\n"),
+    run("confirmed", ["--stack", "lab"], undefined, "yes\n"),
     run("bad-point", ["--stack", "lab", "--point", "../x.db"]),
     run("no-stack", ["--point", POINT]),
     run("target", ["--stack", "prod"]),
@@ -134,7 +170,7 @@ describe("a successful restore", () => {
 
   test("applies the newest-point Job by default, and the chosen point's Job with --point", () => {
     const job = (name: string): unknown => {
-      const stdin = get(name).stdins[SUCCESS.findIndex((args) => args.includes("apply"))]!;
+      const stdin = get(name).stdins[APPLY_RESTORE]!;
       const object: unknown = parseAllDocuments(stdin)[0]?.toJS();
       return object;
     };
@@ -173,7 +209,7 @@ describe("a failed step", () => {
       expect(result.calls).toEqual(SUCCESS.slice(0, stop + 1));
       if (stop < SCALE_UP) expect(result.calls.flat()).not.toContain("--replicas=1");
       expect(result.stderr).toContain(`RESTORE STOPPED at [${stop + 1}/${SUCCESS.length}]`);
-      if (stop >= 1 && stop <= SCALE_UP) {
+      if (stop >= 2 && stop <= SCALE_UP) {
         expect(result.stderr).toContain(
           "The app is DOWN: deployment/pra-app in namespace pra is scaled to zero",
         );
@@ -183,7 +219,7 @@ describe("a failed step", () => {
         "kubectl -n pra patch cronjob/sqlite-restore-test --type=merge",
       );
       expect(result.stderr).toMatch(
-        /npm run restore -- --stack lab( --point app-1700000000\.db)?\n/,
+        /npm run restore -- --stack lab( --scenario data-volume-loss --point app-1700000000\.db)?\n/,
       );
     },
   );
@@ -193,7 +229,9 @@ describe("a failed step", () => {
       "why: exited with code 1: error: fake kubectl told to fail",
     );
     // The manifest cannot be pasted: the message says how to write and apply it by hand.
-    expect(get("apply").stderr).toContain("kubectl apply -f dist/lab/ops/lab-restore.k8s.yaml");
+    expect(get("apply").stderr).toContain(
+      "kubectl -n pra apply -f dist/lab/ops/lab-restore.k8s.yaml",
+    );
   });
 
   test("the restore Job failing is caught by its watch, not waited out", () => {
@@ -225,7 +263,7 @@ test("--dry-run prints the plan and calls nothing", () => {
   expect(result.watches).toEqual([]);
   expect(result.stdout).toContain("DRY RUN: nothing is run");
   for (const args of SUCCESS)
-    expect(result.stdout).toContain(`$ kubectl ${args.join(" ").replace(/-p (\S+)/, "-p '$1'")}`);
+    expect(result.stdout).toContain(`$ ${shellLine(["kubectl", ...args])}`);
   expect(result.stdout).toContain(
     `stdin: Job pra/sqlite-restore: pra-app:0.1.0 pra-app restore --point ${POINT}`,
   );
@@ -241,4 +279,14 @@ test.each([
   expect(result.stderr).toContain(message);
   expect(result.stderr).toContain("usage: npm run restore");
   expect(result.calls).toEqual([]);
+});
+
+test("without --yes it names the kube context and runs nothing unless told yes", () => {
+  const refused = get("not-confirmed");
+  expect(refused.code).toBe(2);
+  expect(refused.stdout).toContain('will act on kube context "", namespace pra');
+  expect(refused.stderr).toContain("Not confirmed: nothing was run.");
+  expect(refused.calls).toEqual([]);
+  expect(get("confirmed").code).toBe(0);
+  expect(get("confirmed").calls).toEqual(SUCCESS);
 });

@@ -92,11 +92,15 @@ describe("lab at its defaults (monitoring on)", () => {
     }
   });
 
-  test("backup volume loss: nothing lost, but no restore point until the next backup", () => {
+  test("backup volume loss: nothing lost; the app restarts once so the claim can be recreated", () => {
     const r = recovery(lab, "backup-volume-loss");
-    expect(r).toMatchObject({ rpo: { seconds: 0 }, rto: { seconds: 0 } });
+    // 30 s grace, the pod's start and its readiness: the claim is released only once no pod mounts it.
+    expect(r).toMatchObject({ rpo: { seconds: 0 }, rto: { seconds: 55 }, mode: "manual" });
     expect(r.basis).toContain(
-      "until the next backup (up to 1m30s), a second failure would have no restore point",
+      "until the runbook's backup, a second failure would have no restore point",
+    );
+    expect(r.runbook).toContain(
+      "kubectl -n pra create job sqlite-backup-manual --from=cronjob/sqlite-backup",
     );
   });
 });

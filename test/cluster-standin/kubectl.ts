@@ -1,0 +1,465 @@
+/**
+ * The kubectl verbs the runbooks use, answered by the stand-in cluster (cluster.ts), and the
+ * HTTP endpoint that the `kubectl` executable put on a test's PATH (kubectl-shim.js) calls. Output
+ * and exit codes follow kubectl's where a runbook reads them: a missing object is an error
+ * (NotFound), except where kubectl itself accepts it (--ignore-not-found, wait --for=delete).
+ */
+import { createServer, type Server } from "node:http";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { manifestsFromYaml } from "../../charts/manifest";
+import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
+
+const KINDS: Readonly<Record<string, string>> = {
+  deployment: "deployment",
+  deployments: "deployment",
+  deploy: "deployment",
+  cronjob: "cronjob",
+  cronjobs: "cronjob",
+  cj: "cronjob",
+  job: "job",
+  jobs: "job",
+  pod: "pod",
+  pods: "pod",
+  po: "pod",
+  pvc: "persistentvolumeclaim",
+  persistentvolumeclaim: "persistentvolumeclaim",
+  persistentvolumeclaims: "persistentvolumeclaim",
+  namespace: "namespace",
+  ns: "namespace",
+};
+
+const kindOf = (word: string): string => {
+  const kind = KINDS[word.toLowerCase()];
+  if (kind === undefined) throw new KubectlError(`error: the stand-in does not know "${word}"`);
+  return kind;
+};
+
+/** Parsed arguments: positionals, and flags by name (`--a=b`, `--a b`, `-n x`). */
+interface Args {
+  readonly positional: string[];
+  readonly flags: Map<string, string>;
+  /** What follows `--` (exec's command). */
+  readonly rest: string[];
+}
+
+const VALUED = new Set(["-n", "--namespace", "--context", "-f", "-k", "-l", "-o", "-p", "--type"]);
+const VALUED_LONG = new Set(["--replicas", "--timeout", "--for", "--from", "--cascade"]);
+
+function parseArgs(argv: readonly string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--") return { positional, flags, rest: argv.slice(i + 1) };
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0) flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+    else if (VALUED.has(arg) || VALUED_LONG.has(arg)) flags.set(arg, argv[++i] ?? "");
+    else if (arg.startsWith("-") && arg !== "-") flags.set(arg, "true");
+    else positional.push(arg);
+  }
+  return { positional, flags, rest: [] };
+}
+
+function seconds(timeout: string | undefined, fallback: number): number {
+  if (timeout === undefined) return fallback;
+  const match = /^(\d+)(s|m|h)?$/.exec(timeout);
+  if (!match) throw new KubectlError(`error: invalid --timeout ${timeout}`);
+  return Number(match[1]) * (match[2] === "m" ? 60 : match[2] === "h" ? 3600 : 1);
+}
+
+/** `kind/name` or `kind name`, from the positionals after the verb. */
+function target(words: readonly string[]): { kind: string; name?: string } {
+  const [first, second] = words;
+  if (first === undefined) throw new KubectlError("error: you must specify a resource");
+  const slash = first.indexOf("/");
+  if (slash > 0) return { kind: kindOf(first.slice(0, slash)), name: first.slice(slash + 1) };
+  return second === undefined ? { kind: kindOf(first) } : { kind: kindOf(first), name: second };
+}
+
+function selector(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  return Object.fromEntries(
+    text.split(",").map((pair) => {
+      const [k, v] = pair.split("=");
+      return [k ?? "", v ?? ""];
+    }),
+  );
+}
+
+/** The subset of kubectl's JSONPath the runbooks use: `{.a.b}` fields and literal text. */
+function jsonPath(template: string, value: unknown): string {
+  return template.replace(/\{\.([^}]*)\}/g, (_match, path: string) => {
+    let current: unknown = value;
+    for (const part of path.split(".")) {
+      current =
+        typeof current === "object" && current !== null ? Reflect.get(current, part) : undefined;
+    }
+    if (current === undefined || current === null) return "";
+    if (typeof current === "string") return current;
+    return JSON.stringify(current);
+  });
+}
+
+export interface KubectlOptions {
+  /** The folder relative paths are read from (the runbook's working directory). */
+  readonly cwd: string;
+  readonly context: string;
+}
+
+/** Runs one kubectl command against `cluster`. */
+export async function kubectl(
+  cluster: Cluster,
+  argv: readonly string[],
+  stdin: string | undefined,
+  options: KubectlOptions,
+  signal?: AbortSignal,
+): Promise<Outcome> {
+  try {
+    return await dispatch(cluster, parseArgs(argv), stdin, options, signal, argv.join(" "));
+  } catch (error) {
+    if (error instanceof KubectlError) return { code: 1, stdout: "", stderr: `${error.message}\n` };
+    throw error;
+  }
+}
+
+async function dispatch(
+  cluster: Cluster,
+  args: Args,
+  stdin: string | undefined,
+  options: KubectlOptions,
+  signal: AbortSignal | undefined,
+  line: string,
+): Promise<Outcome> {
+  const ok = (stdout: string): Outcome => ({ code: 0, stdout, stderr: "" });
+  const context = args.flags.get("--context");
+  if (context !== undefined && context !== options.context)
+    throw new KubectlError(`error: context "${context}" does not exist`);
+  const namespace = args.flags.get("-n") ?? args.flags.get("--namespace") ?? "default";
+  const [verb, ...words] = args.positional;
+  const timeout = (fallback: number) => seconds(args.flags.get("--timeout"), fallback);
+  const locked = <T>(work: () => T) => cluster.serialized(() => Promise.resolve(work()));
+
+  switch (verb) {
+    case "config":
+      if (words[0] === "current-context") return ok(`${options.context}\n`);
+      break;
+    case "apply": {
+      const file = args.flags.get("-f");
+      const folder = args.flags.get("-k");
+      const path = (p: string) => (isAbsolute(p) ? p : join(options.cwd, p));
+      const manifests =
+        file === "-"
+          ? manifestsFromYaml(stdin ?? "", "stdin")
+          : file !== undefined
+            ? Cluster.read(path(file), false)
+            : folder !== undefined
+              ? Cluster.read(path(folder), true)
+              : undefined;
+      if (!manifests) throw new KubectlError("error: must specify one of -f and -k");
+      const lines = await locked(() => cluster.apply(manifests, namespace));
+      return ok(lines.map((l) => `${l}\n`).join(""));
+    }
+    case "scale": {
+      const { kind, name } = target(words);
+      const replicas = Number(args.flags.get("--replicas"));
+      if (kind !== "deployment" || name === undefined || !Number.isInteger(replicas))
+        throw new KubectlError(`error: the stand-in scales deployment/NAME --replicas=N`);
+      await locked(() => cluster.patch("deployment", namespace, name, { spec: { replicas } }));
+      return ok(`deployment.apps/${name} scaled\n`);
+    }
+    case "patch": {
+      const { kind, name } = target(words);
+      if (name === undefined || args.flags.get("--type") !== "merge")
+        throw new KubectlError("error: the stand-in patches KIND/NAME --type=merge -p JSON");
+      const patch: unknown = JSON.parse(args.flags.get("-p") ?? "null");
+      return ok(`${await locked(() => cluster.patch(kind, namespace, name, patch))}\n`);
+    }
+    case "delete": {
+      const { kind, name } = target(words);
+      if (name === undefined)
+        throw new KubectlError("error: the stand-in deletes one named object");
+      const found = await locked(() => cluster.delete(kind, namespace, name));
+      if (!found) {
+        if (args.flags.has("--ignore-not-found")) return ok("");
+        throw notFound(kind, name);
+      }
+      // kubectl waits for the object to be gone (finalizers included) unless --wait=false.
+      if (args.flags.get("--wait") !== "false") {
+        const gone = await cluster.until(
+          () => !cluster.exists(kind, namespace, name),
+          timeout(3600 * 24),
+          line,
+          signal,
+        );
+        if (!gone)
+          return { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
+      }
+      return ok(`${kind} "${name}" deleted\n`);
+    }
+    case "wait":
+      return wait(cluster, args, words, namespace, timeout(30), line, signal);
+    case "rollout": {
+      const { kind, name } = target(words.slice(1));
+      if (words[0] !== "status" || kind !== "deployment" || name === undefined)
+        throw new KubectlError("error: the stand-in knows rollout status deployment/NAME");
+      if (!(await locked(() => cluster.exists("deployment", namespace, name))))
+        throw notFound("deployments.apps", name);
+      const ready = await cluster.until(
+        () => {
+          const deployment = cluster.deployments.get(`${namespace}/${name}`);
+          const replicas = deployment?.spec?.replicas ?? 1;
+          const pods = ownedBy(cluster, namespace, name);
+          return pods.length === replicas && pods.every((pod) => pod.ready);
+        },
+        timeout(3600 * 24),
+        line,
+        signal,
+      );
+      if (!ready)
+        return { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
+      return ok(`deployment "${name}" successfully rolled out\n`);
+    }
+    case "logs": {
+      const { kind, name } = target(words);
+      const pod = await locked(() => podFor(cluster, kind, namespace, name ?? ""));
+      return ok(pod.logs);
+    }
+    case "get": {
+      const { kind, name } = target(words);
+      if (name === undefined) throw new KubectlError("error: the stand-in gets one named object");
+      const value = await locked(() => describe(cluster, kind, namespace, name));
+      if (value === undefined) {
+        if (args.flags.has("--ignore-not-found")) return ok("");
+        throw notFound(kind, name);
+      }
+      const output = args.flags.get("-o");
+      if (output?.startsWith("jsonpath=")) return ok(jsonPath(output.slice(9), value));
+      if (output === "name") return ok(`${kind}/${name}\n`);
+      return ok(`${JSON.stringify(value)}\n`);
+    }
+    case "describe": {
+      const { kind, name } = target(words);
+      const value = await locked(() => describe(cluster, kind, namespace, name ?? ""));
+      return ok(`${JSON.stringify(value ?? null, null, 2)}\n`);
+    }
+    case "create": {
+      const [what, name] = words;
+      const from = args.flags.get("--from") ?? "";
+      if (what !== "job" || name === undefined || !from.startsWith("cronjob/"))
+        throw new KubectlError("error: the stand-in creates job NAME --from=cronjob/NAME");
+      await locked(() => cluster.createJobFrom(namespace, from.slice(8), name));
+      return ok(`job.batch/${name} created\n`);
+    }
+    case "exec": {
+      const { kind, name } = target(words);
+      if (kind !== "deployment" || name === undefined)
+        throw new KubectlError("error: the stand-in execs in deployment/NAME");
+      return cluster.serialized(() => cluster.exec(namespace, name, args.rest));
+    }
+  }
+  throw new KubectlError(`error: the stand-in does not implement: kubectl ${line}`);
+}
+
+async function wait(
+  cluster: Cluster,
+  args: Args,
+  words: readonly string[],
+  namespace: string,
+  timeoutSeconds: number,
+  line: string,
+  signal: AbortSignal | undefined,
+): Promise<Outcome> {
+  const condition = args.flags.get("--for") ?? "";
+  const { kind, name } = target(words);
+  const labels = selector(args.flags.get("-l"));
+  if (condition === "delete") {
+    if (labels !== undefined) {
+      const any = await cluster.serialized(() =>
+        Promise.resolve(cluster.podsMatching(namespace, labels).length > 0),
+      );
+      if (!any) return { code: 1, stdout: "", stderr: "error: no matching resources found\n" };
+      const gone = await cluster.until(
+        () => cluster.podsMatching(namespace, labels).length === 0,
+        timeoutSeconds,
+        line,
+        signal,
+      );
+      return gone
+        ? { code: 0, stdout: "", stderr: "" }
+        : { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
+    }
+    if (name === undefined) throw new KubectlError("error: wait needs a name or -l");
+    const gone = await cluster.until(
+      () => !cluster.exists(kind, namespace, name),
+      timeoutSeconds,
+      line,
+      signal,
+    );
+    return gone
+      ? { code: 0, stdout: `${kind}/${name} condition met\n`, stderr: "" }
+      : { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
+  }
+  const match = /^condition=(Complete|Failed)$/i.exec(condition);
+  if (!match || kind !== "job" || name === undefined)
+    throw new KubectlError(
+      `error: the stand-in waits for delete or job conditions, not ${condition}`,
+    );
+  const wanted = match[1]?.toLowerCase() === "complete" ? "Complete" : "Failed";
+  const exists = await cluster.serialized(() =>
+    Promise.resolve(cluster.exists("job", namespace, name)),
+  );
+  if (!exists) throw notFound("jobs.batch", name);
+  const met = await cluster.until(
+    () => cluster.jobs.get(`${namespace}/${name}`)?.condition === wanted,
+    timeoutSeconds,
+    line,
+    signal,
+  );
+  return met
+    ? { code: 0, stdout: `job.batch/${name} condition met\n`, stderr: "" }
+    : {
+        code: 1,
+        stdout: "",
+        stderr: `error: timed out waiting for the condition on jobs/${name}\n`,
+      };
+}
+
+function ownedBy(cluster: Cluster, namespace: string, deployment: string): Pod[] {
+  return [...cluster.pods.values()].filter(
+    (pod) =>
+      pod.namespace === namespace &&
+      pod.owner.kind === "Deployment" &&
+      pod.owner.name === deployment,
+  );
+}
+
+function podFor(cluster: Cluster, kind: string, namespace: string, name: string): Pod {
+  if (kind === "pod") {
+    const pod = cluster.pods.get(`${namespace}/${name}`);
+    if (!pod) throw notFound("pods", name);
+    return pod;
+  }
+  if (kind === "job") {
+    const job = cluster.jobs.get(`${namespace}/${name}`);
+    if (!job) throw notFound("jobs.batch", name);
+    const last = job.pods.at(-1);
+    const pod = last === undefined ? undefined : cluster.pods.get(`${namespace}/${last}`);
+    if (!pod) throw new KubectlError(`error: job ${name} has no pod`);
+    return pod;
+  }
+  if (kind === "deployment") {
+    const pod = ownedBy(cluster, namespace, name)[0];
+    if (!pod) throw new KubectlError(`error: deployment ${name} has no pod`);
+    return pod;
+  }
+  throw new KubectlError(`error: the stand-in reads logs of pods, jobs and deployments`);
+}
+
+/** What `get -o json` shows of an object: the fields the runbooks read. */
+function describe(cluster: Cluster, kind: string, namespace: string, name: string): unknown {
+  const id = `${namespace}/${name}`;
+  if (kind === "persistentvolumeclaim") {
+    const claim = cluster.claims.get(id);
+    if (!claim) return undefined;
+    const deleting = claim.deletingSince;
+    return {
+      ...claim.manifest,
+      metadata: {
+        ...claim.manifest.metadata,
+        ...(deleting === undefined ? {} : { deletionTimestamp: new Date(deleting).toISOString() }),
+      },
+      status: { phase: "Bound" },
+    };
+  }
+  if (kind === "job") {
+    const job = cluster.jobs.get(id);
+    if (!job) return undefined;
+    return { ...job.manifest, status: { condition: job.condition, reason: job.reason } };
+  }
+  if (kind === "pod") {
+    const pod = cluster.pods.get(id);
+    if (!pod) return undefined;
+    return { metadata: { name, namespace }, status: { phase: pod.phase, reason: pod.reason } };
+  }
+  if (kind === "deployment") return cluster.deployments.get(id);
+  if (kind === "cronjob") return cluster.cronJobs.get(id);
+  return undefined;
+}
+
+export interface StandinEndpoint {
+  /** Prepend to PATH: holds the `kubectl` executable. */
+  readonly binDir: string;
+  /** The environment a runbook runs in: PATH with the stand-in's kubectl, its URL. */
+  env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** Every kubectl call, in order. */
+  readonly calls: string[][];
+  close(): Promise<void>;
+}
+
+/** Serves `cluster` to the `kubectl` executable (kubectl-shim.js) over loopback HTTP. */
+export async function serveKubectl(
+  cluster: Cluster,
+  options: KubectlOptions,
+): Promise<StandinEndpoint> {
+  const calls: string[][] = [];
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      const parsed: unknown = JSON.parse(body);
+      const argv =
+        typeof parsed === "object" &&
+        parsed !== null &&
+        "argv" in parsed &&
+        Array.isArray(parsed.argv)
+          ? parsed.argv.filter((a): a is string => typeof a === "string")
+          : [];
+      const stdin =
+        typeof parsed === "object" &&
+        parsed !== null &&
+        "stdin" in parsed &&
+        typeof parsed.stdin === "string"
+          ? parsed.stdin
+          : undefined;
+      calls.push(argv);
+      const aborted = new AbortController();
+      // The caller was killed (a failure watch stopped once the Job completed): stop its wait.
+      response.on("close", () => {
+        if (!response.writableEnded) aborted.abort();
+      });
+      kubectl(cluster, argv, stdin, options, aborted.signal).then(
+        (outcome) => response.end(JSON.stringify(outcome)),
+        (error: unknown) =>
+          response.end(
+            JSON.stringify({ code: 1, stdout: "", stderr: `stand-in failure: ${String(error)}\n` }),
+          ),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const binDir = mkdtempSync(join(tmpdir(), "pra-standin-bin-"));
+  const shim = join(__dirname, "kubectl-shim.js");
+  writeFileSync(join(binDir, "kubectl"), `#!/bin/sh\nexec "${process.execPath}" "${shim}" "$@"\n`);
+  chmodSync(join(binDir, "kubectl"), 0o755);
+  return {
+    binDir,
+    calls,
+    env: (base = process.env) => ({
+      ...base,
+      PATH: `${binDir}:${base.PATH ?? ""}`,
+      STANDIN_KUBE_URL: `http://127.0.0.1:${port}/`,
+    }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(binDir, { recursive: true, force: true });
+    },
+  };
+}
