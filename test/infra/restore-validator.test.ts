@@ -8,7 +8,6 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -69,7 +68,9 @@ class RecordedAws {
   }
 
   get url(): string {
-    const address = this.server.address() as AddressInfo;
+    const address = this.server.address();
+    if (address === null || typeof address === "string")
+      throw new Error("the server is not listening");
     return `http://127.0.0.1:${address.port}`;
   }
 
