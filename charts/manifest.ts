@@ -55,6 +55,7 @@ export interface IPrometheusRule {
   readonly spec?: {
     readonly groups: readonly {
       readonly name: string;
+      readonly interval?: string;
       readonly rules: readonly PrometheusAlertRule[];
     }[];
   };
@@ -94,6 +95,11 @@ export interface IExternalSecret {
     readonly dataFrom?: readonly { readonly extract?: { readonly key: string } }[];
   };
 }
+
+/** The specs the constructs write (typed with `satisfies`), so writer and readers share a type. */
+export type PrometheusRuleSpec = NonNullable<IPrometheusRule["spec"]>;
+export type ServiceMonitorSpec = NonNullable<IServiceMonitor["spec"]>;
+export type ExternalSecretSpec = NonNullable<IExternalSecret["spec"]>;
 
 /** The kinds whose fields a reader may narrow to, by name. */
 interface Kinds {

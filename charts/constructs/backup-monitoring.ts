@@ -17,6 +17,7 @@ import { ApiObject } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
 import { formatDuration, type Timing } from "../../config";
+import type { PrometheusRuleSpec, ServiceMonitorSpec } from "../manifest";
 import { ALERT_TIMING } from "./alert-timing";
 import type { AppWorkload } from "./app-workload";
 
@@ -104,7 +105,7 @@ export class BackupMonitoring extends Construct {
           { name: RULE_GROUPS.cluster, interval, rules: groups.cluster },
           { name: RULE_GROUPS.app, interval, rules: groups.app },
         ],
-      },
+      } satisfies PrometheusRuleSpec,
     });
     new ApiObject(this, "service-monitor", {
       apiVersion: "monitoring.coreos.com/v1",
@@ -119,7 +120,7 @@ export class BackupMonitoring extends Construct {
             interval: formatDuration(ALERT_TIMING.scrapeIntervalSeconds),
           },
         ],
-      },
+      } satisfies ServiceMonitorSpec,
     });
     new kplus.ConfigMap(this, "dashboard", {
       metadata: { name: `${props.app.name}-dashboard`, labels: { grafana_dashboard: "1" } },

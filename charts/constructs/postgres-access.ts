@@ -6,6 +6,7 @@
 import { ApiObject } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
+import type { ExternalSecretSpec } from "../manifest";
 import type { DatabaseAccess } from "./database";
 import { TARGET } from "./names";
 
@@ -54,7 +55,7 @@ export class PostgresAccess extends Construct implements DatabaseAccess {
           },
         },
         dataFrom: [{ extract: { key: props.secretsManagerEntry } }],
-      },
+      } satisfies ExternalSecretSpec,
     });
     const secret = kplus.Secret.fromSecretName(this, "secret", secretName);
     this.env = { DATABASE_URL: kplus.EnvValue.fromSecretValue({ secret, key: "DATABASE_URL" }) };
