@@ -51,6 +51,46 @@ const Kubeconfig = z.looseObject({
 });
 const JsonObject = z.record(z.string(), z.unknown());
 
+/**
+ * A recorded resource's input (or output state), read through a schema instead of a cast: an
+ * input of another shape fails the test here, naming the resource and zod's findings.
+ */
+export function inputOf<S extends z.ZodType>(
+  resource: RecordedResource,
+  key: string,
+  schema: S,
+): z.output<S> {
+  return parsed(resource, `input ${key}`, resource.inputs[key], schema);
+}
+
+export function stateOf<S extends z.ZodType>(
+  resource: RecordedResource,
+  key: string,
+  schema: S,
+): z.output<S> {
+  return parsed(resource, `output ${key}`, resource.state[key], schema);
+}
+
+function parsed<S extends z.ZodType>(
+  resource: RecordedResource,
+  what: string,
+  value: unknown,
+  schema: S,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success)
+    throw new Error(`${resource.type} ${resource.name}: ${what}: ${result.error.message}`);
+  return result.data;
+}
+
+/** Shapes the stack tests read inputs as. */
+export const shapes = {
+  strings: z.array(z.string()),
+  stringMap: z.record(z.string(), z.string()),
+  objects: z.array(z.record(z.string(), z.unknown())),
+  metadata: z.looseObject({ name: z.string().optional() }),
+};
+
 /** Parses a JSON policy document given as an input string. */
 export function doc(text: unknown): z.infer<typeof PolicyDocument> {
   return PolicyDocument.parse(JSON.parse(String(text)));

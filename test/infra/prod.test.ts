@@ -3,15 +3,19 @@
  * its values stringified as Pulumi passes them. Every test asserts the inputs the program gave.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { restoreValidatorBundle } from "../../infra/aws/restore-validator/bundle";
 import {
   customerKey,
   doc,
   expectRotatingKeyIn,
+  inputOf,
   jsonObject,
   KEY,
   kubeconfigOf,
   providerRegion,
+  shapes,
+  stateOf,
   zoneOfSubnet,
 } from "./assertions";
 import { ACCOUNT_ID, type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
@@ -57,7 +61,11 @@ describe("keys and encryption", () => {
   test("the credentials secret uses a customer-managed key, and its DR replica one of the DR region", () => {
     const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
     expectRotatingKeyIn(mocks(), secret.inputs.kmsKeyId, PRIMARY);
-    const replicas = secret.inputs.replicas as Array<{ region: string; kmsKeyId: string }>;
+    const replicas = inputOf(
+      secret,
+      "replicas",
+      z.array(z.looseObject({ region: z.string(), kmsKeyId: z.string() })),
+    );
     expect(replicas).toHaveLength(1);
     expect(replicas[0]!.region).toBe(DR);
     expectRotatingKeyIn(mocks(), replicas[0]!.kmsKeyId, DR);
@@ -69,11 +77,15 @@ describe("keys and encryption", () => {
     );
     expect(configs.map((c) => c.region).sort()).toEqual([DR, PRIMARY].sort());
     for (const config of configs) {
-      const rule = (config.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
-      expect(rule.applyServerSideEncryptionByDefault!.sseAlgorithm).toBe("aws:kms");
+      const [rule] = inputOf(
+        config,
+        "rules",
+        z.array(z.looseObject({ applyServerSideEncryptionByDefault: shapes.stringMap })),
+      );
+      expect(rule?.applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
       expectRotatingKeyIn(
         mocks(),
-        rule.applyServerSideEncryptionByDefault!.kmsMasterKeyId,
+        rule?.applyServerSideEncryptionByDefault.kmsMasterKeyId,
         config.region,
       );
     }
@@ -92,10 +104,14 @@ describe("keys and encryption", () => {
 
   test("Kubernetes secrets are envelope-encrypted with a customer-managed key in both clusters", () => {
     for (const cluster of mocks().ofType("aws:eks/cluster:Cluster")) {
-      const encryption = cluster.inputs.encryptionConfig as {
-        resources: string[];
-        provider: { keyArn: string };
-      };
+      const encryption = inputOf(
+        cluster,
+        "encryptionConfig",
+        z.looseObject({
+          resources: shapes.strings,
+          provider: z.looseObject({ keyArn: z.string() }),
+        }),
+      );
       expect(encryption.resources).toEqual(["secrets"]);
       expectRotatingKeyIn(mocks(), encryption.provider.keyArn, cluster.region);
       expect(customerKey(mocks(), encryption.provider.keyArn).inputs.description).toMatch(
@@ -106,8 +122,10 @@ describe("keys and encryption", () => {
 
   test("node disks and persistent volumes are encrypted gp3 with a customer-managed key", () => {
     for (const template of mocks().ofType("aws:ec2/launchTemplate:LaunchTemplate")) {
-      const ebs = (
-        template.inputs.blockDeviceMappings as Array<{ ebs: Record<string, unknown> }>
+      const ebs = inputOf(
+        template,
+        "blockDeviceMappings",
+        z.array(z.looseObject({ ebs: z.record(z.string(), z.unknown()) })),
       )[0]!.ebs;
       expect(ebs.encrypted).toBe("true");
       expect(ebs.volumeType).toBe("gp3");
@@ -120,10 +138,14 @@ describe("keys and encryption", () => {
     const classes = mocks().ofType("kubernetes:storage.k8s.io/v1:StorageClass");
     expect(classes).toHaveLength(2);
     for (const storageClass of classes) {
-      const metadata = storageClass.inputs.metadata as { annotations: Record<string, string> };
+      const metadata = inputOf(
+        storageClass,
+        "metadata",
+        z.looseObject({ annotations: shapes.stringMap }),
+      );
       expect(metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
       expect(storageClass.inputs.provisioner).toBe("ebs.csi.aws.com");
-      const parameters = storageClass.inputs.parameters as Record<string, string>;
+      const parameters = inputOf(storageClass, "parameters", shapes.stringMap);
       expect(parameters).toMatchObject({
         type: "gp3",
         encrypted: "true",
@@ -154,7 +176,7 @@ describe("network", () => {
       .ofType("aws:ec2/subnet:Subnet")
       .filter((s) => s.region === PRIMARY);
     const tagged = subnets.filter(
-      (s) => (s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"],
+      (s) => inputOf(s, "tags", shapes.stringMap)["kubernetes.io/role/internal-elb"],
     );
     expect(tagged.map((s) => s.inputs.cidrBlock).sort()).toEqual([
       "10.20.224.0/22",
@@ -168,7 +190,7 @@ describe("network", () => {
     const privates = subnets.filter((s) => s.name.includes("-private-"));
     expect(
       privates.every(
-        (s) => !(s.inputs.tags as Record<string, string>)["kubernetes.io/role/internal-elb"],
+        (s) => !inputOf(s, "tags", shapes.stringMap)["kubernetes.io/role/internal-elb"],
       ),
     ).toBe(true);
     expect(
@@ -181,7 +203,8 @@ describe("network", () => {
       .ofType("aws:ec2/routeTable:RouteTable")
       .filter((t) => t.region === PRIMARY && t.name.includes("-private-"));
     const natIds = tables.map(
-      (t) => (t.inputs.routes as Array<{ natGatewayId: string }>)[0]!.natGatewayId,
+      (t) =>
+        inputOf(t, "routes", z.array(z.looseObject({ natGatewayId: z.string() })))[0]!.natGatewayId,
     );
     expect(new Set(natIds).size).toBe(3);
   });
@@ -220,7 +243,7 @@ describe("cluster", () => {
         .policyArn,
     ).toMatch(/AmazonEKSClusterAdminPolicy$/);
     const configMaps = mocks().ofType("kubernetes:core/v1:ConfigMap");
-    expect(configMaps.map((c) => (c.inputs.metadata as { name: string }).name)).not.toContain(
+    expect(configMaps.map((c) => inputOf(c, "metadata", shapes.metadata).name)).not.toContain(
       "aws-auth",
     );
   });
@@ -231,7 +254,7 @@ describe("cluster", () => {
       .filter((g) => g.region === PRIMARY);
     expect(groups).toHaveLength(3);
     const zones = groups.map((g) => {
-      const subnetIds = g.inputs.subnetIds as string[];
+      const subnetIds = inputOf(g, "subnetIds", shapes.strings);
       expect(subnetIds).toHaveLength(1);
       expect(mocks().byIdOrArn(subnetIds[0])!.name).toMatch(/-private-\d$/);
       return zoneOfSubnet(mocks(), subnetIds[0]);
@@ -246,8 +269,10 @@ describe("cluster", () => {
 
   test("the EBS CSI driver, the app and the add-ons get AWS access through Pod Identity, no static credentials", () => {
     const csi = mocks().one("aws:eks/addon:Addon", "pra-cluster-aws-ebs-csi-driver");
-    const association = (
-      csi.inputs.podIdentityAssociations as Array<{ serviceAccount: string; roleArn: string }>
+    const association = inputOf(
+      csi,
+      "podIdentityAssociations",
+      z.array(z.looseObject({ serviceAccount: z.string(), roleArn: z.string() })),
     )[0]!;
     expect(association.serviceAccount).toBe("ebs-csi-controller-sa");
     expect(
@@ -319,18 +344,17 @@ describe("database", () => {
   });
 
   test("only the cluster's nodes can reach it", () => {
-    const groups = db().inputs.vpcSecurityGroupIds as string[];
+    const groups = inputOf(db(), "vpcSecurityGroupIds", shapes.strings);
     expect(groups).toHaveLength(1);
     const sg = mocks().byIdOrArn(groups[0])!;
     expect(sg.inputs.ingress ?? []).toEqual([]);
     const rules = mocks()
       .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
       .filter((r) => r.inputs.securityGroupId === sg.id);
-    const clusterSg = (
-      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.vpcConfig as Record<
-        string,
-        string
-      >
+    const clusterSg = stateOf(
+      mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks"),
+      "vpcConfig",
+      shapes.stringMap,
     ).clusterSecurityGroupId;
     expect(rules).toHaveLength(1);
     expect(rules[0]!.inputs).toMatchObject({
@@ -405,9 +429,10 @@ describe("backup storage", () => {
         Effect: "Deny",
         Condition: { Bool: { "aws:SecureTransport": "false" } },
       });
-      const rule = (
-        of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
-          .rules as Array<Record<string, unknown>>
+      const rule = inputOf(
+        of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"),
+        "rules",
+        shapes.objects,
       )[0]!;
       expect(rule.noncurrentVersionExpiration).toEqual({ noncurrentDays: 14 });
     }
@@ -417,19 +442,24 @@ describe("backup storage", () => {
     const config = mocks().ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig");
     expect(config).toHaveLength(1);
     expect(config[0]!.inputs.bucket).toBe(bucket(PRIMARY).id);
-    const rule = (config[0]!.inputs.rules as Array<Record<string, Record<string, unknown>>>)[0]!;
-    expect(rule.destination!.bucket).toBe(bucket(DR).state.arn);
-    expect(rule.destination!.replicationTime).toEqual({ status: "Enabled", time: { minutes: 15 } });
-    expect(rule.destination!.metrics).toEqual({
+    const rule = inputOf(
+      config[0]!,
+      "rules",
+      z.array(
+        z.looseObject({
+          destination: z.looseObject({ encryptionConfiguration: shapes.stringMap }),
+          deleteMarkerReplication: z.unknown(),
+        }),
+      ),
+    )[0]!;
+    expect(rule.destination.bucket).toBe(bucket(DR).state.arn);
+    expect(rule.destination.replicationTime).toEqual({ status: "Enabled", time: { minutes: 15 } });
+    expect(rule.destination.metrics).toEqual({
       status: "Enabled",
       eventThreshold: { minutes: 15 },
     });
     expect(rule.deleteMarkerReplication).toEqual({ status: "Enabled" });
-    expectRotatingKeyIn(
-      mocks(),
-      (rule.destination!.encryptionConfiguration as Record<string, string>).replicaKmsKeyId,
-      DR,
-    );
+    expectRotatingKeyIn(mocks(), rule.destination.encryptionConfiguration.replicaKmsKeyId, DR);
   });
 });
 
@@ -455,13 +485,23 @@ describe("backup plan and restore testing", () => {
   test("the plan snapshots hourly (RPO below AWS Backup's hour), keeps 14 days, copies to the DR vault", () => {
     const plan = mocks().ofType("aws:backup/plan:Plan");
     expect(plan).toHaveLength(1);
-    const rule = (plan[0]!.inputs.rules as Array<Record<string, unknown>>)[0]!;
+    const rule = inputOf(
+      plan[0]!,
+      "rules",
+      z.array(
+        z.looseObject({
+          copyActions: z.array(
+            z.looseObject({ destinationVaultArn: z.string(), lifecycle: z.unknown() }),
+          ),
+        }),
+      ),
+    )[0]!;
     expect(rule).toMatchObject({
       schedule: "cron(0 * ? * * *)",
       targetVaultName: vault(PRIMARY).state.name,
     });
     expect(rule.lifecycle).toEqual({ deleteAfter: 14 });
-    const copies = rule.copyActions as Array<{ destinationVaultArn: string; lifecycle: unknown }>;
+    const copies = rule.copyActions;
     expect(copies).toHaveLength(1);
     expect(copies[0]!.destinationVaultArn).toBe(vault(DR).state.arn);
     expect(String(copies[0]!.destinationVaultArn)).toContain(`:${DR}:`);
@@ -473,7 +513,7 @@ describe("backup plan and restore testing", () => {
     const db = mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
     expect(selections.map((s) => s.inputs.resources)).toContainEqual([db.state.arn]);
     const volumes = selections.find((s) =>
-      String((s.inputs.resources as string[])[0]).includes(":volume/"),
+      String(inputOf(s, "resources", shapes.strings)[0]).includes(":volume/"),
     )!;
     expect(volumes.inputs.conditions).toEqual([
       { stringEquals: [{ key: "aws:ResourceTag/pra-backup", value: "true" }] },
@@ -554,7 +594,8 @@ describe("DR region (pilot light)", () => {
       { minSize: 0, desiredSize: 0, maxSize: 3 },
     ]);
     expect(
-      new Set(groups.map((g) => zoneOfSubnet(mocks(), (g.inputs.subnetIds as string[])[0]))).size,
+      new Set(groups.map((g) => zoneOfSubnet(mocks(), inputOf(g, "subnetIds", shapes.strings)[0])))
+        .size,
     ).toBe(3);
     expect(
       mocks()
@@ -676,8 +717,6 @@ describe("stack outputs", () => {
 test("the target deploys none of the lab's objects: no volume claim, no SQLite job", () => {
   const objects = mocks().resources.filter((r) => r.type.startsWith("kubernetes:"));
   expect(objects.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
-  const names = objects.map(
-    (r) => (r.inputs.metadata as { name?: string } | undefined)?.name ?? "",
-  );
+  const names = objects.map((r) => inputOf(r, "metadata", shapes.metadata.optional())?.name ?? "");
   expect(names.filter((name) => name.startsWith("sqlite-"))).toEqual([]);
 });
