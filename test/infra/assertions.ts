@@ -87,6 +87,7 @@ function parsed<S extends z.ZodType>(
 export const shapes = {
   strings: z.array(z.string()),
   stringMap: z.record(z.string(), z.string()),
+  object: z.record(z.string(), z.unknown()),
   objects: z.array(z.record(z.string(), z.unknown())),
   metadata: z.looseObject({ name: z.string().optional() }),
 };

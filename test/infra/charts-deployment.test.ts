@@ -5,6 +5,7 @@
  * synthStack writes (read back and parsed), and the order, providers, add-ons and the
  * `pra-cloud` ConfigMap are checked through what the SDK sends the engine (parents, dependencies).
  */
+import { z } from "zod";
 import { isManifest } from "../../charts/manifest";
 import { type PraConfig, parseStackConfig, stackFileName } from "../../config";
 import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
@@ -14,8 +15,11 @@ import {
   customerKey,
   doc,
   expectRotatingKeyIn,
+  inputOf,
   kubeconfigOf,
   providerRegion,
+  shapes,
+  stateOf,
   zoneOfSubnet,
 } from "./assertions";
 import {
@@ -221,7 +225,7 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     expectRelease(release("external-secrets"), ADDON_CHARTS.externalSecrets);
     expectRelease(release("prometheus-stack"), ADDON_CHARTS.prometheusStack);
     expectRelease(release("load-balancer-controller"), ADDON_CHARTS.loadBalancerController);
-    const values = release("load-balancer-controller").inputs.values as Record<string, unknown>;
+    const values = inputOf(release("load-balancer-controller"), "values", shapes.object);
     expect(values).toMatchObject({
       clusterName: mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.name,
       region: target.run.outputs.region!.value,
@@ -246,13 +250,17 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
 
   test("Alertmanager pages through the alarm topic, with a role that may only publish there", () => {
     const topicArn = target.run.outputs.alarmTopicArn!.value;
-    const values = release("prometheus-stack").inputs.values as {
-      alertmanager: {
-        serviceAccount: unknown;
-        config: { receivers: { name: string; sns_configs?: unknown[] }[] };
-      };
-      prometheus: { prometheusSpec: Record<string, unknown> };
-    };
+    const values = inputOf(
+      release("prometheus-stack"),
+      "values",
+      z.looseObject({
+        alertmanager: z.looseObject({
+          serviceAccount: z.unknown(),
+          config: z.looseObject({ receivers: z.array(z.unknown()) }),
+        }),
+        prometheus: z.looseObject({ prometheusSpec: shapes.object }),
+      }),
+    );
     expect(values.alertmanager.serviceAccount).toEqual({ create: true, name: "alertmanager" });
     expect(values.alertmanager.config.receivers).toContainEqual({
       name: `pra-${stack}`,
@@ -330,8 +338,7 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     });
     expect(String(bucket.state.bucket)).toContain(ACCOUNT_ID);
     expect(
-      customerKey(mocks(), (configMap.inputs.data as Record<string, string>).EXPORT_KMS_KEY_ID)
-        .region,
+      customerKey(mocks(), inputOf(configMap, "data", shapes.stringMap).EXPORT_KMS_KEY_ID).region,
     ).toBe(target.run.outputs.region!.value);
     const namespace = deployedObjects(target.run).find(
       (r) => r.type === "kubernetes:core/v1:Namespace",
@@ -355,11 +362,11 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     );
     const region = String(target.run.outputs.region!.value);
     for (const statement of doc(policy.inputs.policy).Statement) {
-      const actions = [statement.Action].flat() as string[];
+      const actions = shapes.strings.parse([statement.Action].flat());
       expect(actions).not.toContain("*");
       const writes = actions.filter((a) => !/^(ec2|elasticloadbalancing):(Describe|Get)/.test(a));
       if (writes.length === 0 || statement.Sid === "ElbServiceLinkedRole") continue;
-      for (const resource of [statement.Resource].flat() as string[]) {
+      for (const resource of shapes.strings.parse([statement.Resource].flat())) {
         expect(resource).toContain(`:${region}:${ACCOUNT_ID}:`);
       }
       const condition = JSON.stringify(statement.Condition ?? {});
@@ -392,7 +399,11 @@ describe("staging", () => {
     const routes = run.mocks
       .ofType("aws:ec2/routeTable:RouteTable")
       .filter((t) => t.region === PRIMARY && t.name.includes("-private-"))
-      .map((t) => (t.inputs.routes as Array<{ natGatewayId: string }>)[0]!.natGatewayId);
+      .map(
+        (t) =>
+          inputOf(t, "routes", z.array(z.looseObject({ natGatewayId: z.string() })))[0]!
+            .natGatewayId,
+      );
     expect(routes).toEqual([nats[0]!.id, nats[0]!.id]);
   });
 
@@ -417,14 +428,14 @@ describe("staging", () => {
       "AL2023_ARM_64_STANDARD",
     ]);
     expect(
-      new Set(groups.map((g) => zoneOfSubnet(run.mocks, (g.inputs.subnetIds as string[])[0]))).size,
+      new Set(
+        groups.map((g) => zoneOfSubnet(run.mocks, inputOf(g, "subnetIds", shapes.strings)[0])),
+      ).size,
     ).toBe(2);
   });
 
   test("backups follow its objectives: hourly snapshots (RPO 1h), 3 days, DR vault locked for 3 days minimum", () => {
-    const rule = (
-      run.mocks.ofType("aws:backup/plan:Plan")[0]!.inputs.rules as Array<Record<string, unknown>>
-    )[0]!;
+    const rule = inputOf(run.mocks.ofType("aws:backup/plan:Plan")[0]!, "rules", shapes.objects)[0]!;
     expect(rule.schedule).toBe("cron(0 * ? * * *)");
     expect(rule.lifecycle).toEqual({ deleteAfter: 3 });
     const lock = run.mocks.ofType("aws:backup/vaultLockConfiguration:VaultLockConfiguration")[0]!;
@@ -475,13 +486,13 @@ describe("warm standby (Pulumi.prod.yaml sets pra:drStrategy: warm-standby)", ()
 
   test("the replica is reachable only from the DR cluster's nodes", () => {
     const replica = run.mocks.one("aws:rds/instance:Instance", "pra-dr-region-replica");
-    const sg = run.mocks.byIdOrArn((replica.inputs.vpcSecurityGroupIds as string[])[0])!;
+    const sg = run.mocks.byIdOrArn(inputOf(replica, "vpcSecurityGroupIds", shapes.strings)[0])!;
     const rules = run.mocks
       .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
       .filter((r) => r.inputs.securityGroupId === sg.id);
     const drCluster = run.mocks.one("aws:eks/cluster:Cluster", "pra-dr-region-cluster-eks");
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId)).toEqual([
-      (drCluster.state.vpcConfig as Record<string, string>).clusterSecurityGroupId,
+      stateOf(drCluster, "vpcConfig", shapes.stringMap).clusterSecurityGroupId,
     ]);
   });
 
