@@ -48,6 +48,21 @@ const isCrd = (manifest: Manifest) =>
   manifest.kind === "CustomResourceDefinition" &&
   apiGroup(manifest.apiVersion) === "apiextensions.k8s.io";
 
+/** Whether a CRD defines `kind` in `group` (its `spec.group` and `spec.names.kind`). */
+function definesKind(crd: Manifest, group: string, kind: string): boolean {
+  const spec = crd.spec;
+  if (typeof spec !== "object" || spec === null) return false;
+  const names = "names" in spec ? spec.names : undefined;
+  return (
+    "group" in spec &&
+    spec.group === group &&
+    typeof names === "object" &&
+    names !== null &&
+    "kind" in names &&
+    names.kind === kind
+  );
+}
+
 /** `Kind/namespace/name`: unique within one cluster (namespace empty for cluster-scoped objects). */
 export function objectKey(manifest: Manifest): string {
   return `${manifest.kind}/${manifest.metadata.namespace ?? ""}/${manifest.metadata.name}`;
@@ -90,10 +105,7 @@ export function deploymentPlan(
   );
   const crds = manifests.filter(isCrd);
   const definitionOf = (manifest: Manifest) =>
-    crds.find((crd) => {
-      const spec = crd.spec as { group?: string; names?: { kind?: string } } | undefined;
-      return spec?.group === apiGroup(manifest.apiVersion) && spec.names?.kind === manifest.kind;
-    });
+    crds.find((crd) => definesKind(crd, apiGroup(manifest.apiVersion), manifest.kind));
 
   const plan = (manifest: Manifest): PlannedObject => {
     const waitsFor: string[] = [];
