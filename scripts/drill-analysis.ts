@@ -1,4 +1,5 @@
 /** What a DR drill measured: the writes lost, the RPO and RTO, and whether a promise was broken. */
+import type { PraConfig } from "../config";
 
 export interface AckedWrite {
   readonly id: number;
@@ -49,4 +50,80 @@ export function analyzeDrill(m: DrillMeasurements): DrillVerdict {
     lostBeforeLastBackup,
     lastBackupStartMs,
   };
+}
+
+/** What a drill will do, decided before anything runs. */
+export interface DrillPlan {
+  /** Seconds between two backups during the drill. */
+  readonly backupIntervalSeconds: number;
+  /** Seconds of writes before the disaster. */
+  readonly durationSeconds: number;
+  /** 1: the stack's own schedule; F: every interval divided by F. */
+  readonly timeScale: number;
+  /** The stack's own backup interval, in seconds. */
+  readonly scheduleSeconds: number;
+  /** One line for the drill's output: the schedule it runs, and whether it is time-scaled. */
+  readonly description: string;
+}
+
+export interface DrillRequest {
+  readonly durationSeconds?: number;
+  /** Divide every interval by this factor. */
+  readonly timeScale?: number;
+  /** Shorthand for a time scale: a backup every this many seconds. */
+  readonly intervalSeconds?: number;
+}
+
+/** A stack the drill does not model: it would measure something other than what it deploys. */
+export class DrillRefused extends Error {}
+
+/**
+ * The drill's schedule: the stack's own backup interval, or every interval shrunk by one factor.
+ * The drill runs the lab's design (SQLite, restore points on a second volume, restore and
+ * restart); a target stack's recovery is RDS's and AWS Backup's, which it does not model.
+ */
+export function planDrill(config: PraConfig, request: DrillRequest = {}): DrillPlan {
+  if (config.topology !== "lab") {
+    throw new DrillRefused(
+      `stack ${config.stack} has the ${config.topology} topology: its data is in RDS PostgreSQL, ` +
+        "restored by RDS and AWS Backup, which this drill does not model (it runs the lab's SQLite " +
+        "backup and restore on this machine). Its figures are in docs/dr/" +
+        `${config.stack}.md (npm run check).`,
+    );
+  }
+  if (request.timeScale !== undefined && request.intervalSeconds !== undefined)
+    throw new Error("--time-scale and --interval are alternatives: give one");
+  const scheduleSeconds = config.backup.timing.intervalSeconds;
+  const timeScale =
+    request.timeScale ??
+    (request.intervalSeconds !== undefined ? scheduleSeconds / request.intervalSeconds : 1);
+  if (!(timeScale >= 1))
+    throw new Error(`a time scale shrinks intervals: it must be at least 1, got ${timeScale}`);
+  const backupIntervalSeconds = scheduleSeconds / timeScale;
+  // Long enough for two backups by default: a drill without a restore point measures nothing.
+  const durationSeconds = request.durationSeconds ?? 2.5 * backupIntervalSeconds;
+  const description =
+    timeScale === 1
+      ? `the stack's own schedule: a backup every ${scheduleSeconds} s`
+      : `TIME-SCALED x${round(timeScale)}: a backup every ${round(backupIntervalSeconds)} s ` +
+        `instead of the stack's ${scheduleSeconds} s; the measured RPO is scaled back by ` +
+        `x${round(timeScale)}, the RTO (restore and restart) is not scaled`;
+  return { backupIntervalSeconds, durationSeconds, timeScale, scheduleSeconds, description };
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * The RPO a drill measured at a shrunk schedule, as the stack's own schedule would give it: the
+ * part of the window that is waiting for the next backup grows by the scale, the backup's own run
+ * (start-up and copy, the longest seen) does not.
+ */
+export function scaleRpoBack(
+  rpoSeconds: number,
+  timeScale: number,
+  backupRunsMs: readonly number[],
+): number {
+  if (timeScale === 1 || rpoSeconds === 0) return rpoSeconds;
+  const runSeconds = Math.min(rpoSeconds, Math.max(0, ...backupRunsMs) / 1000);
+  return (rpoSeconds - runSeconds) * timeScale + runSeconds;
 }
