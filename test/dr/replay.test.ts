@@ -206,6 +206,12 @@ beforeAll(async () => {
       restore(stack, ["--before", String(stack.errorAt)]),
     ),
     scenario(
+      "data-volume-loss by hand",
+      "data-volume-loss",
+      (stack) => byHand(stack, "data-volume-loss", "", project),
+      project.dir,
+    ),
+    scenario(
       "operator-error by hand",
       "operator-error",
       (stack) => byHand(stack, "operator-error", stack.points[1]?.file ?? "none", project),
@@ -276,6 +282,21 @@ test("operator error, by hand: the chosen point's Job is applied, not synth's ne
   expect(replay.stdout).toContain(
     `restore-jobs/lab/restore-${replay.stack.points[1]?.file.replace(".db", "")}`,
   );
+});
+
+test("Exercise 2 by hand (the README's lines): the claim is recreated, the newest point restored", () => {
+  const replay = expectDone("data-volume-loss by hand");
+  expect(eventIds(dataDb(replay.stack))).toEqual(replay.stack.points[1]?.ids);
+  expect(replay.stack.cluster.serviceUrl(NS, "pra-app")).toMatch(/^http/);
+});
+
+test("the README's by-hand restore is exactly the generated runbook", () => {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const block =
+    /<!-- generated: the lab's data-volume-loss runbook[^\n]*\n+```sh\n([\s\S]*?)\n```\n+<!-- end generated -->/.exec(
+      readme,
+    )?.[1];
+  expect(block).toBe(labRestoreCommands(labConfig, "pra-app", "data-volume-loss").join("\n"));
 });
 
 test("backup-volume-loss: the app keeps its data and a new restore point is written", () => {
