@@ -106,8 +106,9 @@ export function planDrill(config: PraConfig, request: DrillRequest = {}): DrillP
     timeScale === 1
       ? `the stack's own schedule: a backup every ${scheduleSeconds} s`
       : `TIME-SCALED x${round(timeScale)}: a backup every ${round(backupIntervalSeconds)} s ` +
-        `instead of the stack's ${scheduleSeconds} s; the measured RPO is scaled back by ` +
-        `x${round(timeScale)}, the RTO (restore and restart) is not scaled`;
+        `instead of the stack's ${scheduleSeconds} s; the RPO's wait for the next backup is ` +
+        `scaled back by x${round(timeScale)}, the backups' own runs and the RTO (restore and ` +
+        "restart) are not scaled";
   return { backupIntervalSeconds, durationSeconds, timeScale, scheduleSeconds, description };
 }
 
