@@ -6,11 +6,13 @@
 import type { z } from "zod";
 import { type Duration, durationOf, formatDuration } from "./duration";
 import { ConfigError, type ConfigProblem, describeFound } from "./errors";
+import { formatQuantity, quantityBytes } from "./quantity";
 import { SCENARIO_IDS, type ScenarioId } from "./scenarios";
 import {
   cadenceAtMost,
   FASTEST_TIMING,
   longestGapSeconds,
+  mostRunsWithin,
   type Timing,
   timingFor,
   timingWithin,
@@ -89,18 +91,25 @@ export const NAMESPACE = "pra";
 
 export function parseStackConfig({ stack, file, values }: StackValues): PraConfig {
   const raw: Record<string, unknown> = {};
+  const foreign: string[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (key.startsWith(`${NAMESPACE}:`)) raw[key.slice(NAMESPACE.length + 1)] = value;
+    else foreign.push(key);
   }
+  const topology = typeof raw.topology === "string" ? raw.topology : undefined;
+  const misspelt = foreign.flatMap((key) => namespaceProblems(key, topology));
   const origin = { stack, file, region: values["aws:region"] };
   const parsed = stackSettings.safeParse(raw);
   if (parsed.success) {
-    const problems: ConfigProblem[] = [];
+    const problems: ConfigProblem[] = [...misspelt];
     const config = resolve(parsed.data, origin, problems);
     if (problems.length > 0 || !config) throw new ConfigError(file, problems);
     return config;
   }
-  const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, raw));
+  const problems = [
+    ...misspelt,
+    ...parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)),
+  ];
   // Report the checks between settings too, not only the malformed ones: set the bad keys
   // aside, check what is left, and keep what that finds about the other keys.
   const badKeys = new Set(problems.map((problem) => problem.key));
@@ -141,16 +150,47 @@ function unknownKeyMessage(key: string, topology: string | undefined): string {
   const own = TOPOLOGIES.find((t) => t === topology);
   const other = TOPOLOGIES.find((t) => t !== own && keysOf(t).includes(key));
   if (own && other) return `not a setting of topology ${own} (it applies to topology ${other})`;
-  const candidates = own ? keysOf(own) : [...new Set(TOPOLOGIES.flatMap(keysOf))];
+  const nearest = nearestSetting(key, own);
+  return `unknown setting${nearest ? `; did you mean ${NAMESPACE}:${nearest}?` : ""}`;
+}
+
+/**
+ * The setting `key` most likely meant, if one is close: compared without case and without a
+ * leading `pra` plus separator (`pra.rto` in a stack file reaches the program as `pra:pra.rto`,
+ * Pulumi giving keys without a namespace the project's).
+ */
+function nearestSetting(key: string, topology: Topology | undefined): string | undefined {
+  const candidates = topology ? keysOf(topology) : [...new Set(TOPOLOGIES.flatMap(keysOf))];
+  const spelt = key.toLowerCase().replace(new RegExp(`^${NAMESPACE}[^a-z0-9]+`), "");
   const nearest = candidates
-    .map((candidate) => ({
-      candidate,
-      distance: editDistance(key.toLowerCase(), candidate.toLowerCase()),
-    }))
+    .map((candidate) => ({ candidate, distance: editDistance(spelt, candidate.toLowerCase()) }))
     .sort((a, b) => a.distance - b.distance)[0];
-  const hint =
-    nearest && nearest.distance <= 3 ? `; did you mean ${NAMESPACE}:${nearest.candidate}?` : "";
-  return `unknown setting${hint}`;
+  return nearest && nearest.distance <= 3 ? nearest.candidate : undefined;
+}
+
+/**
+ * A key outside the `pra:` namespace that was meant to be in it: `Pra:rpo` (namespaces are
+ * case-sensitive, so Pulumi hands it over under `Pra`, and the program would apply the
+ * default), `pra.rto:x` or `pr:rto`. Other namespaces (`aws:region`, `kubernetes:context`)
+ * belong to their providers and pass.
+ */
+function namespaceProblems(key: string, topology: string | undefined): ConfigProblem[] {
+  const colon = key.indexOf(":");
+  const namespace = colon < 0 ? "" : key.slice(0, colon);
+  const name = colon < 0 ? key : key.slice(colon + 1);
+  const near = editDistance(namespace.toLowerCase().replace(/[^a-z0-9]+$/, ""), NAMESPACE) <= 1;
+  if (colon >= 0 && !near) return [];
+  const own = TOPOLOGIES.find((t) => t === topology);
+  const nearest = nearestSetting(name, own);
+  return [
+    {
+      key,
+      message:
+        `expected a key in the ${NAMESPACE}: namespace, which is case-sensitive` +
+        `${nearest ? `; did you mean ${NAMESPACE}:${nearest}?` : ""} (as written, it is not a ` +
+        `${NAMESPACE} setting and the default would apply)`,
+    },
+  ];
 }
 
 interface Origin {
@@ -189,7 +229,7 @@ function resolve(
     monitoring: settings.monitoring ?? defaults.monitoring,
   };
   return settings.topology === "lab"
-    ? labConfig(settings, common)
+    ? labConfig(settings, common, problems)
     : targetConfig(settings, common, origin.region, problems);
 }
 
@@ -278,19 +318,66 @@ function restoreTestPolicy(
   };
 }
 
-type Common = Omit<LabConfig, "topology" | "volumes" | "alerts">;
+type Common = Omit<LabConfig, "topology" | "databaseSize" | "volumes" | "alerts">;
 
-function labConfig(settings: LabSettings, common: Common): LabConfig {
+function labConfig(
+  settings: LabSettings,
+  common: Common,
+  problems: ConfigProblem[],
+): LabConfig | undefined {
+  const volumeProblems = labVolumeProblems(settings, common.backup);
+  problems.push(...volumeProblems);
+  if (volumeProblems.length > 0) return undefined;
   const storageClass = settings.storageClass;
   return {
     ...common,
     topology: "lab",
+    databaseSize: settings.databaseSize,
     volumes: {
       data: { size: settings.dataVolumeSize, ...(storageClass ? { storageClass } : {}) },
       backup: { size: settings.backupVolumeSize, ...(storageClass ? { storageClass } : {}) },
     },
     alerts: settings.alertWebhookUrl ? { webhookUrl: settings.alertWebhookUrl } : {},
   };
+}
+
+/**
+ * The lab's volumes against the database they hold. Every restore point is a full copy of the
+ * database (apps/pra-app/src/backup/create.ts), so the backup volume holds as many copies as
+ * retention keeps at its fullest, plus the one a run writes before it deletes the expired ones;
+ * the data volume holds the database and the checked copy a restore puts beside it.
+ */
+function labVolumeProblems(settings: LabSettings, backup: BackupPolicy): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const database = quantityBytes(settings.databaseSize) ?? 0;
+  const dataNeeded = 2 * database;
+  if ((quantityBytes(settings.dataVolumeSize) ?? 0) < dataNeeded) {
+    problems.push({
+      key: "pra:dataVolumeSize",
+      message:
+        `expected at least ${formatQuantity(dataNeeded)}: twice pra:databaseSize ` +
+        `(${settings.databaseSize}), the database and the copy a restore checks beside it; ` +
+        `found ${describeFound(settings.dataVolumeSize)}`,
+    });
+  }
+  const withinRetention = mostRunsWithin(backup.timing.schedule, backup.keepWithinSeconds);
+  const copies = Math.max(backup.keepLast, withinRetention) + 1;
+  const backupNeeded = copies * database;
+  if ((quantityBytes(settings.backupVolumeSize) ?? 0) < backupNeeded) {
+    const kept =
+      withinRetention >= backup.keepLast
+        ? `${withinRetention} kept by pra:retention (the most runs of ` +
+          `'${backup.timing.schedule}' within ${formatDuration(backup.keepWithinSeconds)})`
+        : `${backup.keepLast} kept by pra:backupKeepLast`;
+    problems.push({
+      key: "pra:backupVolumeSize",
+      message:
+        `expected at least ${formatQuantity(backupNeeded)}: ${copies} copies of pra:databaseSize ` +
+        `(${settings.databaseSize}), ${kept} and the one a backup writes before deleting ` +
+        `expired points; found ${describeFound(settings.backupVolumeSize)}`,
+    });
+  }
+  return problems;
 }
 
 function targetConfig(

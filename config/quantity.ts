@@ -20,11 +20,16 @@ const MULTIPLIER: Record<string, number> = {
   E: 1e18,
 };
 
-export const QUANTITY_EXPECTED = "a Kubernetes storage quantity such as 200Mi or 5Gi";
-
 /** Bytes in a storage quantity, or undefined when `text` is not one. */
 export function quantityBytes(text: string): number | undefined {
   const match = QUANTITY.exec(text);
   if (!match) return undefined;
   return Number(match[1]) * MULTIPLIER[match[3] ?? ""]!;
+}
+
+/** A size as the smallest whole number of MiB (or GiB from 10Gi) that holds `bytes`. */
+export function formatQuantity(bytes: number): string {
+  const gib = 2 ** 30;
+  if (bytes >= 10 * gib) return `${Math.ceil(bytes / gib)}Gi`;
+  return `${Math.ceil(bytes / 2 ** 20)}Mi`;
 }

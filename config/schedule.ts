@@ -101,8 +101,41 @@ export function longestGapSeconds(expression: string): number {
 
 const measuredGaps = new Map<string, number>();
 
+/**
+ * The most runs of `expression` that fall within any `windowSeconds`: how many restore points a
+ * retention window keeps at its fullest, so how many copies a backup volume must hold. Known
+ * cadences are evenly spaced; other expressions are walked over a week plus the window (a
+ * week covers every day-of-week pattern).
+ */
+export function mostRunsWithin(expression: string, windowSeconds: number): number {
+  const known = CADENCES.find((cadence) => cadence.cron === expression.trim());
+  if (known) return Math.ceil(windowSeconds / known.seconds);
+  const runs = runTimes(expression, 7 * 86400 + windowSeconds);
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < runs.length; last++) {
+    // Runs younger than the window at the moment of run `last` (retention keeps age < window).
+    while (runs[last]! - runs[first]! >= windowSeconds * 1000) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
 /** The longest gap found by walking the expression's runs (exported for the fast path's test). */
 export function walkLongestGap(expression: string): number {
+  const runs = runTimes(expression, 8 * 86400);
+  let longest = 0;
+  for (let i = 1; i < runs.length; i++) {
+    longest = Math.max(longest, (runs[i]! - runs[i - 1]!) / 1000);
+  }
+  if (longest === 0) {
+    throw new Error("it runs less than twice in eight days, too rarely to hold an objective");
+  }
+  return longest;
+}
+
+/** The run times (ms) of a five-field expression in UTC over `spanSeconds` from a fixed Monday. */
+function runTimes(expression: string, spanSeconds: number): number[] {
   // Loaded on first use: most stacks never need it, and it costs a tenth of synth's start-up.
   /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment --
      a lazy load (an import would load it at start-up), typed by the type-only import above */
@@ -115,23 +148,14 @@ export function walkLongestGap(expression: string): number {
     );
   }
   const start = new Date(Date.UTC(2026, 0, 5)); // a Monday; any fixed date keeps this deterministic
-  const end = start.getTime() + 8 * 86400_000;
   const runs = CronExpressionParser.parse(expression, {
     currentDate: start,
-    endDate: new Date(end),
+    endDate: new Date(start.getTime() + spanSeconds * 1000),
     tz: "UTC",
   });
-  let previous: number | undefined;
-  let longest = 0;
-  while (runs.hasNext()) {
-    const at = runs.next().getTime();
-    if (previous !== undefined) longest = Math.max(longest, (at - previous) / 1000);
-    previous = at;
-  }
-  if (previous === undefined || longest === 0) {
-    throw new Error("it runs less than twice in eight days, too rarely to hold an objective");
-  }
-  return longest;
+  const times: number[] = [];
+  while (runs.hasNext()) times.push(runs.next().getTime());
+  return times;
 }
 
 function clamp(value: number, min: number, max: number): number {

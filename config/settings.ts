@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { DURATION_EXPECTED, type Duration, parseDuration } from "./duration";
-import { QUANTITY_EXPECTED, quantityBytes } from "./quantity";
+import { quantityBytes } from "./quantity";
 import { SCENARIO_IDS } from "./scenarios";
 
 function setting<T extends z.ZodType>(schema: T, expected: string): T {
@@ -93,23 +93,32 @@ const commonSettings = {
   ),
 };
 
+/**
+ * The smallest size a volume or the database may be declared with: below a mebibyte nothing the
+ * app writes fits (an empty SQLite database in WAL mode is already tens of KiB), so `0`, `1` or
+ * `1Ki` is a typo, not a plan. Whether a size is enough is checked against the others in parse.ts.
+ */
+export const MIN_SIZE_BYTES = 2 ** 20;
+
+function size(fallback: string) {
+  return z
+    .string()
+    .refine((q) => (quantityBytes(q) ?? 0) >= MIN_SIZE_BYTES)
+    .default(fallback);
+}
+
+const SIZE_EXPECTED = "a Kubernetes storage quantity of at least 1Mi, such as 200Mi or 5Gi";
+
 export const labSettings = z.strictObject({
   topology: z.literal("lab"),
   ...commonSettings,
-  dataVolumeSize: setting(
-    z
-      .string()
-      .refine((q) => quantityBytes(q) !== undefined)
-      .default("200Mi"),
-    QUANTITY_EXPECTED,
+  databaseSize: setting(
+    size("3Mi"),
+    `${SIZE_EXPECTED} (the size the SQLite database may reach: the data volume holds it twice, ` +
+      "the backup volume every restore point pra:retention keeps)",
   ),
-  backupVolumeSize: setting(
-    z
-      .string()
-      .refine((q) => quantityBytes(q) !== undefined)
-      .default("200Mi"),
-    QUANTITY_EXPECTED,
-  ),
+  dataVolumeSize: setting(size("200Mi"), SIZE_EXPECTED),
+  backupVolumeSize: setting(size("200Mi"), SIZE_EXPECTED),
   storageClass: setting(
     z.string().regex(DNS_SUBDOMAIN).optional(),
     "the name of a StorageClass (leave unset for the cluster's default)",

@@ -57,6 +57,8 @@ export interface VolumeSettings {
 
 export interface LabConfig extends CommonConfig {
   readonly topology: "lab";
+  /** The size the SQLite database may reach (`pra:databaseSize`), as configured. */
+  readonly databaseSize: string;
   readonly volumes: { readonly data: VolumeSettings; readonly backup: VolumeSettings };
   /** Where Alertmanager sends the lab's alerts (`pra:alertWebhookUrl`); none: nobody is paged. */
   readonly alerts: { readonly webhookUrl?: string };

@@ -118,7 +118,13 @@ describe("the backup schedule is derived from the RPO", () => {
     ["2h", "0 * * * *", 3600],
     ["2d", "0 0 * * *", 86400],
   ])("rpo %s runs %s", (rpo, schedule, interval) => {
-    const { timing } = configOf({ topology: "lab", rpo, retention: "7d" }).backup;
+    // A week of points every minute is 10081 copies: a backup volume that holds them.
+    const { timing } = configOf({
+      topology: "lab",
+      rpo,
+      retention: "7d",
+      backupVolumeSize: "30Gi",
+    }).backup;
     expect(timing.schedule).toBe(schedule);
     expect(timing.intervalSeconds).toBe(interval);
     expect(timing.worstCaseAgeSeconds).toBeLessThanOrEqual(parseDuration(rpo)!);
@@ -196,7 +202,7 @@ describe("bad settings are refused, each naming the file, the key, what was expe
     [
       "volume size",
       { topology: "lab", dataVolumeSize: "200MB" },
-      'pra:dataVolumeSize: expected a Kubernetes storage quantity such as 200Mi or 5Gi; found "200MB"',
+      'pra:dataVolumeSize: expected a Kubernetes storage quantity of at least 1Mi, such as 200Mi or 5Gi; found "200MB"',
     ],
     [
       "keep last",
@@ -264,6 +270,69 @@ describe("bad settings are refused, each naming the file, the key, what was expe
     ).toThrow(
       /^Pulumi\.lab\.yaml: 1 invalid setting:\n {2}Pulumi\.lab\.yaml: pra:rpo: expected at least 1m30s/,
     );
+  });
+});
+
+describe("volumes must hold the database the stack declares", () => {
+  test.each(["0", "1", "1Ki", "0.5Mi"])("a size of %j is refused", (size) => {
+    for (const key of ["dataVolumeSize", "backupVolumeSize", "databaseSize"]) {
+      expect(problemsOf({ topology: "lab", [key]: size })).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^pra:${key}: expected a Kubernetes storage quantity of at least 1Mi, such as 200Mi ` +
+              `or 5Gi.*; found "${size.replace(".", "\\.")}"$`,
+          ),
+        ),
+      ]);
+    }
+  });
+
+  test("the lab's defaults fit: 61 copies of a 3Mi database (60 minutes of points, one in flight) in 200Mi", () => {
+    const config = configOf({ topology: "lab" });
+    if (config.topology !== "lab") throw new Error("unreachable");
+    expect(config.databaseSize).toBe("3Mi");
+    expect(configOf({ topology: "lab", backupVolumeSize: "183Mi" }).topology).toBe("lab");
+    expect(problemsOf({ topology: "lab", backupVolumeSize: "182Mi" })).toEqual([
+      "pra:backupVolumeSize: expected at least 183Mi: 61 copies of pra:databaseSize (3Mi), 60 kept " +
+        "by pra:retention (the most runs of '* * * * *' within 1h) and the one a backup writes " +
+        'before deleting expired points; found "182Mi"',
+    ]);
+  });
+
+  test("a backup volume of 1Ki cannot hold a retention's worth of points", () => {
+    expect(problemsOf({ topology: "lab", databaseSize: "1Mi", backupVolumeSize: "1Ki" })).toEqual([
+      expect.stringMatching(/^pra:backupVolumeSize: expected a Kubernetes storage quantity/),
+    ]);
+    expect(problemsOf({ topology: "lab", databaseSize: "1Mi", backupVolumeSize: "2Mi" })).toEqual([
+      expect.stringMatching(/^pra:backupVolumeSize: expected at least 61Mi: 61 copies/),
+    ]);
+  });
+
+  test("keepLast counts when it keeps more than retention", () => {
+    expect(
+      problemsOf({ topology: "lab", rpo: "10m", backupKeepLast: 100, backupVolumeSize: "300Mi" }),
+    ).toEqual([
+      "pra:backupVolumeSize: expected at least 303Mi: 101 copies of pra:databaseSize (3Mi), 100 " +
+        'kept by pra:backupKeepLast and the one a backup writes before deleting expired points; found "300Mi"',
+    ]);
+  });
+
+  test("an explicit schedule is counted by its runs, not its shortest gap", () => {
+    // Twice an hour a minute apart: 48 runs a day, not 1440.
+    const values = { topology: "lab", backupSchedule: "0,1 * * * *", rpo: "2h", retention: "1d" };
+    expect(configOf({ ...values, backupVolumeSize: "147Mi" }).topology).toBe("lab");
+    expect(problemsOf({ ...values, backupVolumeSize: "146Mi" })[0]).toMatch(
+      /^pra:backupVolumeSize: expected at least 147Mi: 49 copies/,
+    );
+  });
+
+  test("the data volume holds the database and a restore's checked copy", () => {
+    expect(
+      problemsOf({ topology: "lab", databaseSize: "150Mi", backupVolumeSize: "10Gi" }),
+    ).toEqual([
+      "pra:dataVolumeSize: expected at least 300Mi: twice pra:databaseSize (150Mi), the database " +
+        'and the copy a restore checks beside it; found "200Mi"',
+    ]);
   });
 });
 

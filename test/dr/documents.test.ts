@@ -70,7 +70,7 @@ test("the settings reference lists every key with what it expects", () => {
       "(the recovery point objective) | per topology |",
   );
   expect(reference).toContain(
-    '| `pra:dataVolumeSize` | lab | a Kubernetes storage quantity such as 200Mi or 5Gi | `"200Mi"` |',
+    '| `pra:dataVolumeSize` | lab | a Kubernetes storage quantity of at least 1Mi, such as 200Mi or 5Gi | `"200Mi"` |',
   );
   expect(reference).toContain(
     '| `pra:drStrategy` | target | pilot-light or warm-standby | `"pilot-light"` |',
