@@ -21,6 +21,15 @@ export const VAULT_LOCK_GRACE_DAYS = 3;
 /** Upper bound of the DR vault's retention: stops a typo from keeping copies (and paying) for years. */
 export const VAULT_LOCK_MAX_RETENTION_DAYS = 365;
 
+/**
+ * How fast one pg_dump or pg_restore stream moves data between PostgreSQL and S3 (custom format,
+ * compressed, one process). An estimate, not an AWS figure: a run's own duration_seconds in its
+ * summary line is the measurement to replace it with.
+ */
+export const LOGICAL_COPY_BYTES_PER_SECOND = 50 * 1024 ** 2;
+/** What a Job needs before its first byte moves (image pull, volume attach, a server's start). */
+const JOB_START_SECONDS = 120;
+
 export interface NodeCapacity {
   readonly min: number;
   readonly desired: number;
@@ -85,6 +94,19 @@ export interface TargetDesign {
     readonly selectionWindowDays: number;
     readonly validationWindowHours: number;
   };
+  /** The app's data as its jobs handle it: how much, and how long a full copy takes. */
+  readonly workload: {
+    /**
+     * The database's provisioned storage (pra:dbAllocatedStorage): what the jobs are sized for.
+     * Storage autoscaling can grow it to pra:dbMaxAllocatedStorage; data past the provisioned size
+     * makes the restore test fail (and alert) until the setting is raised.
+     */
+    readonly dataBytes: number;
+    /** pg_dump of dataBytes streamed to S3, checked by a second streamed read. */
+    readonly exportSeconds: number;
+    /** The newest export restored into a throwaway server and queried (the restore test). */
+    readonly restoreTestSeconds: number;
+  };
   readonly exportBucket: {
     readonly replicationTimeControlMinutes: number;
     readonly replicateDeleteMarkers: true;
@@ -143,6 +165,8 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
     Math.ceil(config.restoreTest.intervalSeconds / HOUR / 24) * 24,
   );
   const perZone = config.cluster.nodesPerZone;
+  const dataBytes = config.database.allocatedStorageGb * 1024 ** 3;
+  const copySeconds = Math.ceil(dataBytes / LOGICAL_COPY_BYTES_PER_SECOND);
   return {
     regions: { primary: config.region, dr: config.dr.region },
     drStrategy: config.dr.strategy,
@@ -197,6 +221,11 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
       algorithm: "LATEST_WITHIN_WINDOW",
       selectionWindowDays: 1,
       validationWindowHours: 2,
+    },
+    workload: {
+      dataBytes,
+      exportSeconds: JOB_START_SECONDS + 2 * copySeconds,
+      restoreTestSeconds: JOB_START_SECONDS + copySeconds,
     },
     exportBucket: {
       replicationTimeControlMinutes: S3_RTC_MINUTES,

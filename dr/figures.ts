@@ -123,3 +123,14 @@ export const CUTOVER: Figure = {
 
 /** Copying a SQLite restore point into place: conservative disk throughput for node-local volumes. */
 export const LOCAL_DISK_BYTES_PER_SECOND = 50 * 1024 * 1024;
+
+/**
+ * RDS's default quota "Manual DB instance snapshots": 100 per account in each Region,
+ * adjustable in Service Quotas. AWS Backup's RDS snapshots (snapshot type `awsbackup`) and
+ * their cross-Region copies are taken through RDS's snapshot APIs and AWS documents no exemption
+ * for them, so this model counts them against it.
+ */
+export const RDS_MANUAL_SNAPSHOT_QUOTA = {
+  count: 100,
+  source: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html",
+} as const;

@@ -14,6 +14,11 @@ export interface AppTaskOptions {
   readonly database: DatabaseAccess;
   /** Arguments after `pra-app`. */
   readonly args: readonly string[];
+  /**
+   * False when the caller mounts a /tmp of its own (a volume sized for its data).
+   * @default true: a small emptyDir
+   */
+  readonly smallScratch?: boolean;
 }
 
 /** The pod part of a Job or CronJob running `pra-app <args>`. */
@@ -31,7 +36,10 @@ export function appTaskPod(scope: Construct, options: AppTaskOptions) {
         args: [...options.args],
         envVariables: { ...options.database.env },
         ...runtimeEnvFrom(options.runtime),
-        volumeMounts: [...options.database.mounts, scratchMount(scope, "tmp")],
+        volumeMounts: [
+          ...options.database.mounts,
+          ...(options.smallScratch === false ? [] : [scratchMount(scope, "tmp")]),
+        ],
         securityContext: HARDENED_CONTAINER,
         resources: resources({ request: 50, limit: 500 }, { request: 64, limit: 256 }),
       },

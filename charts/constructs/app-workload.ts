@@ -121,6 +121,10 @@ export class AppWorkload extends Construct {
       topologyKey,
       whenUnsatisfiable,
       labelSelector: { matchLabels: { ...this.selectorLabels } },
+      // Nodes the pods cannot run on do not count: after a zone is lost its NotReady nodes carry
+      // the unreachable taint, and counting them (the default, Ignore) would keep replacement pods
+      // Pending under DoNotSchedule, waiting for a zone that is gone.
+      nodeTaintsPolicy: "Honor",
     });
     ApiObject.of(this.deployment).addJsonPatch(
       JsonPatch.add("/spec/template/spec/topologySpreadConstraints", [

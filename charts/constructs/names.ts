@@ -1,3 +1,5 @@
+import { RDS_CA_BUNDLE } from "../../apps/pra-app/src/contract";
+
 /**
  * The workshop's names, kept so that its runbook still reads true. Every construct takes its
  * name as a prop; these are the defaults.
@@ -30,7 +32,10 @@ export function stackLabels(stack: string): Record<string, string> {
 
 /** The target's in-cluster names (the database is RDS, restore points are S3 exports). */
 export const TARGET = {
+  /** The service accounts EKS Pod Identity binds to a role each (charts/target/identities.ts). */
   serviceAccount: "pra-app",
+  exportServiceAccount: "pra-export",
+  restoreTestServiceAccount: "pra-restore-test",
   exportCronJob: "postgres-export",
   restoreTestCronJob: "postgres-restore-test",
   /** The Secret holding DATABASE_URL, filled by External Secrets. */
@@ -39,8 +44,8 @@ export const TARGET = {
   cloudSettings: "pra-cloud",
   /** The ClusterSecretStore installed with External Secrets, reading AWS Secrets Manager. */
   clusterSecretStore: "aws-secrets-manager",
-  /** The RDS CA bundle inside the app image (apps/pra-app/Dockerfile). */
-  databaseCaFile: "/etc/ssl/certs/rds-global-bundle.pem",
+  /** The RDS CA bundle inside the app image: the app's contract says where. */
+  databaseCaFile: RDS_CA_BUNDLE.path,
 } as const;
 
 /** Where the platform add-ons run, for network rules. */
@@ -48,4 +53,9 @@ export const PLATFORM = {
   monitoringNamespace: "monitoring",
   prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" },
   dnsPodLabels: { "k8s-app": "kube-dns" },
+  /**
+   * The EKS cluster's StorageClass for scratch space (infra/aws/cluster.ts): encrypted gp3 whose
+   * volumes are deleted with their claim and never backed up, unlike the default class.
+   */
+  scratchStorageClass: "gp3-scratch",
 } as const;

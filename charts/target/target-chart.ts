@@ -7,15 +7,24 @@ import { Chart, type ChartProps } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { k8s } from "cdk8s-plus-28";
 import type { Construct } from "constructs";
-import { cloudNames, subnetPlan, type TargetConfig, VPC_CIDRS } from "../../config";
+import { type Destination, invocationOf, needsOf } from "../../apps/pra-app/src/contract";
+import {
+  cloudNames,
+  describeTargetDesign,
+  subnetPlan,
+  type TargetConfig,
+  VPC_CIDRS,
+} from "../../config";
 import { AppWorkload } from "../constructs/app-workload";
 import { AppAvailability } from "../constructs/availability";
 import { BackupMonitoring } from "../constructs/backup-monitoring";
 import { BackupSchedule } from "../constructs/backup-schedule";
-import { SERVICE_PORT, TARGET } from "../constructs/names";
-import { NetworkRules, PROMETHEUS_PEER } from "../constructs/network-rules";
+import { PLATFORM, SERVICE_PORT, TARGET } from "../constructs/names";
+import { type EgressRule, NetworkRules, PROMETHEUS_PEER } from "../constructs/network-rules";
 import { PostgresAccess } from "../constructs/postgres-access";
 import { RestoreTestSchedule } from "../constructs/restore-test-schedule";
+import type { AppRuntime } from "../constructs/runtime";
+import { TARGET_IDENTITIES } from "./identities";
 
 export interface TargetChartProps extends ChartProps {
   readonly config: TargetConfig;
@@ -26,9 +35,6 @@ export interface TargetChartProps extends ChartProps {
   readonly region?: "primary" | "dr";
 }
 
-const POSTGRES_PORT = 5432;
-const HTTPS_PORT = 443;
-
 export class TargetChart extends Chart {
   readonly app: AppWorkload;
 
@@ -37,22 +43,32 @@ export class TargetChart extends Chart {
     super(scope, id, { namespace: config.namespace, ...chartProps });
     const vpc = region === "dr" ? VPC_CIDRS.dr : VPC_CIDRS.primary;
 
-    // EKS Pod Identity binds the app's AWS role (export bucket, its KMS key) to this account.
-    const serviceAccount = new kplus.ServiceAccount(this, "service-account", {
-      metadata: { name: TARGET.serviceAccount },
-      automountToken: false,
-    });
-    const runtime = {
-      image: config.image,
-      // By name: cdk8s-plus's ServiceAccount class (resourceName: string | undefined) does not
-      // satisfy its own IServiceAccount (resourceName?: string) under exactOptionalPropertyTypes.
-      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(
-        this,
-        "app-service-account",
-        serviceAccount.name,
-      ),
-      settings: kplus.ConfigMap.fromConfigMapName(this, "cloud-settings", TARGET.cloudSettings),
+    const design = describeTargetDesign(config);
+    const settings = kplus.ConfigMap.fromConfigMapName(
+      this,
+      "cloud-settings",
+      TARGET.cloudSettings,
+    );
+    // One service account per command, each bound by EKS Pod Identity to a role allowing what that
+    // command does (charts/target/identities.ts).
+    const runtimeAs = (id: string, name: string): AppRuntime => {
+      const account = new kplus.ServiceAccount(this, id, {
+        metadata: { name },
+        automountToken: false,
+      });
+      return {
+        image: config.image,
+        // By name: cdk8s-plus's ServiceAccount class (resourceName: string | undefined) does not
+        // satisfy its own IServiceAccount (resourceName?: string) under exactOptionalPropertyTypes.
+        serviceAccount: kplus.ServiceAccount.fromServiceAccountName(
+          this,
+          `${id}-ref`,
+          account.name,
+        ),
+        settings,
+      };
     };
+    const runtime = runtimeAs("service-account", TARGET_IDENTITIES.app.serviceAccount);
     const database = new PostgresAccess(this, "database", {
       secretsManagerEntry: cloudNames(config.stack).databaseSecretName,
     });
@@ -64,18 +80,29 @@ export class TargetChart extends Chart {
 
     new BackupSchedule(this, "export", {
       name: TARGET.exportCronJob,
-      runtime,
+      runtime: runtimeAs("export-service-account", TARGET_IDENTITIES.export.serviceAccount),
       database,
       timing: config.backup.timing,
       keepWithinSeconds: config.backup.keepWithinSeconds,
       keepLast: config.backup.keepLast,
     });
+    // The restore test restores the newest export into a server of its own: it needs neither the
+    // live database's credentials nor its network path, only scratch space for the data.
+    const restoreTestNeeds = needsOf(invocationOf(["verify"], "postgres"));
     new RestoreTestSchedule(this, "restore-test", {
       name: TARGET.restoreTestCronJob,
-      runtime,
-      database,
+      runtime: runtimeAs(
+        "restore-test-service-account",
+        TARGET_IDENTITIES.restoreTest.serviceAccount,
+      ),
+      database: { env: {}, mounts: [], singleWriter: false, engine: "postgres" },
       schedule: config.restoreTest.schedule,
       maxAgeSeconds: config.restoreTest.maxAgeSeconds,
+      activeDeadlineSeconds: Math.max(300, design.workload.restoreTestSeconds),
+      scratch: {
+        sizeBytes: restoreTestNeeds.scratch.bytes(design.workload.dataBytes),
+        storageClass: PLATFORM.scratchStorageClass,
+      },
     });
 
     new NetworkRules(this, "network", {
@@ -83,12 +110,12 @@ export class TargetChart extends Chart {
       // The internal load balancer targets pods by IP from its own subnets (config/cloud-names.ts);
       // Prometheus scrapes /metrics.
       appClients: [{ cidr: subnetPlan(vpc).loadBalancerRange }, PROMETHEUS_PEER],
-      egress: [
-        // RDS lives in the VPC's private subnets.
-        { purpose: "database", to: { cidr: vpc }, port: POSTGRES_PORT },
-        // S3, KMS, STS and Pod Identity are public HTTPS endpoints.
-        { purpose: "aws-apis", to: { cidr: "0.0.0.0/0" }, port: HTTPS_PORT },
-      ],
+      egress: egressFor(
+        (["serve", "backup", "verify"] as const).flatMap(
+          (command) => needsOf(invocationOf([command], "postgres")).destinations,
+        ),
+        vpc,
+      ),
     });
 
     if (config.monitoring) {
@@ -134,4 +161,42 @@ export class TargetChart extends Chart {
       },
     });
   }
+}
+
+/**
+ * The egress rules the app's commands need (their contract's destinations), one per purpose: RDS
+ * in the VPC's private subnets, S3's public HTTPS endpoints (also through the VPC's gateway
+ * endpoint), and the node-local EKS Pod Identity agent that hands out their AWS credentials.
+ */
+export function egressFor(destinations: readonly Destination[], vpcCidr: string): EgressRule[] {
+  const rules = new Map<string, EgressRule>();
+  for (const destination of destinations) {
+    switch (destination.kind) {
+      case "database":
+        rules.set("database", {
+          purpose: "database",
+          to: { cidr: vpcCidr },
+          port: destination.port,
+        });
+        break;
+      case "aws-api":
+        rules.set("aws-apis", {
+          purpose: "aws-apis",
+          to: { cidr: "0.0.0.0/0" },
+          port: destination.port,
+        });
+        break;
+      case "credentials-agent":
+        for (const [index, address] of destination.addresses.entries()) {
+          const purpose = `pod-identity-agent${index === 0 ? "" : `-ipv${address.includes(":") ? 6 : 4}`}`;
+          rules.set(purpose, {
+            purpose,
+            to: { cidr: address.includes(":") ? `${address}/128` : `${address}/32` },
+            port: destination.port,
+          });
+        }
+        break;
+    }
+  }
+  return [...rules.values()];
 }

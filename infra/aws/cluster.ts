@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { PLATFORM } from "../../charts/constructs/names";
 import type { NodeCapacity } from "../../config";
 
 export const CONTROL_PLANE_LOG_TYPES = [
@@ -17,6 +18,13 @@ export const CONTROL_PLANE_LOG_TYPES = [
   "scheduler",
 ] as const;
 export const STORAGE_CLASS_NAME = "gp3-encrypted";
+/** Scratch space the charts claim per pod (the restore test's throwaway database). */
+export const SCRATCH_STORAGE_CLASS_NAME = PLATFORM.scratchStorageClass;
+/**
+ * The VPC CNI's settings: its network policy agent enforces the charts' NetworkPolicies, which
+ * are otherwise accepted and ignored (a default-deny that denies nothing).
+ */
+export const VPC_CNI_CONFIGURATION = { enableNetworkPolicy: "true" } as const;
 /** Tag the StorageClass puts on every volume it creates; the AWS Backup plan selects on it. */
 export const BACKUP_TAG = { key: "pra-backup", value: "true" } as const;
 
@@ -308,7 +316,7 @@ export class Cluster extends pulumi.ComponentResource {
         { parent: this, dependsOn },
       );
     const podIdentityAgent = addon("eks-pod-identity-agent");
-    addon("vpc-cni");
+    addon("vpc-cni", { configurationValues: JSON.stringify(VPC_CNI_CONFIGURATION) });
     addon("kube-proxy");
     addon("coredns", {}, nodeGroups);
 
@@ -437,6 +445,18 @@ export class Cluster extends pulumi.ComponentResource {
           kmsKeyId: args.keys.ebs,
           tagSpecification_1: `${BACKUP_TAG.key}=${BACKUP_TAG.value}`,
         },
+      },
+      { parent: this, provider: this.kubernetesProvider },
+    );
+    new k8s.storage.v1.StorageClass(
+      `${name}-${SCRATCH_STORAGE_CLASS_NAME}`,
+      {
+        metadata: { name: SCRATCH_STORAGE_CLASS_NAME },
+        provisioner: "ebs.csi.aws.com",
+        volumeBindingMode: "WaitForFirstConsumer",
+        // Scratch: deleted with the pod's claim, and not tagged for AWS Backup.
+        reclaimPolicy: "Delete",
+        parameters: { type: "gp3", encrypted: "true", kmsKeyId: args.keys.ebs },
       },
       { parent: this, provider: this.kubernetesProvider },
     );

@@ -1,6 +1,8 @@
 /**
  * IAM roles the cluster's workloads assume through EKS Pod Identity (no static credentials):
- * the app (`pra-app`) writes and reads the export bucket and reads the database secret;
+ * one per app command (`pra-app` serves, `pra-export` exports, `pra-restore-test` verifies), each
+ * allowing the AWS actions the app's contract lists for its command and nothing more
+ * (charts/target/identities.ts, apps/pra-app/src/contract.ts);
  * External Secrets (`external-secrets/external-secrets`) reads the database secret; the AWS
  * Load Balancer Controller (`kube-system/aws-load-balancer-controller`) manages this cluster's
  * load balancers (policy in load-balancer-controller-policy.ts); Alertmanager
@@ -8,12 +10,18 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TARGET } from "../../charts/constructs/names";
+import type { AwsActionNeed } from "../../apps/pra-app/src/contract";
+import {
+  awsActionsOf,
+  TARGET_IDENTITIES,
+  type TargetIdentity,
+} from "../../charts/target/identities";
+import { EXPORT_PREFIX } from "../kubernetes/cloud-settings";
 import { ADDON_SERVICE_ACCOUNTS } from "../kubernetes/addon-charts";
 import { podIdentityTrust } from "./cluster";
 import { loadBalancerControllerPolicy } from "./load-balancer-controller-policy";
 
-export const APP_SERVICE_ACCOUNT = TARGET.serviceAccount;
+export const APP_SERVICE_ACCOUNT = TARGET_IDENTITIES.app.serviceAccount;
 export const EXTERNAL_SECRETS = {
   namespace: ADDON_SERVICE_ACCOUNTS.externalSecrets.namespace,
   serviceAccount: ADDON_SERVICE_ACCOUNTS.externalSecrets.name,
@@ -43,35 +51,39 @@ export interface WorkloadIdentityArgs {
   readonly alarmKeyArn: pulumi.Input<string>;
 }
 
-export function appPolicy(
-  bucketArn: string,
-  exportKeyArn: string,
-  secretArn: string,
-  secretsKeyArn: string,
-): string {
+/** The ARNs the contract's resources stand for. */
+export interface ExportResources {
+  readonly bucketArn: string;
+  readonly keyArn: string;
+}
+
+/**
+ * An identity's policy, written from its commands' contract: each action on the resource the
+ * contract names, objects only under the export prefix, grouped by resource.
+ */
+export function commandPolicy(identity: TargetIdentity, resources: ExportResources): string {
+  const arnOf: Record<AwsActionNeed["resource"], string> = {
+    "export-bucket": resources.bucketArn,
+    "export-objects": `${resources.bucketArn}/${EXPORT_PREFIX}*`,
+    "export-key": resources.keyArn,
+  };
+  const sids: Record<AwsActionNeed["resource"], string> = {
+    "export-bucket": "ListExports",
+    "export-objects": "Exports",
+    "export-key": "ExportKey",
+  };
+  const byResource = new Map<AwsActionNeed["resource"], string[]>();
+  for (const need of awsActionsOf(identity)) {
+    byResource.set(need.resource, [...(byResource.get(need.resource) ?? []), need.action]);
+  }
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "ListExports",
-        Effect: "Allow",
-        Action: ["s3:ListBucket", "s3:ListBucketVersions"],
-        Resource: bucketArn,
-      },
-      {
-        Sid: "ReadWriteExports",
-        Effect: "Allow",
-        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload"],
-        Resource: `${bucketArn}/*`,
-      },
-      {
-        Sid: "UseExportKey",
-        Effect: "Allow",
-        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource: exportKeyArn,
-      },
-      ...secretReadStatements(secretArn, secretsKeyArn),
-    ],
+    Statement: [...byResource.entries()].map(([resource, actions]) => ({
+      Sid: sids[resource],
+      Effect: "Allow",
+      Action: actions,
+      Resource: arnOf[resource],
+    })),
   });
 }
 
@@ -115,6 +127,8 @@ export function secretReadStatements(secretArn: string, secretsKeyArn: string): 
 /** The Pod Identity associations: a pod gets AWS credentials only if its association exists when it starts. */
 export interface PodIdentities {
   readonly app: pulumi.Resource;
+  readonly exportJob: pulumi.Resource;
+  readonly restoreTest: pulumi.Resource;
   readonly externalSecrets: pulumi.Resource;
   readonly loadBalancerController: pulumi.Resource;
   readonly alertmanager: pulumi.Resource;
@@ -133,35 +147,45 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
     const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
     const trust = accountId.apply(podIdentityTrust);
 
-    const appRole = new aws.iam.Role(
-      `${name}-app`,
-      { assumeRolePolicy: trust, description: "pra-app via Pod Identity" },
-      parent,
+    const exportResources = pulumi
+      .all([args.exportBucketArn, args.exportKeyArn])
+      .apply(([bucketArn, keyArn]) => ({ bucketArn, keyArn }));
+    const commandRole = (id: string, identity: TargetIdentity, description: string) => {
+      const role = new aws.iam.Role(
+        `${name}-${id}`,
+        { assumeRolePolicy: trust, description },
+        parent,
+      );
+      new aws.iam.RolePolicy(
+        `${name}-${id}`,
+        {
+          role: role.id,
+          policy: exportResources.apply((resources) => commandPolicy(identity, resources)),
+        },
+        parent,
+      );
+      const association = new aws.eks.PodIdentityAssociation(
+        `${name}-${id}`,
+        {
+          clusterName: args.clusterName,
+          namespace: args.namespace,
+          serviceAccount: identity.serviceAccount,
+          roleArn: role.arn,
+        },
+        parent,
+      );
+      return { role, association };
+    };
+    const app = commandRole("app", TARGET_IDENTITIES.app, "pra-app serve via Pod Identity");
+    const exportJob = commandRole(
+      "export",
+      TARGET_IDENTITIES.export,
+      "pra-app backup (PostgreSQL exports) via Pod Identity",
     );
-    new aws.iam.RolePolicy(
-      `${name}-app`,
-      {
-        role: appRole.id,
-        policy: pulumi
-          .all([
-            args.exportBucketArn,
-            args.exportKeyArn,
-            args.databaseSecretArn,
-            args.secretsKeyArn,
-          ])
-          .apply(([bucket, key, secret, secretKey]) => appPolicy(bucket, key, secret, secretKey)),
-      },
-      parent,
-    );
-    const appAssociation = new aws.eks.PodIdentityAssociation(
-      `${name}-app`,
-      {
-        clusterName: args.clusterName,
-        namespace: args.namespace,
-        serviceAccount: APP_SERVICE_ACCOUNT,
-        roleArn: appRole.arn,
-      },
-      parent,
+    const restoreTest = commandRole(
+      "restore-test",
+      TARGET_IDENTITIES.restoreTest,
+      "pra-app verify (restore test) via Pod Identity",
     );
 
     const esoRole = new aws.iam.Role(
@@ -251,12 +275,14 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       parent,
     );
 
-    this.appRoleArn = appRole.arn;
+    this.appRoleArn = app.role.arn;
     this.externalSecretsRoleArn = esoRole.arn;
     this.loadBalancerControllerRoleArn = lbcRole.arn;
     this.alertmanagerRoleArn = alertmanagerRole.arn;
     this.associations = {
-      app: appAssociation,
+      app: app.association,
+      exportJob: exportJob.association,
+      restoreTest: restoreTest.association,
       externalSecrets: esoAssociation,
       loadBalancerController: lbcAssociation,
       alertmanager: alertmanagerAssociation,

@@ -32,6 +32,14 @@ export const ADDON_CHARTS = {
     repository: "https://aws.github.io/eks-charts",
     namespace: "kube-system",
   },
+  // The resource metrics API (metrics.k8s.io) the app's HorizontalPodAutoscaler reads CPU from;
+  // EKS does not install it, and without it the autoscaler never scales.
+  metricsServer: {
+    chart: "metrics-server",
+    version: "3.13.1",
+    repository: "https://kubernetes-sigs.github.io/metrics-server/",
+    namespace: "kube-system",
+  },
 } as const satisfies Record<string, AddonChart>;
 
 export interface ServiceAccountRef {

@@ -2,8 +2,9 @@
  * What the charts rely on in the cluster, installed before their custom resources: the
  * Prometheus stack (the operator's CRDs, Prometheus, kube-state-metrics for the CronJob alerts,
  * Grafana with its dashboard sidecar) wherever monitoring is on; on EKS also External Secrets
- * (fills the database Secret from Secrets Manager, through the ClusterSecretStore declared here)
- * and the AWS Load Balancer Controller (the Ingress). Chart versions are pinned in addon-charts.ts.
+ * (fills the database Secret from Secrets Manager, through the ClusterSecretStore declared
+ * here), the AWS Load Balancer Controller (the Ingress) and metrics-server (the autoscaler's CPU
+ * figures). Chart versions are pinned in addon-charts.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -179,8 +180,12 @@ export class PlatformAddons extends pulumi.ComponentResource {
         },
         { parent: this, provider: args.provider, dependsOn: [externalSecrets] },
       );
-      Object.assign(releases, { externalSecrets, loadBalancerController });
-      ready.push(externalSecrets, loadBalancerController, secretStore);
+      // Two replicas: the autoscaler keeps its figures through a node drain.
+      const metricsServer = release("metrics-server", ADDON_CHARTS.metricsServer, {
+        replicas: 2,
+      });
+      Object.assign(releases, { externalSecrets, loadBalancerController, metricsServer });
+      ready.push(externalSecrets, loadBalancerController, secretStore, metricsServer);
     }
     this.releases = releases;
     this.forCharts = {

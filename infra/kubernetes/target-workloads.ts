@@ -21,9 +21,11 @@ export interface TargetWorkloadsArgs {
   readonly exportBucketKeyArn: pulumi.Input<string>;
   /** The SNS topic of the alarms: Alertmanager sends the stack's alerts there too. */
   readonly alarmTopicArn: pulumi.Input<string>;
-  /** Pod Identity associations of the app and of the add-ons' controllers. */
+  /** Pod Identity associations of the app's commands and of the add-ons' controllers. */
   readonly podIdentities: {
     readonly app: pulumi.Resource;
+    readonly exportJob: pulumi.Resource;
+    readonly restoreTest: pulumi.Resource;
     readonly externalSecrets: pulumi.Resource;
     readonly loadBalancerController: pulumi.Resource;
     readonly alertmanager: pulumi.Resource;
@@ -62,8 +64,12 @@ export class TargetWorkloads extends pulumi.ComponentResource {
         charts: charts.synced,
         provider,
         addons: this.addons.forCharts,
-        // The app's pods read S3 as pra-app from their first start.
-        objectsDependOn: [args.podIdentities.app],
+        // The app's pods and jobs use S3 as their own service accounts from their first start.
+        objectsDependOn: [
+          args.podIdentities.app,
+          args.podIdentities.exportJob,
+          args.podIdentities.restoreTest,
+        ],
       },
       { parent: this },
     );

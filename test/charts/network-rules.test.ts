@@ -77,7 +77,7 @@ describe("target", () => {
     ]);
   });
 
-  test("egress only to the database port in the VPC and to AWS APIs over HTTPS", () => {
+  test("egress only to the database port in the VPC, to AWS APIs over HTTPS and to the Pod Identity agent", () => {
     expect(
       policies(prod)
         .map((p) => p.metadata.name)
@@ -87,6 +87,8 @@ describe("target", () => {
       "allow-dns",
       "allow-egress-aws-apis",
       "allow-egress-database",
+      "allow-egress-pod-identity-agent",
+      "allow-egress-pod-identity-agent-ipv6",
       "default-deny",
     ]);
     expect(specOf(find(prod, "NetworkPolicy", "allow-egress-database")).egress).toEqual([
@@ -94,6 +96,14 @@ describe("target", () => {
     ]);
     expect(specOf(find(prod, "NetworkPolicy", "allow-egress-aws-apis")).egress).toEqual([
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
+    ]);
+    expect(specOf(find(prod, "NetworkPolicy", "allow-egress-pod-identity-agent")).egress).toEqual([
+      { to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+    ]);
+    expect(
+      specOf(find(prod, "NetworkPolicy", "allow-egress-pod-identity-agent-ipv6")).egress,
+    ).toEqual([
+      { to: [{ ipBlock: { cidr: "fd00:ec2::23/128" } }], ports: [{ protocol: "TCP", port: 80 }] },
     ]);
   });
 });

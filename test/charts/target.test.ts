@@ -43,11 +43,15 @@ test("the target synthesizes these objects, and no run-once operation", () => {
     "NetworkPolicy/allow-dns",
     "NetworkPolicy/allow-egress-aws-apis",
     "NetworkPolicy/allow-egress-database",
+    "NetworkPolicy/allow-egress-pod-identity-agent",
+    "NetworkPolicy/allow-egress-pod-identity-agent-ipv6",
     "NetworkPolicy/default-deny",
     "PodDisruptionBudget/pra-app",
     "PrometheusRule/pra-app-recovery",
     "Service/pra-app",
     "ServiceAccount/pra-app",
+    "ServiceAccount/pra-export",
+    "ServiceAccount/pra-restore-test",
     "ServiceMonitor/pra-app",
   ]);
   expect(prod.ops).toEqual([]);
@@ -93,7 +97,7 @@ describe("the workload", () => {
     });
   });
 
-  test("pods are spread over zones (strictly) and nodes (preferably)", () => {
+  test("pods are spread over zones (strictly) and nodes (preferably), counting only nodes they can run on", () => {
     const selector = { matchLabels: { "app.kubernetes.io/name": "pra-app" } };
     expect(appPod.topologySpreadConstraints).toEqual([
       {
@@ -101,12 +105,14 @@ describe("the workload", () => {
         topologyKey: "topology.kubernetes.io/zone",
         whenUnsatisfiable: "DoNotSchedule",
         labelSelector: selector,
+        nodeTaintsPolicy: "Honor",
       },
       {
         maxSkew: 1,
         topologyKey: "kubernetes.io/hostname",
         whenUnsatisfiable: "ScheduleAnyway",
         labelSelector: selector,
+        nodeTaintsPolicy: "Honor",
       },
     ]);
   });
@@ -213,22 +219,46 @@ describe("logical exports and their restore test", () => {
     expect(containerOf(restoreTest).args).toEqual(["verify", "--max-age", "15m"]);
   });
 
-  test.each(["postgres-export", "postgres-restore-test"])(
-    "%s reaches S3 as pra-app, with the database and cloud settings",
-    (name) => {
-      const cronJob = find(all, "CronJob", name);
-      const pod = podSpecOf(cronJob);
-      expect(pod.serviceAccountName).toBe("pra-app");
-      expect(containerOf(cronJob).envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
-      expect(containerOf(cronJob).env).toContainEqual({
-        name: "DATABASE_URL",
-        valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
-      });
-      // Nothing ReadWriteOnce to share: no placement rule, no volume but /tmp.
-      expect(pod.affinity).toBeUndefined();
-      expect(pod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
-    },
-  );
+  test("postgres-export reaches S3 as pra-export, with the database and cloud settings", () => {
+    const cronJob = find(all, "CronJob", "postgres-export");
+    const pod = podSpecOf(cronJob);
+    expect(pod.serviceAccountName).toBe("pra-export");
+    expect(containerOf(cronJob).envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
+    expect(containerOf(cronJob).env).toContainEqual({
+      name: "DATABASE_URL",
+      valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
+    });
+    // Nothing ReadWriteOnce to share: no placement rule, no volume but /tmp.
+    expect(pod.affinity).toBeUndefined();
+    expect(pod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
+  });
+
+  test("postgres-restore-test reads S3 as pra-restore-test, not the database, on scratch sized for the data", () => {
+    const cronJob = find(all, "CronJob", "postgres-restore-test");
+    const pod = podSpecOf(cronJob);
+    expect(pod.serviceAccountName).toBe("pra-restore-test");
+    expect(containerOf(cronJob).envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
+    expect(containerOf(cronJob).env ?? []).toEqual([]);
+    expect(pod.affinity).toBeUndefined();
+    // prod provisions 50 GiB: 62.5 GiB restored, plus WAL and the runtime's own.
+    expect(pod.volumes).toEqual([
+      {
+        name: "scratch",
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: "gp3-scratch",
+              resources: { requests: { storage: "63Gi" } },
+            },
+          },
+        },
+      },
+    ]);
+    expect(containerOf(cronJob).volumeMounts).toEqual([{ name: "scratch", mountPath: "/tmp" }]);
+    // 50 GiB at 50 MiB/s, plus two minutes to start.
+    expect(specOf(specOf(cronJob).jobTemplate).activeDeadlineSeconds).toBe(1144);
+  });
 });
 
 describe("monitoring, from the objectives", () => {

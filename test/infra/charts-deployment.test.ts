@@ -220,8 +220,9 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     for (const resource of workloads) expect(mocks().providerOf(resource)).toBe(provider);
   });
 
-  test("installs the three add-ons at their pinned chart versions", () => {
-    expect(mocks().ofType(RELEASE)).toHaveLength(3);
+  test("installs the four add-ons at their pinned chart versions", () => {
+    expect(mocks().ofType(RELEASE)).toHaveLength(4);
+    expectRelease(release("metrics-server"), ADDON_CHARTS.metricsServer);
     expectRelease(release("external-secrets"), ADDON_CHARTS.externalSecrets);
     expectRelease(release("prometheus-stack"), ADDON_CHARTS.prometheusStack);
     expectRelease(release("load-balancer-controller"), ADDON_CHARTS.loadBalancerController);
@@ -236,7 +237,7 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     });
   });
 
-  test("the controllers start after their Pod Identity association, the app's objects after the app's", () => {
+  test("the controllers start after their Pod Identity association, the app's objects after its commands'", () => {
     expect(release("external-secrets").dependencies).toContain(association("external-secrets").urn);
     expect(release("load-balancer-controller").dependencies).toContain(
       association("aws-load-balancer-controller").urn,
@@ -244,7 +245,8 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     for (const object of deployedObjects(target.run).filter(
       (r) => r.type !== "kubernetes:core/v1:Namespace",
     )) {
-      expect(object.dependencies).toContain(association("pra-app").urn);
+      for (const account of ["pra-app", "pra-export", "pra-restore-test"])
+        expect(object.dependencies).toContain(association(account).urn);
     }
   });
 

@@ -14,7 +14,8 @@ import { amiTypeFor, buildKubeconfig, validateClusterArgs } from "../../infra/aw
 import { generatePassword, validateDatabaseArgs } from "../../infra/aws/database";
 import { keyPolicy } from "../../infra/aws/kms";
 import { pickZones, subnetRanges, validateNetworkArgs } from "../../infra/aws/network";
-import { appPolicy } from "../../infra/aws/workload-identity";
+import { TARGET_IDENTITIES } from "../../charts/target/identities";
+import { commandPolicy } from "../../infra/aws/workload-identity";
 import { targetInfraProblems } from "../../infra/config";
 import { doc, jsonObject, kubeconfigOf } from "./assertions";
 
@@ -180,16 +181,21 @@ describe("policies", () => {
     expect(doc(keyPolicy("rds", "111", "aws", "eu-west-3")).Statement).toHaveLength(1);
   });
 
-  test("buckets deny plain HTTP; the app cannot delete exports", () => {
+  test("buckets deny plain HTTP; only the export job deletes, and no identity can delete a version", () => {
     expect(doc(tlsOnlyPolicy("arn:aws:s3:::b")).Statement[0]?.Resource).toEqual([
       "arn:aws:s3:::b",
       "arn:aws:s3:::b/*",
     ]);
-    const actions = doc(appPolicy("arn:aws:s3:::b", "k", "s", "sk")).Statement.flatMap((s) =>
-      [s.Action].flat(),
-    );
-    expect(actions).not.toContain("s3:DeleteObject");
-    expect(actions).not.toContain("s3:DeleteObjectVersion");
+    const actionsOf = (identity: (typeof TARGET_IDENTITIES)[keyof typeof TARGET_IDENTITIES]) =>
+      doc(commandPolicy(identity, { bucketArn: "arn:aws:s3:::b", keyArn: "k" })).Statement.flatMap(
+        (s) => [s.Action].flat(),
+      );
+    // A delete on the versioned bucket only hides an export: its version stays until it expires.
+    expect(actionsOf(TARGET_IDENTITIES.export)).toContain("s3:DeleteObject");
+    for (const identity of [TARGET_IDENTITIES.app, TARGET_IDENTITIES.restoreTest])
+      expect(actionsOf(identity)).not.toContain("s3:DeleteObject");
+    for (const identity of Object.values(TARGET_IDENTITIES))
+      expect(actionsOf(identity)).not.toContain("s3:DeleteObjectVersion");
   });
 
   test("backup failures include cross-region copies", () => {
