@@ -86,3 +86,63 @@ test("commands print as shell lines that read back unchanged", () => {
     "npm run restore -- --stack lab --point app-1.db --context 'kind lab'",
   );
 });
+
+describe("one runbook per lab scenario", () => {
+  const ids = (options: Parameters<typeof labRestoreSteps>[1]) =>
+    labRestoreSteps(lab, options).map((step) => step.id);
+
+  test("a lost claim is waited for and recreated; an operator error restores onto the intact one", () => {
+    expect(ids({})).toEqual(
+      expect.arrayContaining(["check-claim", "wait-claim-released", "recreate-claim"]),
+    );
+    expect(ids({ point: "app-1700000000.db" })).not.toContain("recreate-claim");
+    expect(ids({ scenario: "backup-volume-loss" })).toEqual([
+      "check-claim",
+      "scale-app-down",
+      "wait-app-gone",
+      "wait-claim-released",
+      "recreate-claim",
+      "scale-app-up",
+      "wait-app-ready",
+      "delete-previous-backup",
+      "run-backup",
+      "wait-backup",
+      "verify-backup",
+    ]);
+  });
+
+  test("the recreated claim is the synthesized one, and only it", () => {
+    synthStack(lab, join(dir, "claims"));
+    const synced = readFileSync(join(dir, "claims", "0001-lab.k8s.yaml"), "utf8");
+    const recreate = labRestoreSteps(lab).find((step) => step.id === "recreate-claim");
+    expect(recreate?.stdin).toContain("kind: PersistentVolumeClaim\nmetadata:");
+    expect(recreate?.stdin).not.toContain("Deployment");
+    expect(synced).toContain(recreate?.stdin?.replace(/\n$/, "").split("\n").slice(1).join("\n"));
+  });
+
+  test("--before restores the newest point at or before a time, and its log is checked", () => {
+    const before = 1700000100;
+    const apply = labRestoreSteps(lab, { before }).find((step) => step.id === "apply-restore");
+    expect(apply?.stdin).toBe(restoreJobYaml(lab, undefined, before));
+    expect(apply?.stdin).toContain('- --before\n            - "1700000100"');
+    const log = (timestamp: number) =>
+      JSON.stringify({ command: "restore", ok: true, restored: `app-${timestamp}.db`, timestamp });
+    expect(checkRestoreLog(log(1700000000), undefined, before).ok).toBe(true);
+    expect(checkRestoreLog(log(1700000200), undefined, before)).toEqual({
+      ok: false,
+      message: "app-1700000200.db was restored, which is not from before 2023-11-14T22:15:00.000Z",
+    });
+  });
+
+  test("choices that do not fit the scenario are refused", () => {
+    expect(() => labRestoreSteps(lab, { scenario: "operator-error" })).toThrow(
+      "operator-error needs --point or --before",
+    );
+    expect(() => labRestoreSteps(lab, { point: "app-1.db", before: 1 })).toThrow(
+      "--point and --before are alternatives",
+    );
+    expect(() => labRestoreSteps(lab, { scenario: "backup-volume-loss", before: 1 })).toThrow(
+      "backup-volume-loss restores nothing",
+    );
+  });
+});

@@ -142,6 +142,9 @@ beforeAll(async () => {
     run("bad-point", ["--stack", "lab", "--point", "../x.db"]),
     run("no-stack", ["--point", POINT]),
     run("target", ["--stack", "prod"]),
+    run("point-and-before", ["--stack", "lab", "--point", POINT, "--before", "1700000000"]),
+    run("error-without-point", ["--stack", "lab", "--scenario", "operator-error"]),
+    run("bad-before", ["--stack", "lab", "--before", "yesterday"]),
     ...FAILURES.map(({ name, settings, args = [] }) =>
       run(name, ["--stack", "lab", ...args], settings),
     ),
@@ -273,6 +276,9 @@ test.each([
   ["bad-point", 'restore point "../x.db" refused'],
   ["no-stack", "--stack is required"],
   ["target", "stack prod has the target topology"],
+  ["point-and-before", "--point and --before are alternatives: give one"],
+  ["error-without-point", "operator-error needs --point or --before"],
+  ["bad-before", '--before "yesterday": expected unix seconds or an ISO 8601 time with its zone'],
 ])("bad usage (%s): exits 2 before any kubectl call", (name, message) => {
   const result = get(name);
   expect(result.code).toBe(2);
