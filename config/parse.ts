@@ -444,6 +444,9 @@ function targetConfig(
       allocatedStorageGb: settings.dbAllocatedStorage,
       maxAllocatedStorageGb: settings.dbMaxAllocatedStorage,
       backupRetentionDays,
+      ...(settings.rdsSnapshotQuota !== undefined
+        ? { snapshotQuota: settings.rdsSnapshotQuota }
+        : {}),
     },
     app: { replicas: settings.replicas },
     alerts: settings.alertEmail ? { email: settings.alertEmail } : {},

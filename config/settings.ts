@@ -207,6 +207,12 @@ export const targetSettings = z.strictObject({
     "a whole number of GiB from 20 to 65536",
   ),
   replicas: setting(wholeNumber(2, 100).default(3), "a whole number of app replicas from 2 to 100"),
+  rdsSnapshotQuota: setting(
+    wholeNumber(1, 100_000).optional(),
+    "the account's RDS quota 'Manual DB instance snapshots' in each of the stack's two regions, " +
+      "once raised in Service Quotas (AWS Backup's RDS snapshots and their copies count against it); " +
+      "unset, AWS's default (100)",
+  ),
   alertEmail: setting(z.email().optional(), "an e-mail address for alarm notifications"),
 });
 

@@ -88,6 +88,8 @@ export interface TargetConfig extends CommonConfig {
     readonly maxAllocatedStorageGb: number;
     /** Automated backups (point-in-time recovery) kept this many days; derived from retention. */
     readonly backupRetentionDays: number;
+    /** The account's raised 'Manual DB instance snapshots' quota (`pra:rdsSnapshotQuota`), if declared. */
+    readonly snapshotQuota?: number;
   };
   readonly app: { readonly replicas: number };
   readonly alerts: { readonly email?: string };

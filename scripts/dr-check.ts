@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, formatDuration, listStacks, loadStack } from "../config";
 import { assess } from "../dr/assess";
+import { quotaProblems } from "../dr/quotas";
 
 const usage = "usage: npm run check [-- --stack <stack>]";
 
@@ -23,6 +24,12 @@ function main(): number {
     try {
       const config = loadStack(stack, process.cwd());
       const { violations } = assess(config);
+      const quotas = quotaProblems(config);
+      if (quotas.length > 0) {
+        failed++;
+        console.error(`${config.file}: the plan exceeds an account quota:`);
+        for (const problem of quotas) console.error(`  ${problem}`);
+      }
       if (violations.length === 0) {
         const o = config.objectives;
         console.log(

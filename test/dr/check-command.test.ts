@@ -27,6 +27,20 @@ test("passes for a stack whose objectives hold", () => {
   );
 });
 
+test("fails for a plan that keeps more RDS snapshots than the account's quota allows", () => {
+  project.writeStack("hourly", {
+    "aws:region": "eu-west-3",
+    "pra:topology": "target",
+    "pra:drRegion": "eu-central-1",
+    "pra:drStrategy": "warm-standby",
+    "pra:retention": "14d",
+  });
+  const result = project.run("npm", ["run", "--silent", "check", "--", "--stack", "hourly"]);
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain("Pulumi.hourly.yaml: the plan exceeds an account quota:");
+  expect(result.stderr).toContain("Fix: raise it to at least 337 in both Regions");
+});
+
 test("fails, naming the scenario, both figures and the fix, for one whose objectives cannot hold", () => {
   const result = project.run("npm", [
     "run",
