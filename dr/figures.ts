@@ -4,6 +4,7 @@
  * marked as such. A figure is used by name everywhere, so a reader can audit every number.
  */
 import { ALERT_TIMING } from "../charts/constructs/alert-timing";
+import { SERVICE_RECORD_TTL_SECONDS } from "../config/dr-design";
 
 export interface Figure {
   readonly seconds: number;
@@ -123,6 +124,37 @@ export const CUTOVER: Figure = {
 
 /** Copying a SQLite restore point into place: conservative disk throughput for node-local volumes. */
 export const LOCAL_DISK_BYTES_PER_SECOND = 50 * 1024 * 1024;
+
+/**
+ * One AWS API call or kubectl command of the failover runbook that returns at once (a describe, a
+ * promotion request, a scale): its round trip, with room for a person reading its output.
+ */
+export const AWS_API_CALL: Figure = {
+  seconds: 10,
+  source: "estimate (one API round trip and its output read)",
+};
+
+/**
+ * External Secrets re-reading a secret when told to (the force-sync annotation): one reconcile
+ * and one GetSecretValue.
+ */
+export const EXTERNAL_SECRETS_SYNC: Figure = {
+  seconds: 30,
+  source:
+    "estimate (https://external-secrets.io/latest/introduction/faq/: an annotation change reconciles at once)",
+};
+
+/**
+ * Switching the service's name: Route 53 propagates a change to its authoritative servers within
+ * 60 seconds, then resolvers may keep the old answer for the record's TTL (60 s,
+ * config/dr-design.ts).
+ */
+export const DNS_SWITCH: Figure = {
+  seconds: 60 + SERVICE_RECORD_TTL_SECONDS,
+  source:
+    "https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html (INSYNC, usually within 60 s) " +
+    `plus the record's ${SERVICE_RECORD_TTL_SECONDS} s TTL`,
+};
 
 /**
  * RDS's default quota "Manual DB instance snapshots": 100 per account in each Region,

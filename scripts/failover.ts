@@ -1,0 +1,366 @@
+/**
+ * `npm run failover -- --stack <stack> [--failback] [--dry-run] [--yes] [--outputs <file>]
+ * [--from <step>] [--service-url <url>] [--manifests <dir>]`: the target's failover to its DR region
+ * (or the failback), step by step through the AWS CLI, kubectl and HTTP. The steps come from
+ * dr/failover-runbook.ts; this file reads the stack's outputs, checks the arguments, asks for
+ * confirmation, runs the steps and reports where the system stands when one fails.
+ *
+ * The names come from the stack's `failover` output: `pulumi stack output --json --stack <stack>`
+ * when the Pulumi CLI is on the PATH, else the file given with --outputs (the same JSON). Exit
+ * codes: 0 done, 1 a step failed, 2 bad usage or not confirmed (nothing was run).
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { formatDuration, loadStack, type TargetConfig } from "../config";
+import { type FailoverTargets, failoverTargetsSchema } from "../config/dr-design";
+import {
+  afterFailback,
+  type Captured,
+  describeMissing,
+  type FailoverDirection,
+  type FailoverStep,
+  failoverManifests,
+  failoverSeconds,
+  failoverSteps,
+  missingParts,
+} from "../dr/failover-runbook";
+import { shellLine } from "../dr/lab-restore-runbook";
+
+const usage =
+  "usage: npm run failover -- --stack <stack> [--failback] [--dry-run] [--yes] " +
+  "[--outputs <pulumi stack output --json file>] [--from <step id>] [--service-url <url>] " +
+  "[--manifests <dir>]";
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+interface Request {
+  readonly config: TargetConfig;
+  readonly targets: FailoverTargets;
+  readonly direction: FailoverDirection;
+  readonly steps: readonly FailoverStep[];
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  readonly from?: string;
+}
+
+/** Runs a command to its end, without echo: for reading the outputs. */
+function capture(
+  argv: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", (error) => resolve({ code: null, stdout, stderr, error }));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The `failover` output, from a file or from the Pulumi CLI. */
+async function readTargets(stack: string, file: string | undefined): Promise<FailoverTargets> {
+  let text: string;
+  let source: string;
+  if (file !== undefined) {
+    text = readFileSync(file, "utf8");
+    source = file;
+  } else {
+    const result = await capture(["pulumi", "stack", "output", "--json", "--stack", stack]);
+    if (result.error)
+      throw new Error(
+        "the Pulumi CLI is not on the PATH: pass the stack's outputs with --outputs <file> " +
+          "(pulumi stack output --json, run where the CLI is)",
+      );
+    if (result.code !== 0)
+      throw new Error(
+        `pulumi stack output failed: ${result.stderr.trim().split("\n").pop() ?? ""}`,
+      );
+    text = result.stdout;
+    source = `pulumi stack output --stack ${stack}`;
+  }
+  const json: unknown = JSON.parse(text);
+  const failover =
+    typeof json === "object" && json !== null && "failover" in json ? json.failover : json;
+  const parsed = failoverTargetsSchema.safeParse(failover);
+  if (!parsed.success)
+    throw new Error(
+      `${source}: no usable failover output (deployed with a version of the stack that has it?): ` +
+        parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
+  return parsed.data;
+}
+
+async function readRequest(argv: string[]): Promise<Request | { usageError: string } | "help"> {
+  let values: {
+    stack?: string;
+    failback?: boolean;
+    "dry-run"?: boolean;
+    yes?: boolean;
+    outputs?: string;
+    from?: string;
+    "service-url"?: string;
+    manifests?: string;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string" },
+        failback: { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        yes: { type: "boolean", short: "y" },
+        outputs: { type: "string" },
+        from: { type: "string" },
+        "service-url": { type: "string" },
+        manifests: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    return { usageError: messageOf(error) };
+  }
+  if (values.help) return "help";
+  if (!values.stack) return { usageError: "--stack is required" };
+  try {
+    const config = loadStack(values.stack, process.cwd());
+    if (config.topology !== "target")
+      return {
+        usageError:
+          `stack ${values.stack} has the ${config.topology} topology: it has no DR region; ` +
+          "its restore is npm run restore",
+      };
+    const targets = await readTargets(values.stack, values.outputs);
+    const direction: FailoverDirection = values.failback === true ? "failback" : "failover";
+    const steps = failoverSteps(config, targets, failoverManifests(config), direction, {
+      ...(values.manifests !== undefined ? { manifestsDir: values.manifests } : {}),
+      ...(values["service-url"] !== undefined ? { serviceUrl: values["service-url"] } : {}),
+    });
+    const missing = missingParts(steps, targets.parts);
+    if (missing.length > 0)
+      return {
+        usageError:
+          `the DR region of stack ${config.stack} lacks what the ${direction} needs: ` +
+          `${describeMissing(missing)}. pulumi up a version of the stack that declares it`,
+      };
+    if (values.from !== undefined && !steps.some((step) => step.id === values.from))
+      return {
+        usageError: `--from ${values.from}: no such step (${steps.map((s) => s.id).join(", ")})`,
+      };
+    return {
+      config,
+      targets,
+      direction,
+      steps,
+      dryRun: values["dry-run"] === true,
+      yes: values.yes === true,
+      ...(values.from !== undefined ? { from: values.from } : {}),
+    };
+  } catch (error) {
+    return { usageError: messageOf(error) };
+  }
+}
+
+function header(index: number, steps: readonly FailoverStep[]): string {
+  return `[${index + 1}/${steps.length}] ${steps[index]!.description}`;
+}
+
+/** The line a person runs for `step`, `$NAME` left for the values captured earlier. */
+function commandLine(step: FailoverStep): string {
+  if (step.tool === "http") {
+    const [method, url] = step.argv;
+    return step.body === undefined
+      ? shellLine(["curl", "-fsS", "-X", method ?? "GET", url ?? ""])
+      : shellLine([
+          "curl",
+          "-fsS",
+          "-X",
+          method ?? "POST",
+          "-H",
+          "content-type: application/json",
+          "-d",
+          step.body,
+          url ?? "",
+        ]);
+  }
+  const line = shellLine(step.argv);
+  return step.captures ? `${step.captures}=$(${line})` : line;
+}
+
+function planText(request: Request): string {
+  const { config, targets, steps, direction } = request;
+  const lines = [
+    `DRY RUN: nothing is run. ${direction} of stack ${config.stack} ` +
+      `(${direction === "failover" ? targets.region : targets.drRegion} -> ` +
+      `${direction === "failover" ? targets.drRegion : targets.region}, ` +
+      `${targets.strategy}); the steps add up to ${formatDuration(failoverSeconds(steps))}:`,
+  ];
+  steps.forEach((step, index) => {
+    lines.push(header(index, steps), `    $ ${commandLine(step)}`);
+    if (step.stdinSummary) lines.push(`      stdin: ${step.stdinSummary}`);
+    if (step.check) lines.push("      then checks its output");
+    lines.push(`      if it fails: ${step.standsIfFailed}`);
+  });
+  lines.push(
+    "$STARTED is the run's start (unix seconds); every other $NAME is captured by the step that names it.",
+  );
+  if (direction === "failback")
+    lines.push("Afterwards, by hand:", ...afterFailback(config, targets).map((l) => `  - ${l}`));
+  return lines.join("\n");
+}
+
+const substitute = (text: string, captured: Captured) =>
+  text.replace(/\$([A-Z_]+)/g, (whole, name: string) => captured[name] ?? whole);
+
+type Outcome = { ok: true; stdout: string; note?: string } | { ok: false; why: string };
+
+async function runCommand(step: FailoverStep, captured: Captured): Promise<Outcome> {
+  const argv = step.argv.map((arg) => substitute(arg, captured));
+  const stdin = step.stdin?.(captured);
+  const echo = step.secret !== true;
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (echo) process.stdout.write(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  child.stdin.on("error", () => {});
+  child.stdin.end(stdin);
+  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.on("error", (error) => resolve({ code: null, error }));
+    child.on("close", (code) => resolve({ code }));
+  });
+  if (exit.error) return { ok: false, why: `${exit.error.message} (is ${argv[0]} on the PATH?)` };
+  if (exit.code !== 0) {
+    const last = stderr.trim().split("\n").pop();
+    return { ok: false, why: `exited with code ${exit.code}${last ? `: ${last}` : ""}` };
+  }
+  return { ok: true, stdout };
+}
+
+async function runHttp(step: FailoverStep, captured: Captured): Promise<Outcome> {
+  const [method, url] = step.argv.map((arg) => substitute(arg, captured));
+  try {
+    const response = await fetch(url ?? "", {
+      method: method ?? "GET",
+      ...(step.body !== undefined
+        ? { body: substitute(step.body, captured), headers: { "content-type": "application/json" } }
+        : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    if (!response.ok) return { ok: false, why: `${method} ${url} answered ${response.status}` };
+    console.log(`  ${method} ${url}: ${response.status}`);
+    return { ok: true, stdout: text };
+  } catch (error) {
+    return { ok: false, why: `${method} ${url}: ${messageOf(error)}` };
+  }
+}
+
+async function runStep(step: FailoverStep, captured: Record<string, string>): Promise<Outcome> {
+  const outcome =
+    step.tool === "http" ? await runHttp(step, captured) : await runCommand(step, captured);
+  if (!outcome.ok) return outcome;
+  const checked = step.check?.(outcome.stdout, captured);
+  if (checked && !checked.ok) return { ok: false, why: checked.message };
+  if (step.captures) captured[step.captures] = outcome.stdout.trim();
+  return checked ? { ...outcome, note: checked.message } : outcome;
+}
+
+async function confirmed(request: Request): Promise<boolean> {
+  const { config, targets, direction } = request;
+  console.log(
+    direction === "failover"
+      ? `The failover of stack ${config.stack} moves the service to ${targets.drRegion}: it promotes or ` +
+          `restores the database there, rewrites the DR copy of ${targets.secret.name}, starts the app in ` +
+          `${targets.drCluster.name} and points ${targets.serviceName.record} at it.`
+      : `The failback of stack ${config.stack} re-seeds ${targets.region} from ${targets.drRegion}, stops ` +
+          `the DR app (the service is down during the switch) and points ${targets.serviceName.record} back.`,
+  );
+  if (request.yes) return true;
+  const lines = createInterface({ input: process.stdin });
+  process.stdout.write('Declare the disaster and type "yes" to go on: ');
+  const answer = await new Promise<string>((resolveAnswer) => {
+    lines.once("line", resolveAnswer);
+    lines.once("close", () => resolveAnswer(""));
+  });
+  lines.close();
+  return answer.trim().toLowerCase() === "yes";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const request = await readRequest(argv);
+  if (request === "help") {
+    console.log(usage);
+    return 0;
+  }
+  if ("usageError" in request) {
+    console.error(`${request.usageError}\n${usage}`);
+    return 2;
+  }
+  if (request.dryRun) {
+    console.log(planText(request));
+    return 0;
+  }
+  if (!(await confirmed(request))) {
+    console.error("Not confirmed: nothing was run.");
+    return 2;
+  }
+  const { steps } = request;
+  const captured: Record<string, string> = { STARTED: String(Math.floor(Date.now() / 1000)) };
+  const start = request.from === undefined ? 0 : steps.findIndex((s) => s.id === request.from);
+  for (const [index, step] of steps.entries()) {
+    // Resuming: earlier steps run again only for the values they capture (reads, or an UPSERT).
+    if (index < start && step.captures === undefined) continue;
+    console.log(`\n${header(index, steps)}\n$ ${commandLine(step)}`);
+    const outcome = await runStep(step, captured);
+    if (outcome.ok) {
+      if (outcome.note) console.log(`  ${outcome.note}`);
+      continue;
+    }
+    console.error(
+      [
+        "",
+        `${request.direction.toUpperCase()} STOPPED at ${header(index, steps)}`,
+        `  why: ${outcome.why}`,
+        `Where the system stands: ${step.standsIfFailed}.`,
+        ...(step.onFailure ? [step.onFailure] : []),
+        "Once the cause is fixed, go on from this step:",
+        `  npm run failover -- --stack ${request.config.stack}` +
+          `${request.direction === "failback" ? " --failback" : ""} --from ${step.id}`,
+        "or by hand, in order:",
+        ...steps.slice(index).map((s) => `  ${commandLine(s)}`),
+      ].join("\n"),
+    );
+    return 1;
+  }
+  console.log(
+    request.direction === "failover"
+      ? `\nFailover of stack ${request.config.stack} done: the service answers from ` +
+          `${request.targets.drRegion} behind ${request.targets.serviceName.record}.`
+      : `\nFailback of stack ${request.config.stack} done: the service answers from ` +
+          `${request.targets.region}. Then, by hand:\n` +
+          afterFailback(request.config, request.targets)
+            .map((line) => `  - ${line}`)
+            .join("\n"),
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(messageOf(error));
+    process.exitCode = 1;
+  },
+);
