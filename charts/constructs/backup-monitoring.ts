@@ -20,20 +20,20 @@ import { formatDuration, type Timing } from "../../config";
 import type { PrometheusRuleSpec, ServiceMonitorSpec } from "../manifest";
 import { ALERT_TIMING } from "./alert-timing";
 import type { AppWorkload } from "./app-workload";
+import type { BackupSchedule } from "./backup-schedule";
+import type { RestoreTestSchedule } from "./restore-test-schedule";
 
 export interface BackupMonitoringProps {
   readonly app: AppWorkload;
   readonly namespace: string;
   /** The stack's name: every alert carries it as `pra_stack`, which Alertmanager routes on. */
   readonly stack: string;
-  /** The backup CronJob's name. */
-  readonly backupCronJob: string;
-  /** The restore test CronJob's name. */
-  readonly restoreTestCronJob: string;
+  /** The backup CronJob: the alerts watch it by name and derive their thresholds from its timing. */
+  readonly backup: Pick<BackupSchedule, "cronJob" | "timing">;
+  /** The restore test CronJob, watched by name. */
+  readonly restoreTest: Pick<RestoreTestSchedule, "cronJob">;
   /** The RPO: a restore point older than this means data written since would be lost. */
   readonly rpoSeconds: number;
-  /** The backup CronJob's timing (config/schedule.ts): its interval and deadlines. */
-  readonly backupTiming: Timing;
   /** How long a failed Job keeps its alert firing. @default one hour */
   readonly failureWindowSeconds?: number;
 }
@@ -86,7 +86,7 @@ export class BackupMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupMonitoringProps) {
     super(scope, id);
-    const worstCase = props.backupTiming.worstCaseAgeSeconds;
+    const worstCase = props.backup.timing.worstCaseAgeSeconds;
     if (worstCase > props.rpoSeconds) {
       throw new Error(
         `BackupMonitoring: backups on time leave restore points up to ${worstCase}s old, ` +
@@ -132,12 +132,12 @@ export class BackupMonitoring extends Construct {
 function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: AlertRule[] } {
   const ns = props.namespace;
   const rpo = props.rpoSeconds;
-  const late = backupLateSeconds(props.backupTiming);
+  const late = backupLateSeconds(props.backup.timing);
   const window = props.failureWindowSeconds ?? 3600;
   const f = formatDuration;
   const warning = { severity: "warning", pra_stack: props.stack } as const;
   const critical = { severity: "critical", pra_stack: props.stack } as const;
-  const cron = props.backupCronJob;
+  const cron = props.backup.cronJob.name;
   const name = props.app.name;
   const lastSuccess = `kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${cron}"}`;
   const available = `kube_deployment_status_replicas_available{namespace="${ns}", deployment="${name}"}`;
@@ -185,7 +185,7 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
     },
     {
       alert: "PraBackupJobFailed",
-      expr: failedJob(props.backupCronJob),
+      expr: failedJob(props.backup.cronJob.name),
       labels: warning,
       annotations: {
         summary: "A backup Job failed",
@@ -194,7 +194,7 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
     },
     {
       alert: "PraRestoreTestFailed",
-      expr: failedJob(props.restoreTestCronJob),
+      expr: failedJob(props.restoreTest.cronJob.name),
       labels: critical,
       annotations: {
         summary: "A restore test failed: the newest restore point may not restore",
@@ -296,7 +296,7 @@ function dashboard(props: BackupMonitoringProps) {
       panel(
         2,
         "Time since the last successful backup",
-        `time() - kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${props.backupCronJob}"}`,
+        `time() - kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${props.backup.cronJob.name}"}`,
         8,
         "s",
         props.rpoSeconds,
@@ -305,7 +305,7 @@ function dashboard(props: BackupMonitoringProps) {
         3,
         "Failed backup and restore-test Jobs",
         `sum by (namespace) (kube_job_failed{namespace="${ns}", condition="true", ` +
-          `job_name=~"(${props.backupCronJob}|${props.restoreTestCronJob})-[0-9]+"})`,
+          `job_name=~"(${props.backup.cronJob.name}|${props.restoreTest.cronJob.name})-[0-9]+"})`,
         16,
         "short",
       ),

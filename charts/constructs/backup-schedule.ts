@@ -9,40 +9,38 @@ import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
 import { formatDuration, type Timing } from "../../config";
 import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
-import type { AppWorkload } from "./app-workload";
-import type { DatabaseAccess } from "./database";
-import { WORKSHOP } from "./names";
+import { placeTask, TASK_NAMES, type TaskDatabase } from "./database";
 import type { AppRuntime } from "./runtime";
 
-export interface BackupScheduleProps {
+/**
+ * The database to back up, and the app when the database is single-writer (the backup pod then
+ * runs on the app's node). The CronJob's name follows the engine (`sqlite-backup`,
+ * `postgres-export`), so the alerts and runbooks that name it cannot drift from it.
+ */
+export type BackupScheduleProps = TaskDatabase & {
   readonly runtime: AppRuntime;
-  readonly database: DatabaseAccess;
   /** When backups run and how long each may take, from config/schedule.ts. */
   readonly timing: Timing;
   /** Restore points younger than this are kept. */
   readonly keepWithinSeconds: number;
   /** The newest this many restore points are kept whatever their age. */
   readonly keepLast: number;
-  /**
-   * The app, when the database's volumes are ReadWriteOnce: the backup pod must then run on
-   * the app's node. @default no placement rule
-   */
-  readonly colocateWith?: AppWorkload;
-  /** @default "sqlite-backup" */
-  readonly name?: string;
-}
+};
 
 /** Finished Jobs kept for `kubectl logs`: enough to see a pattern, few enough to stay tidy. */
 const HISTORY = 3;
 
 export class BackupSchedule extends Construct {
   readonly cronJob: kplus.CronJob;
+  /** When it runs and how long a run may take: what the alerts on it are computed from. */
+  readonly timing: Timing;
 
   constructor(scope: Construct, id: string, props: BackupScheduleProps) {
     super(scope, id);
     if (props.keepLast < 1)
       throw new Error(`BackupSchedule: keepLast must be at least 1, got ${props.keepLast}`);
     const { timing } = props;
+    this.timing = timing;
     if (timing.startingDeadlineSeconds + timing.activeDeadlineSeconds > timing.intervalSeconds) {
       throw new Error(
         `BackupSchedule: a run may start ${timing.startingDeadlineSeconds}s late ` +
@@ -51,7 +49,7 @@ export class BackupSchedule extends Construct {
       );
     }
     this.cronJob = new kplus.CronJob(this, "cronjob", {
-      metadata: { name: props.name ?? WORKSHOP.backupCronJob },
+      metadata: { name: TASK_NAMES[props.database.engine].backup },
       schedule: cronOf(timing.schedule),
       timeZone: SCHEDULE_TIME_ZONE,
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
@@ -74,6 +72,6 @@ export class BackupSchedule extends Construct {
         ],
       }),
     });
-    if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);
+    placeTask("BackupSchedule", this.cronJob, props);
   }
 }

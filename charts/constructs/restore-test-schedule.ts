@@ -9,22 +9,20 @@ import { k8s } from "cdk8s-plus-28";
 import { Construct } from "constructs";
 import { formatDuration } from "../../config";
 import { appTaskPod, cronOf, SCHEDULE_TIME_ZONE } from "./app-task";
-import type { AppWorkload } from "./app-workload";
-import type { DatabaseAccess } from "./database";
-import { WORKSHOP } from "./names";
+import { placeTask, TASK_NAMES, type TaskDatabase } from "./database";
 import type { AppRuntime } from "./runtime";
 
-export interface RestoreTestScheduleProps {
+/**
+ * What the test reads, and the app when that is a single-writer database (the test pod then runs
+ * on the app's node). The CronJob's name follows the engine (`sqlite-restore-test`,
+ * `postgres-restore-test`).
+ */
+export type RestoreTestScheduleProps = TaskDatabase & {
   readonly runtime: AppRuntime;
-  readonly database: DatabaseAccess;
   /** Five-field cron expression, in UTC. */
   readonly schedule: string;
   /** A newest restore point older than this fails the test. */
   readonly maxAgeSeconds: number;
-  /** The app, when the database's volumes are ReadWriteOnce. @default no placement rule */
-  readonly colocateWith?: AppWorkload;
-  /** @default "sqlite-restore-test" */
-  readonly name?: string;
   /** How long a run may take. @default 300 */
   readonly activeDeadlineSeconds?: number;
   /**
@@ -33,7 +31,7 @@ export interface RestoreTestScheduleProps {
    * volumes are deleted too. @default a small emptyDir
    */
   readonly scratch?: { readonly sizeBytes: number; readonly storageClass: string };
-}
+};
 
 export class RestoreTestSchedule extends Construct {
   readonly cronJob: kplus.CronJob;
@@ -46,7 +44,7 @@ export class RestoreTestSchedule extends Construct {
       );
     }
     this.cronJob = new kplus.CronJob(this, "cronjob", {
-      metadata: { name: props.name ?? WORKSHOP.restoreTestCronJob },
+      metadata: { name: TASK_NAMES[props.database.engine].restoreTest },
       schedule: cronOf(props.schedule),
       timeZone: SCHEDULE_TIME_ZONE,
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
@@ -63,7 +61,7 @@ export class RestoreTestSchedule extends Construct {
         smallScratch: props.scratch === undefined,
       }),
     });
-    if (props.colocateWith) this.cronJob.scheduling.colocate(props.colocateWith.pods);
+    placeTask("RestoreTestSchedule", this.cronJob, props);
     if (props.scratch) this.mountScratch(props.scratch, props.database.mounts.length > 0);
   }
 

@@ -32,20 +32,21 @@ export class LabChart extends Chart {
     });
     const runtime = { image: config.image };
     this.app = new AppWorkload(this, "app", { runtime, database: this.storage.access });
+    // SQLite on ReadWriteOnce volumes: both tasks need the app, and run on its node.
     this.backup = new BackupSchedule(this, "backup", {
       runtime,
       database: this.storage.access,
+      app: this.app,
       timing: config.backup.timing,
       keepWithinSeconds: config.backup.keepWithinSeconds,
       keepLast: config.backup.keepLast,
-      colocateWith: this.app,
     });
     this.restoreTest = new RestoreTestSchedule(this, "restore-test", {
       runtime,
       database: this.storage.access,
+      app: this.app,
       schedule: config.restoreTest.schedule,
       maxAgeSeconds: config.restoreTest.maxAgeSeconds,
-      colocateWith: this.app,
     });
     // Nothing in or out but DNS and the app's port: the lab's pods need no other network.
     new NetworkRules(this, "network", { app: this.app });
@@ -54,10 +55,9 @@ export class LabChart extends Chart {
         app: this.app,
         namespace: config.namespace,
         stack: config.stack,
-        backupCronJob: this.backup.cronJob.name,
-        restoreTestCronJob: this.restoreTest.cronJob.name,
+        backup: this.backup,
+        restoreTest: this.restoreTest,
         rpoSeconds: config.objectives.rpoSeconds,
-        backupTiming: config.backup.timing,
       });
     }
   }

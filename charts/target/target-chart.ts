@@ -78,8 +78,7 @@ export class TargetChart extends Chart {
     new AppAvailability(this, "availability", { app: this.app, minReplicas: config.app.replicas });
     this.ingress();
 
-    new BackupSchedule(this, "export", {
-      name: TARGET.exportCronJob,
+    const backup = new BackupSchedule(this, "export", {
       runtime: runtimeAs("export-service-account", TARGET_IDENTITIES.export.serviceAccount),
       database,
       timing: config.backup.timing,
@@ -89,8 +88,7 @@ export class TargetChart extends Chart {
     // The restore test restores the newest export into a server of its own: it needs neither the
     // live database's credentials nor its network path, only scratch space for the data.
     const restoreTestNeeds = needsOf(invocationOf(["verify"], "postgres"));
-    new RestoreTestSchedule(this, "restore-test", {
-      name: TARGET.restoreTestCronJob,
+    const restoreTest = new RestoreTestSchedule(this, "restore-test", {
       runtime: runtimeAs(
         "restore-test-service-account",
         TARGET_IDENTITIES.restoreTest.serviceAccount,
@@ -123,10 +121,9 @@ export class TargetChart extends Chart {
         app: this.app,
         namespace: config.namespace,
         stack: config.stack,
-        backupCronJob: TARGET.exportCronJob,
-        restoreTestCronJob: TARGET.restoreTestCronJob,
+        backup,
+        restoreTest,
         rpoSeconds: config.objectives.rpoSeconds,
-        backupTiming: config.backup.timing,
       });
     }
   }

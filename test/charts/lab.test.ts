@@ -1,6 +1,8 @@
 import { Testing } from "cdk8s";
 import { AppWorkload } from "../../charts/constructs/app-workload";
 import { BackupSchedule } from "../../charts/constructs/backup-schedule";
+import { TASK_NAMES } from "../../charts/constructs/database";
+import { RestoreTestSchedule } from "../../charts/constructs/restore-test-schedule";
 import { SqliteStorage } from "../../charts/constructs/sqlite-storage";
 import { timingFor } from "../../config";
 import {
@@ -186,12 +188,17 @@ describe("the backup CronJob", () => {
   test("refuses deadlines longer than the interval", () => {
     const chart = Testing.chart();
     const storage = new SqliteStorage(chart, "storage");
+    const app = new AppWorkload(chart, "app", {
+      runtime: { image: "x:1" },
+      database: storage.access,
+    });
     const timing = { ...timingFor("* * * * *", 60), activeDeadlineSeconds: 55 };
     expect(
       () =>
         new BackupSchedule(chart, "backup", {
           runtime: { image: "x:1" },
           database: storage.access,
+          app,
           timing,
           keepLast: 1,
           keepWithinSeconds: 60,
@@ -227,6 +234,58 @@ describe("placement on ReadWriteOnce volumes", () => {
     expect(affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
       { labelSelector: { matchLabels: appLabels }, topologyKey: "kubernetes.io/hostname" },
     ]);
+  });
+
+  test("the tasks cannot be declared without the app on a single-writer database", () => {
+    const chart = Testing.chart();
+    const storage = new SqliteStorage(chart, "storage");
+    const runtime = { image: "x:1" };
+    const schedule = { timing: timingFor("* * * * *", 60), keepLast: 1, keepWithinSeconds: 60 };
+    const backupWithoutApp = () =>
+      // @ts-expect-error -- the compiler refuses a SQLite backup without the app it must sit beside
+      new BackupSchedule(chart, "backup", { runtime, database: storage.access, ...schedule });
+    // And the construct refuses it too, for a caller the compiler does not check.
+    expect(backupWithoutApp).toThrow(
+      "BackupSchedule: a single-writer database (sqlite on ReadWriteOnce volumes) needs the app, " +
+        "whose node the task must run on",
+    );
+    const test = { runtime, database: storage.access, schedule: "*/10 * * * *", maxAgeSeconds: 90 };
+    const restoreTestWithoutApp = () =>
+      // @ts-expect-error -- the same for the restore test
+      new RestoreTestSchedule(chart, "restore-test", test);
+    expect(restoreTestWithoutApp).toThrow(
+      "RestoreTestSchedule: a single-writer database (sqlite on ReadWriteOnce volumes)",
+    );
+  });
+
+  test("the tasks' names follow the engine", () => {
+    const chart = Testing.chart();
+    const storage = new SqliteStorage(chart, "storage");
+    const runtime = { image: "x:1" };
+    const app = new AppWorkload(chart, "app", { runtime, database: storage.access });
+    const backup = new BackupSchedule(chart, "backup", {
+      runtime,
+      database: storage.access,
+      app,
+      timing: timingFor("* * * * *", 60),
+      keepLast: 1,
+      keepWithinSeconds: 60,
+    });
+    const restoreTest = new RestoreTestSchedule(chart, "restore-test", {
+      runtime,
+      database: storage.access,
+      app,
+      schedule: "*/10 * * * *",
+      maxAgeSeconds: 90,
+    });
+    expect([backup.cronJob.name, restoreTest.cronJob.name]).toEqual([
+      TASK_NAMES.sqlite.backup,
+      TASK_NAMES.sqlite.restoreTest,
+    ]);
+    expect(TASK_NAMES).toEqual({
+      sqlite: { backup: "sqlite-backup", restoreTest: "sqlite-restore-test" },
+      postgres: { backup: "postgres-export", restoreTest: "postgres-restore-test" },
+    });
   });
 
   test("the restore Job does not wait for the app pod, which is scaled to zero while it runs", () => {

@@ -6,6 +6,8 @@ import { synthStack } from "../../charts/stacks";
 import { AppWorkload } from "../../charts/constructs/app-workload";
 import { AppAvailability } from "../../charts/constructs/availability";
 import { BackupMonitoring } from "../../charts/constructs/backup-monitoring";
+import { BackupSchedule } from "../../charts/constructs/backup-schedule";
+import { RestoreTestSchedule } from "../../charts/constructs/restore-test-schedule";
 import { PostgresAccess } from "../../charts/constructs/postgres-access";
 import { timingFor } from "../../config";
 import {
@@ -332,17 +334,30 @@ describe("monitoring, from the objectives", () => {
   test("monitoring refuses thresholds that could never hold the RPO", () => {
     const chart = Testing.chart();
     const database = new PostgresAccess(chart, "db", { secretsManagerEntry: "x" });
-    const app = new AppWorkload(chart, "app", { runtime: { image: "x:1" }, database });
+    const runtime = { image: "x:1" };
+    const app = new AppWorkload(chart, "app", { runtime, database });
+    const backup = new BackupSchedule(chart, "backup", {
+      runtime,
+      database,
+      timing: timingFor("* * * * *", 60),
+      keepLast: 1,
+      keepWithinSeconds: 60,
+    });
+    const restoreTest = new RestoreTestSchedule(chart, "restore-test", {
+      runtime,
+      database,
+      schedule: "*/10 * * * *",
+      maxAgeSeconds: 90,
+    });
     expect(
       () =>
         new BackupMonitoring(chart, "mon", {
           app,
           namespace: "pra",
-          backupCronJob: "b",
-          restoreTestCronJob: "r",
+          backup,
+          restoreTest,
           stack: "test",
           rpoSeconds: 60,
-          backupTiming: timingFor("* * * * *", 60),
         }),
     ).toThrow(
       "BackupMonitoring: backups on time leave restore points up to 90s old, more than the RPO (60s)",
