@@ -1,5 +1,5 @@
 /** What a DR drill measured: the writes lost, the RPO and RTO, and whether a promise was broken. */
-import type { PraConfig } from "../config";
+import type { LabConfig, PraConfig } from "../config";
 
 export interface AckedWrite {
   readonly id: number;
@@ -78,11 +78,11 @@ export interface DrillRequest {
 export class DrillRefused extends Error {}
 
 /**
- * The drill's schedule: the stack's own backup interval, or every interval shrunk by one factor.
- * The drill runs the lab's design (SQLite, restore points on a second volume, restore and
- * restart); a target stack's recovery is RDS's and AWS Backup's, which it does not model.
+ * Refuses a stack the drill does not model. The drill runs the lab's design (SQLite, restore
+ * points on a second volume, restore and restart); a target stack's recovery is RDS's and AWS
+ * Backup's, which it does not model: measuring a local SQLite for it would print a false "pass".
  */
-export function planDrill(config: PraConfig, request: DrillRequest = {}): DrillPlan {
+export function refuseUnmodelled(config: PraConfig): asserts config is LabConfig {
   if (config.topology !== "lab") {
     throw new DrillRefused(
       `stack ${config.stack} has the ${config.topology} topology: its data is in RDS PostgreSQL, ` +
@@ -91,6 +91,10 @@ export function planDrill(config: PraConfig, request: DrillRequest = {}): DrillP
         `${config.stack}.md (npm run check).`,
     );
   }
+}
+
+/** The drill's schedule: the stack's own backup interval, or every interval shrunk by one factor. */
+export function planDrill(config: LabConfig, request: DrillRequest = {}): DrillPlan {
   if (request.timeScale !== undefined && request.intervalSeconds !== undefined)
     throw new Error("--time-scale and --interval are alternatives: give one");
   const scheduleSeconds = config.backup.timing.intervalSeconds;

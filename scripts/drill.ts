@@ -19,9 +19,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { z } from "zod";
-import { formatDuration, loadStack, type PraConfig } from "../config";
-import { appDownPaging } from "../dr/alerting";
+import { type LabConfig, loadStack } from "../config";
 import { assess } from "../dr/assess";
+import { labTimeToAct } from "../dr/lab-scenarios";
 import {
   type AckedWrite,
   analyzeDrill,
@@ -29,6 +29,7 @@ import {
   type DrillPlan,
   type DrillRequest,
   planDrill,
+  refuseUnmodelled,
   scaleRpoBack,
 } from "./drill-analysis";
 
@@ -93,29 +94,27 @@ function readOptions(): Options | undefined {
   return { request, stack: values.stack, keep: values.keep };
 }
 
-/** From the failure until a person starts the restore, as the DR model has it; undefined: none. */
-function timeToAct(config: PraConfig): { seconds?: number; basis: string } {
+/** From the failure until a person starts the restore, as the DR model has it. */
+function timeToAct(config: LabConfig): { seconds?: number; basis: string } {
   const { facts } = assess(config);
-  const paging = appDownPaging(facts, config);
-  const response = config.objectives.onCallResponseSeconds;
-  if (!("seconds" in paging.paged)) return { basis: paging.basis };
-  return {
-    seconds: paging.paged.seconds + response,
-    basis: `${paging.basis}, on-call acts within ${formatDuration(response)} (pra:onCallResponse)`,
-  };
+  if (facts.topology !== "lab") throw new Error(`${config.file}: not a lab design`);
+  const { bound, basis } = labTimeToAct(facts, config);
+  return "seconds" in bound ? { seconds: bound.seconds, basis } : { basis };
 }
 
 async function main(): Promise<number> {
   let options: Options | undefined;
   let plan: DrillPlan;
-  let config: PraConfig;
+  let config: LabConfig;
   try {
     options = readOptions();
     if (!options) {
       console.log(usage);
       return 0;
     }
-    config = loadStack(options.stack);
+    const loaded = loadStack(options.stack);
+    refuseUnmodelled(loaded);
+    config = loaded;
     plan = planDrill(config, options.request);
   } catch (error) {
     console.error(

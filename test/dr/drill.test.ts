@@ -1,10 +1,17 @@
 /** `npm run drill`: its schedule is the stack's own unless time-scaled, and it refuses what it does not model. */
 import { spawnSync } from "node:child_process";
 import { loadStack } from "../../config";
-import { DrillRefused, planDrill, scaleRpoBack } from "../../scripts/drill-analysis";
+import {
+  DrillRefused,
+  planDrill,
+  refuseUnmodelled,
+  scaleRpoBack,
+} from "../../scripts/drill-analysis";
 import { REPO_ROOT } from "../support/pra-app";
 
-const lab = loadStack("lab", REPO_ROOT);
+const stack = loadStack("lab", REPO_ROOT);
+refuseUnmodelled(stack);
+const lab = stack;
 
 describe("the drill's plan", () => {
   test("by default it backs up on the stack's own schedule, long enough for two backups", () => {
@@ -26,7 +33,7 @@ describe("the drill's plan", () => {
   });
 
   test("the target is refused: its recovery is RDS's, which the drill does not model", () => {
-    expect(() => planDrill(loadStack("prod", REPO_ROOT))).toThrow(DrillRefused);
+    expect(() => refuseUnmodelled(loadStack("prod", REPO_ROOT))).toThrow(DrillRefused);
   });
 
   test("a time-scaled RPO scales the wait for the next backup, not the backup's own run", () => {
