@@ -84,6 +84,15 @@ interface Claim {
   deletingSince?: number;
 }
 
+interface Wait {
+  readonly deadline: number;
+  /** Real time (performance.now) since when it has found nothing under way. */
+  idleSince?: number;
+}
+
+/** How long every wait must have been idle before the clock jumps to a deadline. */
+const QUIET_MS = 1500;
+
 interface JobState {
   manifest: ManifestOf<"Job">;
   readonly createdAt: number;
@@ -122,7 +131,8 @@ export class Cluster {
   readonly claims = new Map<string, Claim>();
   private sequence = 0;
   private lock: Promise<unknown> = Promise.resolve();
-  private activeRequests = 0;
+  /** The waits under way, for moving the clock only when all of them are idle. */
+  private readonly waits = new Set<Wait>();
 
   /** `root` holds the volumes' directories. */
   constructor(private readonly root: string) {}
@@ -331,11 +341,11 @@ export class Cluster {
     what: string,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    this.activeRequests++;
+    const deadline =
+      (await this.serialized(() => Promise.resolve(this.now()))) + timeoutSeconds * 1000;
+    const wait: Wait = { deadline };
+    this.waits.add(wait);
     try {
-      const deadline =
-        (await this.serialized(() => Promise.resolve(this.now()))) + timeoutSeconds * 1000;
-      let idleSince: number | undefined;
       for (;;) {
         if (signal?.aborted) return false;
         const state = await this.serialized(async () => {
@@ -350,29 +360,37 @@ export class Cluster {
           this.note(`TIMEOUT after ${timeoutSeconds}s: ${what}`);
           return false;
         }
-        // Let another request (the step this one runs beside) act before the clock jumps.
-        await sleep(state === "busy" || this.activeRequests > 1 ? 20 : 5);
-        const alone = state === "idle" && this.activeRequests === 1 && !signal?.aborted;
-        idleSince = alone ? (idleSince ?? performance.now()) : undefined;
-        if (alone) {
-          await this.serialized(() => {
-            const next = this.nextEventAt();
-            // Up to its own deadline only after a pause: a failure watch that is about to be
-            // stopped (its Job completed) must not move the clock a whole timeout ahead.
-            const target =
-              next !== undefined && next < deadline
-                ? next
-                : performance.now() - (idleSince ?? 0) > 300
-                  ? deadline
-                  : this.now();
-            if (target > this.now()) this.offsetMs += target - this.now();
-            return Promise.resolve();
-          });
-        }
+        if (state === "idle") wait.idleSince ??= performance.now();
+        else delete wait.idleSince;
+        // Let the requests this one runs beside act before the clock moves.
+        await sleep(state === "busy" ? 20 : 5);
+        if (state === "idle" && !signal?.aborted) await this.serialized(() => this.jump());
       }
     } finally {
-      this.activeRequests--;
+      this.waits.delete(wait);
     }
+  }
+
+  /**
+   * Moves the clock once every pending wait is idle (nothing real under way): to the next thing
+   * due, or, when nothing is due before the first deadline, to that deadline after a quiet spell.
+   * The spell lets a runbook stop a failure watch whose Job completed before the watch's own
+   * timeout is reached and recorded as a hang.
+   */
+  private jump(): Promise<void> {
+    const waits = [...this.waits];
+    const quietSince = Math.max(...waits.map((w) => w.idleSince ?? Number.POSITIVE_INFINITY));
+    if (!Number.isFinite(quietSince) || this.inFlight()) return Promise.resolve();
+    const firstDeadline = Math.min(...waits.map((w) => w.deadline));
+    const next = this.nextEventAt();
+    const target =
+      next !== undefined && next < firstDeadline
+        ? next
+        : performance.now() - quietSince > QUIET_MS
+          ? firstDeadline
+          : undefined;
+    if (target !== undefined && target > this.now()) this.offsetMs += target - this.now();
+    return Promise.resolve();
   }
 
   /** Advances the cluster's clock by `seconds`, reconciling at every event on the way. */
