@@ -5,10 +5,20 @@
  * - insert latency through the service, p50/p99, with and without a backup running (target: p99 during
  *   a backup <= 2x p99 without);
  * - `pra-app restore` of that point vs a `cp` plus sqlite3's integrity check (target <= 1.3x).
- * The app runs compiled (tsc, as in the image), not through tsx.
+ * The app runs as the image runs it: compiled by the Dockerfile's tsc command into a temporary
+ * directory laid out like the runtime stage (dist/, bin/, package.json, no src/), started through
+ * bin/pra-app.js, which then loads dist/ (not the tsx loader a checkout uses).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +27,6 @@ import { formatSeconds, median, percentile, reportRow, timeCommand } from "./sta
 
 const ROOT = join(__dirname, "..");
 const APP = join(ROOT, "apps", "pra-app");
-const BUILD = join(APP, ".bench", "dist");
-const MAIN = join(BUILD, "main.js");
 const RUNS = Number(process.env.BENCH_RUNS ?? "5");
 const TARGET_BYTES = 100 * 1024 * 1024;
 const INSERTS = Number(process.env.BENCH_INSERTS ?? "1000");
@@ -26,8 +34,13 @@ const ROUNDS = 5;
 
 const workDir = mkdtempSync(join(tmpdir(), "pra-app-bench-"));
 const children: ChildProcess[] = [];
+/** The image's /app: the runtime stage's layout (see apps/pra-app/Dockerfile). */
+const IMAGE_APP = join(workDir, "image", "apps", "pra-app");
+/** `pra-app` as the image's PATH has it. */
+const MAIN = join(IMAGE_APP, "bin", "pra-app.js");
 
 function build(): void {
+  mkdirSync(IMAGE_APP, { recursive: true });
   const result = spawnSync(
     process.execPath,
     [
@@ -35,11 +48,15 @@ function build(): void {
       "-p",
       join(APP, "tsconfig.json"),
       "--outDir",
-      BUILD,
+      join(IMAGE_APP, "dist"),
     ],
     { stdio: "inherit" },
   );
   if (result.status !== 0) throw new Error("tsc failed");
+  cpSync(join(APP, "bin"), join(IMAGE_APP, "bin"), { recursive: true });
+  cpSync(join(APP, "package.json"), join(IMAGE_APP, "package.json"));
+  symlinkSync(join(APP, "node_modules"), join(IMAGE_APP, "node_modules"));
+  symlinkSync(join(ROOT, "node_modules"), join(workDir, "image", "node_modules"));
 }
 
 /** A service-shaped database of about 100 MB: WAL mode, the events table, 1 KB messages. */

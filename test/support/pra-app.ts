@@ -1,6 +1,6 @@
 /** Running the pra-app CLI and service the way users do, and making SQLite files for them. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
@@ -51,11 +51,15 @@ export function summaryLine(stdout: string, stderr = ""): Record<string, unknown
 export function spawnPraApp(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
+  timeoutMs = 60_000,
 ): CliRun {
+  // A command that should have ended (a serve that should have refused to start) is killed, not
+  // waited for: its status is then null.
   const result = spawnSync(PRA_APP_BIN, args, {
     encoding: "utf8",
     env: cleanEnv(env),
     cwd: REPO_ROOT,
+    timeout: timeoutMs,
   });
   return cliRun(result.status, result.stdout, result.stderr);
 }
@@ -200,4 +204,99 @@ export async function startService(
   }
   await service.stop();
   throw new Error(`pra-app serve did not answer /health within 20 s:\n${logs}`);
+}
+
+/** What PRA_TEST_STOP_AT makes the app print on stderr once it waits at that step. */
+export const STOPPED_AT_MARKER = "pra-test-stopped-at";
+
+export interface StoppedRun {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs `pra-app <args>` with PRA_TEST_STOP_AT=<step> and resolves once the process waits at that
+ * step, so that a test can kill it there. Rejects when the process ends without reaching it.
+ */
+export function spawnStoppedAt(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  step: string,
+): Promise<StoppedRun> {
+  const child = spawn(PRA_APP_BIN, args, {
+    env: cleanEnv({ ...env, PRA_TEST_STOP_AT: step }),
+    cwd: REPO_ROOT,
+  });
+  let stdout = "";
+  let stderr = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once("close", (code, signal) => resolveExit({ code, signal })),
+  );
+  const run: StoppedRun = { child, stdout: () => stdout, stderr: () => stderr, exited };
+  return new Promise((resolveStopped, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes(`${STOPPED_AT_MARKER} ${step}`)) resolveStopped(run);
+    });
+    void exited.then(({ code }) =>
+      reject(new Error(`pra-app ${args.join(" ")} exited (${code}) before ${step}:\n${stderr}`)),
+    );
+  });
+}
+
+/** SIGKILL, and wait until the process is gone. */
+export async function killHard(run: StoppedRun): Promise<void> {
+  run.child.kill("SIGKILL");
+  await run.exited;
+}
+
+export interface SmallFilesystem {
+  readonly path: string;
+  /** Fills the filesystem until fewer than `leaveBytes` are free; returns the filler's path. */
+  fill(leaveBytes: number): string;
+  freeBytes(): number;
+  unmount(): void;
+}
+
+/**
+ * A tmpfs of `sizeBytes` at `path` (made if missing): a volume that really fills up. Needs root
+ * (the CI container runs as root); anywhere else it fails with the reason rather than skipping.
+ */
+export function mountSmallFilesystem(path: string, sizeBytes: number): SmallFilesystem {
+  mkdirSync(path, { recursive: true });
+  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", path], {
+    encoding: "utf8",
+  });
+  if (mount.status !== 0) {
+    throw new Error(
+      `this test mounts a ${sizeBytes}-byte tmpfs at ${path} and needs root: ${mount.stderr}`,
+    );
+  }
+  let mounted = true;
+  const freeBytes = () => {
+    const stats = statfsSync(path);
+    return stats.bavail * stats.bsize;
+  };
+  return {
+    path,
+    freeBytes,
+    fill(leaveBytes) {
+      const filler = join(path, `filler-${Date.now()}`);
+      const size = Math.max(0, freeBytes() - leaveBytes);
+      writeFileSync(filler, Buffer.alloc(size));
+      return filler;
+    },
+    unmount() {
+      if (!mounted) return;
+      mounted = false;
+      const result = spawnSync("umount", ["-l", path], { encoding: "utf8" });
+      if (result.status !== 0) throw new Error(`umount ${path} failed: ${result.stderr}`);
+    },
+  };
 }

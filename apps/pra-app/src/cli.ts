@@ -1,51 +1,95 @@
 /**
  * `pra-app serve | backup | restore | verify | backups`. Exit 0 only on success, 2 on a usage error,
- * 1 when the command failed; one JSON summary line on stdout, human-readable errors on stderr.
+ * 1 when the command failed, 143 when SIGTERM or SIGINT stopped it; one JSON summary line on stdout,
+ * human-readable errors on stderr.
  */
 import { setPriority } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { createBackup } from "./backup/create";
-import { listRestorePoints, nowSeconds } from "./backup/points";
-import { restore } from "./backup/restore";
-import type { RetentionPolicy } from "./backup/retention";
-import { verifyNewest } from "./backup/verify";
+import { describePoints, directoryStore } from "./backup/directory-store";
+import { DEFAULT_KEEP_ASIDE } from "./backup/restore";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
+import { handleInterrupts, releaseInterrupts } from "./interrupt";
 import { errorMessage, log } from "./log";
-import { readSettings, type Settings } from "./settings";
+import type { ListRestorePoints, Outcome, RestorePointStore } from "./restore-points";
+import {
+  type DatabaseSettings,
+  type ExportSettings,
+  readSettings,
+  type Settings,
+} from "./settings";
 import { refuseEmptyStartAfterLoss } from "./storage/first-start";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+export { EXIT_INTERRUPTED } from "./interrupt";
 
 const BACKUP_NICENESS = 10;
-
-/**
- * The S3 export modules, loaded only when a command needs them: the AWS SDK takes longer to load than
- * a whole SQLite backup job takes to start. (`require`, not `import()`: in a checkout the bin runs the
- * sources through tsx's CommonJS hook, which leaves `import()` to Node's loader, unable to load them.)
- */
-function exportModules() {
-  return {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
-    ...(require("./export/s3") as typeof import("./export/s3")),
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
-    ...(require("./export/create") as typeof import("./export/create")),
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
-    ...(require("./export/verify") as typeof import("./export/verify")),
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
-    ...(require("./export/cache") as typeof import("./export/cache")),
-  };
-}
-
-/** Restore points are S3 exports when EXPORT_BUCKET is set (and no --backup-dir says otherwise). */
-function exportsConfigured(): boolean {
-  return Boolean(process.env.EXPORT_BUCKET);
-}
 
 interface LocationFlags {
   db?: string;
   backupDir?: string;
+}
+
+/** Where a command's restore points are: decided in one place, `restorePointBackend`. */
+type RestorePointBackend =
+  | { readonly kind: "directory"; readonly backupDir: string; readonly dbPath: string | undefined }
+  | {
+      readonly kind: "exports";
+      readonly database: Extract<DatabaseSettings, { kind: "postgres" }>;
+      readonly exports: ExportSettings;
+    }
+  | { readonly kind: "unconfigured"; readonly reason: string };
+
+/**
+ * --db or --backup-dir: SQLite files in a directory. Otherwise the service's database decides:
+ * SQLite (DB_PATH) keeps its points in BACKUP_DIR; PostgreSQL (DATABASE_URL) is exported to S3
+ * (EXPORT_BUCKET).
+ */
+function restorePointBackend(settings: Settings, flags: LocationFlags): RestorePointBackend {
+  const { database } = settings;
+  if (flags.db !== undefined || flags.backupDir !== undefined || database.kind === "sqlite") {
+    return {
+      kind: "directory",
+      backupDir: flags.backupDir ?? settings.backupDir,
+      dbPath: flags.db ?? (database.kind === "sqlite" ? database.dbPath : undefined),
+    };
+  }
+  if (!settings.exports) {
+    return {
+      kind: "unconfigured",
+      reason:
+        "DATABASE_URL is set, so restore points are PostgreSQL exports in S3, and that needs " +
+        "EXPORT_BUCKET (or pass --db <path> for a SQLite file)",
+    };
+  }
+  return { kind: "exports", database, exports: settings.exports };
+}
+
+function openStore(backend: RestorePointBackend, command: string): RestorePointStore {
+  switch (backend.kind) {
+    case "directory":
+      return directoryStore(
+        backend.backupDir,
+        backend.dbPath,
+        (name) =>
+          `${name} works on SQLite restore points; DATABASE_URL is set, so pass --db <path> to name the SQLite file`,
+      );
+    case "exports":
+      return loadExportStore().exportStore(backend.database, backend.exports);
+    case "unconfigured":
+      throw new Error(`${command}: ${backend.reason}`);
+  }
+}
+
+/**
+ * The S3 export store, loaded only when chosen: the AWS SDK takes longer to load than a whole SQLite
+ * backup job takes to start. (`require`, not `import()`: in a checkout the bin runs the sources
+ * through tsx's CommonJS hook, which leaves `import()` to Node's own loader, unable to load them.)
+ */
+function loadExportStore(): typeof import("./export/export-store") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
+  return require("./export/export-store") as typeof import("./export/export-store");
 }
 
 function asDuration(text: string): number {
@@ -75,17 +119,9 @@ function summary(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(fields)}\n`);
 }
 
-/** The SQLite file and backup directory a command works on: flags first, then the environment. */
-function sqliteLocations(settings: Settings, flags: LocationFlags, command: string) {
-  if (!flags.db && settings.databaseUrl) {
-    throw new Error(
-      `${command} works on SQLite restore points; DATABASE_URL is set, so pass --db <path> to name the SQLite file`,
-    );
-  }
-  return {
-    dbPath: flags.db ?? settings.dbPath!,
-    backupDir: flags.backupDir ?? settings.backupDir,
-  };
+function report(command: string, outcome: Outcome, extra: Record<string, unknown> = {}): void {
+  for (const note of outcome.notes) process.stderr.write(`${note}\n`);
+  summary({ command, ok: true, ...outcome.summary, ...extra });
 }
 
 const dbOption = () =>
@@ -101,10 +137,20 @@ export function buildProgram(settings: Settings): Command {
         "DATABASE_CA_FILE (CA for the PostgreSQL server), BACKUP_DIR (/backup), LOG_LEVEL (info).\n" +
         "PostgreSQL exports: EXPORT_BUCKET, EXPORT_PREFIX (exports/), EXPORT_KMS_KEY_ID, AWS_REGION,\n" +
         "AWS_ENDPOINT_URL_S3, PG_BIN_DIR (where pg_dump/pg_restore are; default: PATH).\n" +
-        "Exit codes: 0 success, 1 the command failed, 2 bad usage.",
+        "Exit codes: 0 success, 1 the command failed, 2 bad usage, 143 stopped by SIGTERM/SIGINT.",
     )
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", (_program, action) => {
+      // serve shuts down gracefully on its own; every other command stops, cleans up and says so.
+      const command = action.name();
+      if (command === "serve") return;
+      handleInterrupts((signal) => {
+        const error = `stopped by ${signal}; its partial files were removed and nothing was published`;
+        process.stderr.write(`pra-app ${command}: error: ${error}\n`);
+        summary({ command, ok: false, error });
+      });
+    });
 
   program
     .command("serve")
@@ -136,35 +182,21 @@ export function buildProgram(settings: Settings): Command {
     )
     .addHelpText(
       "after",
-      "\nA point is kept when it is among the newest N OR younger than --keep-within; the point just made is never\n" +
-        "deleted. Without either flag nothing is deleted.",
+      "\nA point is kept when it is among the newest N OR younger than --keep-within; the point just made\n" +
+        "and the newest valid one are never deleted, nor a point dated in the future. Without either flag\n" +
+        "nothing is deleted. When the volume cannot hold the copy, the points the policy lets go are\n" +
+        "deleted first (oldest first, and said so); if that is not enough, the backup fails before writing.",
     )
     .action(async (flags: LocationFlags & { keepLast?: number; keepWithin?: number }) => {
-      if (!flags.db && settings.databaseUrl) {
-        await exportBackup(settings, {
-          keepLast: flags.keepLast,
-          keepWithinSeconds: flags.keepWithin,
-        });
-        return;
-      }
-      const { dbPath, backupDir } = sqliteLocations(settings, flags, "backup");
+      const store = openStore(restorePointBackend(settings, flags), "backup");
       // A backup is background work: when it shares CPUs with the service, the service's requests win.
       setPriority(BACKUP_NICENESS);
       const started = process.hrtime.bigint();
-      const result = await createBackup({
-        dbPath,
-        backupDir,
-        retention: { keepLast: flags.keepLast, keepWithinSeconds: flags.keepWithin },
+      const outcome = await store.backup({
+        keepLast: flags.keepLast,
+        keepWithinSeconds: flags.keepWithin,
       });
-      summary({
-        command: "backup",
-        ok: true,
-        file: result.file,
-        path: result.path,
-        timestamp: result.timestamp,
-        size_bytes: result.sizeBytes,
-        last_event_id: result.lastEventId,
-        deleted: result.deleted,
+      report("backup", outcome, {
         duration_seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });
     });
@@ -183,39 +215,50 @@ export function buildProgram(settings: Settings): Command {
     .addOption(
       new Option(
         "--before <time>",
-        "restore the newest valid point taken at or before this time (ISO 8601 or unix seconds)",
+        "restore the newest valid point taken at or before this time (ISO 8601 with a zone, or unix seconds)",
       )
         .argParser(asTime)
         .conflicts("point"),
     )
+    .addOption(
+      new Option(
+        "--force",
+        "restore even while another process has the database open (its later writes are lost)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--keep-aside <n>",
+        `moved-aside databases to keep, this one included (default ${DEFAULT_KEEP_ASIDE})`,
+      ).argParser(asPositiveInteger),
+    )
     .addHelpText(
       "after",
-      "\nWithout --point or --before the newest valid point is restored and invalid newer ones are\n" +
-        "reported as skipped. The chosen copy is integrity-checked before anything is touched; the current\n" +
-        "database and its -wal/-shm files are moved aside as <db>.pre-restore-<unix-seconds>[-wal|-shm],\n" +
-        "never deleted.",
+      "\nWithout --point or --before the newest valid point is restored; invalid newer ones and points dated\n" +
+        "in the future are reported as skipped. The chosen copy is integrity-checked before anything is\n" +
+        "touched, after checking there is room for it. A database another process has open is refused\n" +
+        "(unless --force). The current database is kept whole as <db>.pre-restore-<unix-seconds>; the\n" +
+        "oldest of those beyond --keep-aside are removed.",
     )
-    .action(async (flags: LocationFlags & { point?: string; before?: number }) => {
-      const { dbPath, backupDir } = sqliteLocations(settings, flags, "restore");
-      const result = await restore({
-        dbPath,
-        backupDir,
-        point: flags.point,
-        beforeSeconds: flags.before,
-      });
-      for (const entry of result.skipped)
-        process.stderr.write(`skipped ${entry.file}: ${entry.reason}\n`);
-      summary({
-        command: "restore",
-        ok: true,
-        restored: result.file,
-        timestamp: result.timestamp,
-        last_event_id: result.lastEventId,
-        db: result.dbPath,
-        skipped: result.skipped,
-        moved_aside: result.movedAside,
-      });
-    });
+    .action(
+      async (
+        flags: LocationFlags & {
+          point?: string;
+          before?: number;
+          force?: boolean;
+          keepAside?: number;
+        },
+      ) => {
+        const store = openStore(restorePointBackend(settings, flags), "restore");
+        const outcome = await store.restore({
+          point: flags.point,
+          beforeSeconds: flags.before,
+          force: flags.force ?? false,
+          keepAside: flags.keepAside ?? DEFAULT_KEEP_ASIDE,
+        });
+        report("restore", outcome);
+      },
+    );
 
   program
     .command("verify")
@@ -229,35 +272,8 @@ export function buildProgram(settings: Settings): Command {
         .makeOptionMandatory(),
     )
     .action(async (flags: { backupDir?: string; maxAge: number }) => {
-      if (!flags.backupDir && exportsConfigured()) {
-        const { createS3Client, readExportSettings, verifyNewestExport } = exportModules();
-        const result = await verifyNewestExport(
-          createS3Client(),
-          readExportSettings()!,
-          flags.maxAge,
-        );
-        summary({
-          command: "verify",
-          ok: true,
-          file: result.file,
-          key: result.key,
-          timestamp: result.timestamp,
-          age_seconds: result.ageSeconds,
-          max_age_seconds: flags.maxAge,
-          tables: result.tables,
-        });
-        return;
-      }
-      const result = verifyNewest(flags.backupDir ?? settings.backupDir, flags.maxAge);
-      summary({
-        command: "verify",
-        ok: true,
-        file: result.file,
-        timestamp: result.timestamp,
-        age_seconds: result.ageSeconds,
-        max_age_seconds: flags.maxAge,
-        last_event_id: result.lastEventId,
-      });
+      const store = openStore(restorePointBackend(settings, flags), "verify");
+      report("verify", await store.verify(flags.maxAge));
     });
 
   program
@@ -265,74 +281,38 @@ export function buildProgram(settings: Settings): Command {
     .description("list restore points, newest first")
     .addOption(backupDirOption())
     .action(async (flags: { backupDir?: string }) => {
-      const now = nowSeconds();
-      let points: { file: string; timestamp: number; sizeBytes: number }[];
-      if (!flags.backupDir && exportsConfigured()) {
-        const { createS3Client, listExports, readExportSettings } = exportModules();
-        points = await listExports(createS3Client(), readExportSettings()!);
-      } else {
-        points = listRestorePoints(flags.backupDir ?? settings.backupDir);
-      }
-      summary({
-        command: "backups",
-        ok: true,
-        backups: points.map((point) => ({
-          file: point.file,
-          timestamp: point.timestamp,
-          size_bytes: point.sizeBytes,
-          age_seconds: now - point.timestamp,
-        })),
-      });
+      const store = openStore(restorePointBackend(settings, flags), "backups");
+      summary({ command: "backups", ok: true, backups: describePoints(await store.list()) });
     });
 
   return program;
 }
 
-async function exportBackup(settings: Settings, retention: RetentionPolicy): Promise<void> {
-  const { createExport, createS3Client, readExportSettings } = exportModules();
-  const exports = readExportSettings();
-  if (!exports) {
-    throw new Error(
-      "DATABASE_URL is set, so backup exports the database to S3 and needs EXPORT_BUCKET " +
-        "(or pass --db <path> for a SQLite file)",
-    );
-  }
-  const started = process.hrtime.bigint();
-  const result = await createExport(createS3Client(), {
-    databaseUrl: settings.databaseUrl!,
-    caFile: settings.databaseCaFile,
-    settings: exports,
-    retention,
-  });
-  summary({
-    command: "backup",
-    ok: true,
-    backend: "postgres",
-    file: result.file,
-    key: result.key,
-    bucket: result.bucket,
-    timestamp: result.timestamp,
-    size_bytes: result.sizeBytes,
-    tables: result.tables,
-    deleted: result.deleted,
-    duration_seconds: Number(process.hrtime.bigint() - started) / 1e9,
-  });
-}
-
 async function serve(settings: Settings): Promise<void> {
   // Loaded here so that backup jobs start without the HTTP, metrics and PostgreSQL modules (`require`
-  // for the reason exportModules gives).
+  // for the reason loadExportStore gives).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
   const { createApp } = require("./server") as typeof import("./server");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, see above
   const { openStorage } = require("./storage") as typeof import("./storage");
-  if (settings.dbPath)
-    refuseEmptyStartAfterLoss(settings.dbPath, settings.backupDir, settings.allowEmptyDatabase);
-  const storage = await openStorage(settings);
-  const exports = exportsConfigured() ? exportModules() : undefined;
-  const restorePoints = exports
-    ? exports.cachedExportListing(exports.createS3Client(), exports.readExportSettings()!)
-    : () => Promise.resolve(listRestorePoints(settings.backupDir));
+  if (settings.database.kind === "sqlite") {
+    refuseEmptyStartAfterLoss(
+      settings.database.dbPath,
+      settings.backupDir,
+      settings.allowEmptyDatabase,
+    );
+  }
+  const storage = await openStorage(settings.database);
+  const backend = restorePointBackend(settings, {});
+  let restorePoints: ListRestorePoints;
+  if (backend.kind === "unconfigured") {
+    // The service still runs; with nothing to list, the restore point age counts from the epoch and
+    // the age alerts say that no backup is being made.
+    log.warn("no restore points to report", { reason: backend.reason });
+    restorePoints = () => Promise.resolve([]);
+  } else {
+    restorePoints = openStore(backend, "serve").serviceListing();
+  }
   const app = createApp(storage, restorePoints);
   await new Promise<void>((resolveListen, reject) => {
     app.server.once("error", reject);
@@ -377,5 +357,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stderr.write(`pra-app ${command}: error: ${errorMessage(error)}\n`);
     summary({ command, ok: false, error: errorMessage(error) });
     return EXIT_FAILED;
+  } finally {
+    releaseInterrupts();
   }
 }

@@ -1,19 +1,27 @@
 /**
  * Prometheus metrics. The names are a contract: alert rules elsewhere in the repository use them.
- * Gauges are computed when scraped, so they are never older than the scrape.
+ * Gauges are computed when scraped, so they are never older than the scrape. A source that fails
+ * (the database, the restore points) costs only its own series: the rest is served, and
+ * `pra_metrics_source_up{source}` says which one failed, so an outage stays explained.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { ageSeconds, splitByDate } from "./backup/points";
+import { errorMessage, log } from "./log";
+import type { ListRestorePoints, PointSummary } from "./restore-points";
 import type { Storage } from "./storage";
 
-/** The newest restore point (or export) as the metrics see it; undefined when there is none. */
-export type NewestRestorePoint = () => Promise<{ timestamp: number } | undefined>;
-
 export interface Metrics {
-  readonly registry: Registry;
+  readonly contentType: string;
+  /** The exposition text: every series that could be computed. */
+  render(): Promise<string>;
   observeRequest(route: string, status: number, seconds: number): void;
+  /** A write the database did not store (its commit failed). */
+  writeFailed(): void;
+  /** Whether the database accepts writes, as /ready last found it. */
+  setWritable(writable: boolean): void;
 }
 
-export function createMetrics(storage: Storage, newestRestorePoint: NewestRestorePoint): Metrics {
+export function createMetrics(storage: Storage, listRestorePoints: ListRestorePoints): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -29,37 +37,77 @@ export function createMetrics(storage: Storage, newestRestorePoint: NewestRestor
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  new Gauge({
-    name: "pra_events",
-    help: "Events stored in the database.",
+  const writeFailures = new Counter({
+    name: "pra_write_failures_total",
+    help: "Writes answered 503 because the database did not store them (a failed commit).",
     registers: [registry],
-    async collect() {
-      this.set(await storage.countEvents());
-    },
+  });
+  const writable = new Gauge({
+    name: "pra_database_writable",
+    help: "1 while the database accepts writes, 0 after a failed write until a probe write succeeds.",
+    registers: [registry],
+  });
+  writable.set(1);
+  const sourceUp = new Gauge({
+    name: "pra_metrics_source_up",
+    help: "1 when this scrape could read the source (database, restore_points), 0 when it failed.",
+    labelNames: ["source"],
+    registers: [registry],
+  });
+  const events = new Gauge({
+    name: "pra_events",
+    help: "Events stored in the database (NaN when the database does not answer).",
+    registers: [registry],
   });
   // With no restore point the timestamp is 0 and the age counts from the epoch, so age alerts fire.
-  new Gauge({
+  const newestTimestamp = new Gauge({
     name: "pra_restore_point_newest_timestamp_seconds",
-    help: "Unix time of the newest restore point (0 when there is none).",
+    help: "Unix time of the newest restore point not dated in the future (0 when there is none).",
     registers: [registry],
-    async collect() {
-      this.set((await newestRestorePoint())?.timestamp ?? 0);
-    },
   });
-  new Gauge({
+  const newestAge = new Gauge({
     name: "pra_restore_point_newest_age_seconds",
-    help: "Age in seconds of the newest restore point.",
+    help: "Age in seconds of the newest restore point not dated in the future.",
     registers: [registry],
-    async collect() {
-      this.set(Date.now() / 1000 - ((await newestRestorePoint())?.timestamp ?? 0));
-    },
   });
+  const futureDated = new Gauge({
+    name: "pra_restore_points_future_dated",
+    help: "Restore points dated beyond the clock-skew allowance in the future: suspect, never used.",
+    registers: [registry],
+  });
+
+  // When the listing fails, the last one that worked stands: the age keeps growing, so age alerts
+  // still fire, and pra_metrics_source_up says why.
+  let lastListing: PointSummary[] = [];
+  const render = async () => {
+    const [count, listing] = await Promise.allSettled([storage.countEvents(), listRestorePoints()]);
+    sourceUp.set({ source: "database" }, count.status === "fulfilled" ? 1 : 0);
+    events.set(count.status === "fulfilled" ? count.value : Number.NaN);
+    if (count.status === "rejected") warn("database", count.reason);
+    sourceUp.set({ source: "restore_points" }, listing.status === "fulfilled" ? 1 : 0);
+    if (listing.status === "fulfilled") lastListing = listing.value;
+    else warn("restore_points", listing.reason);
+    const { current, future } = splitByDate(lastListing);
+    const timestamp = current[0]?.timestamp ?? 0;
+    newestTimestamp.set(timestamp);
+    newestAge.set(ageSeconds(timestamp, Date.now() / 1000));
+    futureDated.set(future.length);
+    return registry.metrics();
+  };
+
   return {
-    registry,
+    contentType: registry.contentType,
+    render,
     observeRequest(route, status, seconds) {
       const labels = { route, status: String(status) };
       requests.inc(labels);
       duration.observe(labels, seconds);
     },
+    writeFailed: () => writeFailures.inc(),
+    setWritable: (value) => writable.set(value ? 1 : 0),
   };
+}
+
+function warn(source: string, reason: unknown): void {
+  log.warn("a metrics source failed", { source, error: errorMessage(reason) });
 }

@@ -1,18 +1,13 @@
 /** The HTTP service: the app contract's routes over a Storage, with metrics and graceful shutdown. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorMessage, log } from "./log";
+import { ageSeconds, isFutureDated, nowSeconds, splitByDate } from "./backup/points";
 import { createMetrics } from "./metrics";
+import type { ListRestorePoints } from "./restore-points";
 import type { Storage } from "./storage";
 import { checkMessage } from "./validation";
 
-export interface PointSummary {
-  readonly file: string;
-  readonly timestamp: number;
-  readonly sizeBytes: number;
-}
-
-/** Restore points (or exports), newest first. */
-export type ListRestorePoints = () => Promise<PointSummary[]>;
+export type { ListRestorePoints, PointSummary } from "./restore-points";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const CONSULTATION_LIMIT = 50;
@@ -42,12 +37,27 @@ export interface App {
 }
 
 export function createApp(storage: Storage, listRestorePoints: ListRestorePoints): App {
-  const metrics = createMetrics(storage, async () => (await listRestorePoints())[0]);
+  const metrics = createMetrics(storage, listRestorePoints);
+  // False from a failed write until a probe write succeeds (/ready): meanwhile the pod leaves the
+  // Service's endpoints instead of answering 503 to every write.
+  let writable = true;
+  const setWritable = (value: boolean) => {
+    writable = value;
+    metrics.setWritable(value);
+  };
 
   const addEvent = async (message: unknown) => {
     const check = checkMessage(message);
     if (!check.ok) throw new HttpError(400, check.error);
-    return storage.addEvent(check.message);
+    try {
+      return await storage.addEvent(check.message);
+    } catch (error) {
+      // Not acknowledged: the client may retry elsewhere. Logged and counted, never a silent 200.
+      log.error("write failed", { error: errorMessage(error) });
+      metrics.writeFailed();
+      setWritable(false);
+      throw new HttpError(503, "the event was not stored: the database cannot accept writes");
+    }
   };
 
   const routes: Record<string, Partial<Record<string, Handler>>> = {
@@ -76,7 +86,6 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
       GET: async () => {
         try {
           await storage.ping();
-          return { status: 200, body: { status: "ready" } };
         } catch (error) {
           log.warn("readiness check failed", { error: errorMessage(error) });
           return {
@@ -84,6 +93,20 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
             body: { status: "unavailable", error: "the database does not answer" },
           };
         }
+        if (!writable) {
+          try {
+            await storage.probeWrite();
+            log.info("the database accepts writes again");
+            setWritable(true);
+          } catch (error) {
+            log.warn("the database still refuses writes", { error: errorMessage(error) });
+            return {
+              status: 503,
+              body: { status: "unavailable", error: "the database does not accept writes" },
+            };
+          }
+        }
+        return { status: 200, body: { status: "ready" } };
       },
     },
     "/add": {
@@ -112,20 +135,24 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     "/status": {
       GET: async () => {
         const [count, points] = await Promise.all([storage.countEvents(), listRestorePoints()]);
-        const newest = points[0];
+        const now = nowSeconds();
+        // A point dated in the future is never the newest backup: it would make the age negative.
+        const { current, future } = splitByDate(points, now);
+        const [newest] = current;
         return {
           status: 200,
           body: {
             count,
             last_backup_file: newest?.file ?? null,
-            backup_age_seconds: newest ? Math.floor(Date.now() / 1000) - newest.timestamp : null,
+            backup_age_seconds: newest ? ageSeconds(newest.timestamp, now) : null,
+            future_points: future.map((point) => point.file),
           },
         };
       },
     },
     "/backups": {
       GET: async () => {
-        const now = Math.floor(Date.now() / 1000);
+        const now = nowSeconds();
         const points = await listRestorePoints();
         return {
           status: 200,
@@ -134,7 +161,8 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
               file: point.file,
               timestamp: point.timestamp,
               size_bytes: point.sizeBytes,
-              age_seconds: now - point.timestamp,
+              age_seconds: ageSeconds(point.timestamp, now),
+              future_dated: isFutureDated(point.timestamp, now),
             })),
           },
         };
@@ -143,20 +171,21 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     "/metrics": {
       GET: async () => ({
         status: 200,
-        raw: await metrics.registry.metrics(),
-        contentType: metrics.registry.contentType,
+        raw: await metrics.render(),
+        contentType: metrics.contentType,
       }),
     },
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
-    const url = new URL(request.url ?? "/", "http://localhost");
-    const methods = routes[url.pathname];
+    const url = requestUrl(request.url);
+    const methods = url ? routes[url.pathname] : undefined;
     // Unknown paths share one label so that scanners cannot grow the metrics without bound.
-    const route = methods ? url.pathname : "other";
+    const route = url && methods ? url.pathname : "other";
     let status = 500;
     try {
+      if (!url) throw new HttpError(400, "the request target is not a valid path or URL");
       const handler = methods?.[request.method ?? "GET"];
       if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
       if (!handler) {
@@ -170,6 +199,8 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
       if (status === 500) log.error("request failed", { route, error: errorMessage(error) });
+      // A body cut off at the limit leaves the rest unread: close the connection after answering.
+      if (status === 413) response.setHeader("Connection", "close");
       // A 500's detail stays in the log: it may name internals.
       sendJson(response, status, {
         error: status === 500 ? "internal error" : errorMessage(error),
@@ -200,21 +231,44 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
   return { server, shutdown };
 }
 
+/**
+ * The request target as a URL, or undefined when it is not one: origin-form (`/path?query`) or
+ * absolute-form (`http://host/path`). Anything else, including what `new URL()` rejects
+ * (`http://%zz/`), is a 400, never a crash.
+ */
+function requestUrl(target: string | undefined): URL | undefined {
+  // `//x/...` reads as a path to some and as a host to others (new URL() took `//health` for the
+  // host "health"): refused rather than guessed.
+  if (target === undefined || target.startsWith("//")) return undefined;
+  try {
+    if (target.startsWith("/")) return new URL(`http://localhost${target}`);
+    if (/^https?:\/\//i.test(target)) return new URL(target);
+  } catch {
+    // not a URL
+  }
+  return undefined;
+}
+
 function readJsonBody(request: IncomingMessage): Promise<unknown> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      // Past the limit the rest is read and dropped, so the client still gets its 413.
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on("error", reject);
-    request.on("end", () => {
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`));
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
         return;
       }
+      // Stop at the limit: a client that keeps sending (a chunked body has no declared length)
+      // gets its 413 now, and the connection is closed after it.
+      request.off("data", onData);
+      request.pause();
+      reject(new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`));
+    };
+    request.on("data", onData);
+    request.on("error", reject);
+    request.on("end", () => {
+      if (size > MAX_BODY_BYTES) return;
       const text = Buffer.concat(chunks).toString("utf8");
       try {
         resolveBody(text.length === 0 ? undefined : JSON.parse(text));
@@ -236,4 +290,11 @@ function send(response: ServerResponse, status: number, body: string, contentTyp
     "Content-Length": Buffer.byteLength(body),
   });
   response.end(body);
+  // Closing (node sends FIN after this response): a client still sending the rest of a refused
+  // body gets a moment to read the answer, then the socket goes, so that it cannot hold it open.
+  if (response.getHeader("Connection") === "close") {
+    response.once("finish", () => {
+      setTimeout(() => response.req.socket.destroy(), 1000).unref();
+    });
+  }
 }

@@ -27,9 +27,16 @@ describe("refuseEmptyStartAfterLoss", () => {
 
   test("an existing database starts, and an empty start can be asked for", () => {
     expect(() => refuseEmptyStartAfterLoss(db, backups, true)).not.toThrow();
-    mkdirSync(dir.join("data"), { recursive: true });
-    writeFileSync(db, "");
+    makeAppDatabase(db, 1);
     expect(() => refuseEmptyStartAfterLoss(db, backups, false)).not.toThrow();
+  });
+
+  test("a 0-byte database beside restore points is refused too (issue: it was served as empty)", () => {
+    writeFileSync(db, "");
+    expect(() => refuseEmptyStartAfterLoss(db, backups, false)).toThrow(
+      `refusing to start on the empty database ${db} (0 bytes): ${backups} holds 2 restore point(s)`,
+    );
+    expect(() => refuseEmptyStartAfterLoss(db, backups, true)).not.toThrow();
   });
 });
 

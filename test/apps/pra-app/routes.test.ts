@@ -195,7 +195,7 @@ describe.each(backends)("routes on %s", (kind, openBackend) => {
   test("/status and /backups report restore points, newest first", async () => {
     expect(await get("/status")).toEqual({
       status: 200,
-      body: { count: 0, last_backup_file: null, backup_age_seconds: null },
+      body: { count: 0, last_backup_file: null, backup_age_seconds: null, future_points: [] },
     });
     expect(await get("/backups")).toEqual({ status: 200, body: { backups: [] } });
     const source = dir.join(`source-${++databaseCounter}.db`);

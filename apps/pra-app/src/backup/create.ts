@@ -11,23 +11,35 @@
  * name exists; the directory is fsynced last. A failed run removes its temporary file, so it leaves
  * nothing that looks like a restore point.
  */
-import { randomBytes } from "node:crypto";
 import {
+  accessSync,
+  constants,
   existsSync,
   linkSync,
   mkdirSync,
-  readdirSync,
   renameSync,
   rmSync,
+  statfsSync,
   statSync,
 } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { onInterrupt } from "../interrupt";
+import { errorMessage } from "../log";
 import { BUSY_TIMEOUT_MS } from "../storage/sqlite";
+import { pauseHereIfAsked } from "../test-hook";
 import { fsyncPath } from "./durable";
 import { checkDatabaseFile, MMAP_BYTES } from "./integrity";
-import { listRestorePoints, nowSeconds, pointFileName, type RestorePoint } from "./points";
-import { pointsToDelete, type RetentionPolicy } from "./retention";
+import {
+  isErrno,
+  isFutureDated,
+  listRestorePoints,
+  nowSeconds,
+  pointFileName,
+  type RestorePoint,
+} from "./points";
+import { hasPolicy, pointsToDelete, type RetentionPolicy } from "./retention";
+import { keepFresh, reclaimDeadRunFiles, removeRunFile, runFileName } from "./run-files";
 
 export interface BackupOptions {
   readonly dbPath: string;
@@ -43,30 +55,39 @@ export interface BackupResult {
   /** The newest event in the point: every event up to it is there. */
   readonly lastEventId: number;
   readonly deleted: string[];
+  /** Points the retention policy allowed to go, deleted first because the volume was full. */
+  readonly deletedToMakeRoom: string[];
+  /** Partial files of dead runs removed before this one started. */
+  readonly reclaimed: string[];
 }
 
 const TEMPORARY_PREFIX = ".tmp-";
-/** A temporary file older than this is left over from a killed run (none runs this long). */
-const STALE_TEMPORARY_SECONDS = 6 * 3600;
+/** Room kept free beyond the copy's estimated size: the copy's rollback journal and metadata. */
+const SPACE_MARGIN_BYTES = 64 * 1024;
 
 export async function createBackup(options: BackupOptions): Promise<BackupResult> {
   const { dbPath, backupDir } = options;
-  if (!existsSync(dbPath)) throw new Error(`no database at ${dbPath}: nothing to back up`);
+  const policy = options.retention ?? {};
+  const source = statSync(dbPath, { throwIfNoEntry: false });
+  if (!source) throw new Error(`no database at ${dbPath}: nothing to back up`);
+  if (source.isDirectory()) throw new Error(`${dbPath} is a directory, not a database file`);
   mkdirSync(backupDir, { recursive: true });
-  removeStaleTemporaries(backupDir);
+  requireWritable(backupDir);
+  const reclaimed = reclaimDeadRunFiles(backupDir, TEMPORARY_PREFIX);
+  const deletedToMakeRoom = makeRoom(backupDir, estimatedCopyBytes(dbPath), policy);
 
   // Taken before the snapshot starts, so every write acknowledged before `timestamp` is in the point.
   const timestamp = nowSeconds();
   const file = pointFileName(timestamp);
   const finalPath = join(backupDir, file);
   if (existsSync(finalPath)) throw sameSecondError(file);
-  const temporary = join(
-    backupDir,
-    `${TEMPORARY_PREFIX}${file}.${process.pid}.${randomBytes(4).toString("hex")}`,
-  );
+  const temporary = join(backupDir, runFileName(`${TEMPORARY_PREFIX}${file}`));
+  const fresh = keepFresh(temporary);
+  const forget = onInterrupt(() => removeRunFile(temporary));
 
   try {
-    await snapshot(dbPath, temporary);
+    await snapshot(dbPath, temporary, backupDir);
+    await pauseHereIfAsked("backup:copied");
     const check = checkDatabaseFile(temporary);
     if (!check.ok)
       throw new Error(`the new copy failed its check (${check.reason}); no restore point was made`);
@@ -75,10 +96,10 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     fsyncPath(backupDir);
     let deleted: string[];
     try {
-      deleted = applyRetention(backupDir, options.retention ?? {}, file);
+      deleted = applyRetention(backupDir, policy, file);
     } catch (error) {
       throw new Error(
-        `restore point ${file} was made, but applying retention failed: ${(error as Error).message}`,
+        `restore point ${file} was made, but applying retention failed: ${errorMessage(error)}`,
       );
     }
     return {
@@ -88,16 +109,20 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       sizeBytes: statSync(finalPath).size,
       lastEventId: check.lastEventId,
       deleted,
+      deletedToMakeRoom,
+      reclaimed,
     };
   } finally {
-    removeTemporary(temporary);
+    fresh.stop();
+    forget();
+    removeRunFile(temporary);
   }
 }
 
 /** Pages per backup step: all of them (better-sqlite3 caps the number at 2^31-1). */
 const ALL_PAGES = 0x7fffffff;
 
-async function snapshot(dbPath: string, temporary: string): Promise<void> {
+async function snapshot(dbPath: string, temporary: string, backupDir: string): Promise<void> {
   const source = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -105,6 +130,12 @@ async function snapshot(dbPath: string, temporary: string): Promise<void> {
     source.pragma(`mmap_size = ${MMAP_BYTES}`);
     // better-sqlite3's first step only opens the backup; from then on each step copies every page.
     await source.backup(temporary, { progress: () => ALL_PAGES });
+  } catch (error) {
+    if (isErrno(error, "SQLITE_FULL", "ENOSPC"))
+      throw new Error(
+        `not enough free space in ${backupDir} for the copy; no restore point was made`,
+      );
+    throw error;
   } finally {
     source.close();
   }
@@ -122,10 +153,9 @@ function publish(temporary: string, finalPath: string, file: string): void {
   try {
     linkSync(temporary, finalPath);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw sameSecondError(file);
+    if (isErrno(error, "EEXIST")) throw sameSecondError(file);
     // Some volumes have no hard links; there a rename after the existence check is the best we have.
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
+    if (!isErrno(error, "EPERM", "ENOTSUP", "EOPNOTSUPP")) throw error;
     if (existsSync(finalPath)) throw sameSecondError(file);
     renameSync(temporary, finalPath);
   }
@@ -145,22 +175,70 @@ function applyRetention(backupDir: string, policy: RetentionPolicy, newFile: str
     nowSeconds(),
     newFile,
   );
+  return remove(backupDir, doomed);
+}
+
+function remove(backupDir: string, doomed: readonly RestorePoint[]): string[] {
   for (const point of doomed) rmSync(point.path, { force: true });
   if (doomed.length > 0) fsyncPath(backupDir);
   return doomed.map((point) => point.file);
 }
 
-function removeTemporary(temporary: string): void {
-  for (const suffix of ["", "-wal", "-shm", "-journal"])
-    rmSync(`${temporary}${suffix}`, { force: true });
+/** The copy is at most the database and its WAL's committed pages. */
+function estimatedCopyBytes(dbPath: string): number {
+  const walBytes = statSync(`${dbPath}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  return statSync(dbPath).size + walBytes + SPACE_MARGIN_BYTES;
 }
 
-function removeStaleTemporaries(backupDir: string): void {
-  const cutoffMs = Date.now() - STALE_TEMPORARY_SECONDS * 1000;
-  for (const name of readdirSync(backupDir)) {
-    if (!name.startsWith(TEMPORARY_PREFIX)) continue;
-    const path = join(backupDir, name);
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (stats && stats.mtimeMs < cutoffMs) rmSync(path, { force: true });
+export function freeBytes(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
+
+/**
+ * When the volume cannot hold the copy, deletes (oldest first) the points the retention policy lets
+ * go once this run's point exists, until it can. The newest point that passes its check is never
+ * deleted; without a policy nothing is. Throws when the room cannot be made, before anything is
+ * written.
+ */
+function makeRoom(backupDir: string, neededBytes: number, policy: RetentionPolicy): string[] {
+  if (freeBytes(backupDir) >= neededBytes) return [];
+  const now = nowSeconds();
+  const points = listRestorePoints(backupDir);
+  const newestValid = points.find(
+    (point) => !isFutureDated(point.timestamp, now) && checkDatabaseFile(point.path).ok,
+  );
+  // The point about to be made counts among the newest, as it will once it exists.
+  const upcoming = { file: pointFileName(now), path: "", timestamp: now, sizeBytes: 0 };
+  const allowed = pointsToDelete([upcoming, ...points], policy, now, upcoming.file)
+    .filter((point) => point.file !== newestValid?.file)
+    .reverse();
+  const deleted: RestorePoint[] = [];
+  for (const point of allowed) {
+    if (freeBytes(backupDir) >= neededBytes) break;
+    remove(backupDir, [point]);
+    deleted.push(point);
+  }
+  const free = freeBytes(backupDir);
+  if (free < neededBytes) {
+    const done =
+      deleted.length > 0
+        ? `after deleting ${deleted.map((point) => point.file).join(", ")} (all the retention policy allows)`
+        : hasPolicy(policy)
+          ? "and the retention policy allows deleting no point"
+          : "and without --keep-last or --keep-within no point may be deleted to make room";
+    throw new Error(
+      `not enough free space in ${backupDir}: the copy needs about ${neededBytes} bytes, ${free} are free ` +
+        `${done}; no restore point was made`,
+    );
+  }
+  return deleted.map((point) => point.file);
+}
+
+function requireWritable(dir: string): void {
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new Error(`cannot write in ${dir}: ${errorMessage(error)}`);
   }
 }

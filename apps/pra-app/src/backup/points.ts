@@ -1,6 +1,6 @@
 /** Restore points on disk: `BACKUP_DIR/app-<unix-seconds>.db`, and nothing else looks like one. */
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export interface RestorePoint {
   readonly file: string;
@@ -12,6 +12,13 @@ export interface RestorePoint {
 
 const POINT_NAME = /^app-(\d{1,12})\.db$/;
 
+/**
+ * How far ahead of this machine's clock a point may be dated and still be trusted. Nodes kept by NTP
+ * agree within a second; a point dated further ahead comes from a clock that ran ahead or was copied
+ * by hand, and its name says nothing about what it holds.
+ */
+export const CLOCK_SKEW_ALLOWANCE_SECONDS = 60;
+
 export function pointFileName(timestamp: number): string {
   return `app-${timestamp}.db`;
 }
@@ -21,13 +28,16 @@ export function timestampOfPointFile(file: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Restore points in `backupDir`, newest first; an absent directory holds none. */
+/**
+ * Restore points in `backupDir`, newest first; an absent directory holds none. A symbolic link named
+ * like a point counts only when it resolves to a file inside `backupDir` (see `linkOutside`).
+ */
 export function listRestorePoints(backupDir: string): RestorePoint[] {
   let names: string[];
   try {
     names = readdirSync(backupDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (isErrno(error, "ENOENT")) return [];
     throw error;
   }
   const points: RestorePoint[] = [];
@@ -35,6 +45,7 @@ export function listRestorePoints(backupDir: string): RestorePoint[] {
     const timestamp = timestampOfPointFile(file);
     if (timestamp === undefined) continue;
     const path = join(backupDir, file);
+    if (linkOutside(backupDir, file) !== undefined) continue;
     const stats = statSync(path, { throwIfNoEntry: false });
     if (!stats?.isFile()) continue;
     points.push({ file, path, timestamp, sizeBytes: stats.size });
@@ -42,6 +53,58 @@ export function listRestorePoints(backupDir: string): RestorePoint[] {
   return points.sort((a, b) => b.timestamp - a.timestamp);
 }
 
+/** Where `file` in `backupDir` leads when it is a symbolic link out of the directory; else undefined. */
+export function linkOutside(backupDir: string, file: string): string | undefined {
+  const path = join(backupDir, file);
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch {
+    return path; // a dangling link leads nowhere this directory holds
+  }
+  return dirname(target) === realpathSync(backupDir) ? undefined : target;
+}
+
+/** Whether a point's date is beyond the clock-skew allowance ahead of `now`. */
+export function isFutureDated(timestamp: number, now: number = nowSeconds()): boolean {
+  return timestamp > now + CLOCK_SKEW_ALLOWANCE_SECONDS;
+}
+
+/** Points (newest first) whose date can be trusted, and those dated in the future. */
+export function splitByDate<Point extends { readonly timestamp: number }>(
+  points: readonly Point[],
+  now: number = nowSeconds(),
+): { current: Point[]; future: Point[] } {
+  return {
+    current: points.filter((point) => !isFutureDated(point.timestamp, now)),
+    future: points.filter((point) => isFutureDated(point.timestamp, now)),
+  };
+}
+
+/** A point's age; a point dated within the skew allowance ahead counts as just made, never negative. */
+export function ageSeconds(timestamp: number, now: number = nowSeconds()): number {
+  return Math.max(0, now - timestamp);
+}
+
+export function futureDatedReason(timestamp: number, now: number = nowSeconds()): string {
+  return (
+    `dated ${timestamp - now} s in the future (beyond the ${CLOCK_SKEW_ALLOWANCE_SECONDS} s clock-skew allowance): ` +
+    "a clock ran ahead or the file was made by hand, so its name says nothing about what it holds"
+  );
+}
+
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/** Whether `error` carries one of `codes` (not `instanceof Error`: errors from another realm fail it). */
+export function isErrno(error: unknown, ...codes: string[]): error is NodeJS.ErrnoException {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    codes.includes(error.code)
+  );
 }

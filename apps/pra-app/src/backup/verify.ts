@@ -1,23 +1,35 @@
-/** The restore test: the newest restore point exists, is recent enough, and opens and answers a query. */
+/**
+ * The restore test: the newest restore point exists, is recent enough, and opens and answers a query.
+ * Points dated in the future (beyond the clock-skew allowance) are not counted as the newest: they are
+ * reported, so a clock that ran ahead cannot make stopped backups look fresh.
+ */
 import { checkDatabaseFile } from "./integrity";
-import { listRestorePoints, nowSeconds } from "./points";
+import { ageSeconds, listRestorePoints, nowSeconds, splitByDate } from "./points";
 
 export interface VerifyResult {
   readonly file: string;
   readonly timestamp: number;
   readonly ageSeconds: number;
   readonly lastEventId: number;
+  /** Points dated in the future: suspect, not counted. */
+  readonly futurePoints: string[];
 }
 
 export class VerifyFailed extends Error {}
 
 export function verifyNewest(backupDir: string, maxAgeSeconds: number): VerifyResult {
-  const newest = listRestorePoints(backupDir)[0];
-  if (!newest) throw new VerifyFailed(`no restore point in ${backupDir}`);
-  const ageSeconds = nowSeconds() - newest.timestamp;
-  if (ageSeconds > maxAgeSeconds) {
+  const now = nowSeconds();
+  const { current, future } = splitByDate(listRestorePoints(backupDir), now);
+  const futurePoints = future.map((point) => point.file);
+  const [newest] = current;
+  if (!newest) {
+    const suspects = futurePoints.map((file) => `; ${file} is dated in the future`).join("");
+    throw new VerifyFailed(`no restore point in ${backupDir}${suspects}`);
+  }
+  const age = ageSeconds(newest.timestamp, now);
+  if (age > maxAgeSeconds) {
     throw new VerifyFailed(
-      `newest restore point ${newest.file} is ${ageSeconds} s old, ` +
+      `newest restore point ${newest.file} is ${age} s old, ` +
         `older than the allowed ${maxAgeSeconds} s: backups have stopped`,
     );
   }
@@ -26,7 +38,8 @@ export function verifyNewest(backupDir: string, maxAgeSeconds: number): VerifyRe
   return {
     file: newest.file,
     timestamp: newest.timestamp,
-    ageSeconds,
+    ageSeconds: age,
     lastEventId: check.lastEventId,
+    futurePoints,
   };
 }

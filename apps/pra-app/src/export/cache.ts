@@ -1,7 +1,7 @@
 /** The exports as the service reports them: listed at most once a minute, since each listing costs an S3 call. */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { errorMessage, log } from "../log";
-import type { PointSummary } from "../server";
+import type { PointSummary } from "../restore-points";
 import { type ExportSettings, listExports } from "./s3";
 
 export const EXPORT_LISTING_TTL_MS = 60_000;

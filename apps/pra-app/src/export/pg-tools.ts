@@ -5,9 +5,12 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-/** pg_dump/pg_restore: from PG_BIN_DIR when set (the tests use the local server's), else from PATH. */
+/**
+ * PostgreSQL's programs (the clients, and the server the restore test runs): from PG_BIN_DIR when set
+ * (the image sets it; the tests use the local server's), else from PATH.
+ */
 export function pgTool(
-  name: "pg_dump" | "pg_restore",
+  name: "pg_dump" | "pg_restore" | "initdb" | "pg_ctl",
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   return env.PG_BIN_DIR ? join(env.PG_BIN_DIR, name) : name;

@@ -1,12 +1,9 @@
 /** The S3 bucket holding PostgreSQL exports: `<prefix>app-<unix-seconds>.dump`. */
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import type { ExportSettings } from "../settings";
 
-export interface ExportSettings {
-  readonly bucket: string;
-  /** Ends with "/" unless empty. */
-  readonly prefix: string;
-  readonly kmsKeyId: string | undefined;
-}
+// Read with the rest of the environment (settings.ts); re-exported for the modules that list exports.
+export { type ExportSettings, readExportSettings } from "../settings";
 
 export interface ExportObject {
   readonly file: string;
@@ -21,16 +18,6 @@ export const STAGING_DIR = ".staging/";
 
 export function exportFileName(timestamp: number): string {
   return `app-${timestamp}.dump`;
-}
-
-export function readExportSettings(
-  env: NodeJS.ProcessEnv = process.env,
-): ExportSettings | undefined {
-  const bucket = env.EXPORT_BUCKET;
-  if (!bucket) return undefined;
-  let prefix = env.EXPORT_PREFIX ?? "exports/";
-  if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
-  return { bucket, prefix, kmsKeyId: env.EXPORT_KMS_KEY_ID || undefined };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The restore test for PostgreSQL exports: the newest export exists, is recent, and pg_restore reads it. */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { nowSeconds } from "../backup/points";
+import { ageSeconds as ageOf, nowSeconds, splitByDate } from "../backup/points";
 import { VerifyFailed } from "../backup/verify";
 import { checkExportObject } from "./check";
 import { type ExportSettings, listExports } from "./s3";
@@ -11,6 +11,8 @@ export interface ExportVerifyResult {
   readonly timestamp: number;
   readonly ageSeconds: number;
   readonly tables: string[];
+  /** Exports dated in the future: suspect, not counted. */
+  readonly futureExports: string[];
 }
 
 export async function verifyNewestExport(
@@ -19,9 +21,16 @@ export async function verifyNewestExport(
   maxAgeSeconds: number,
 ): Promise<ExportVerifyResult> {
   const where = `s3://${settings.bucket}/${settings.prefix}`;
-  const newest = (await listExports(client, settings))[0];
-  if (!newest) throw new VerifyFailed(`no export in ${where}`);
-  const ageSeconds = nowSeconds() - newest.timestamp;
+  const now = nowSeconds();
+  // As for SQLite points: an export dated in the future is suspect and never counts as the newest.
+  const { current, future } = splitByDate(await listExports(client, settings), now);
+  const futureExports = future.map((object) => object.file);
+  const [newest] = current;
+  if (!newest) {
+    const suspects = futureExports.map((file) => `; ${file} is dated in the future`).join("");
+    throw new VerifyFailed(`no export in ${where}${suspects}`);
+  }
+  const ageSeconds = ageOf(newest.timestamp, now);
   if (ageSeconds > maxAgeSeconds) {
     throw new VerifyFailed(
       `newest export ${newest.file} is ${ageSeconds} s old, ` +
@@ -39,5 +48,6 @@ export async function verifyNewestExport(
     timestamp: newest.timestamp,
     ageSeconds,
     tables: check.tables,
+    futureExports,
   };
 }

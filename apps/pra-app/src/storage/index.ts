@@ -1,13 +1,12 @@
-import type { Settings } from "../settings";
+import type { DatabaseSettings } from "../settings";
 import { createPostgresStorage } from "./postgres";
 import { createSqliteStorage } from "./sqlite";
 import type { Storage } from "./types";
 
 export type { Storage, StoredEvent } from "./types";
 
-/** PostgreSQL when DATABASE_URL is set, otherwise SQLite at DB_PATH. */
-export async function openStorage(settings: Settings): Promise<Storage> {
-  if (settings.databaseUrl)
-    return createPostgresStorage(settings.databaseUrl, settings.databaseCaFile);
-  return createSqliteStorage(settings.dbPath!);
+export async function openStorage(database: DatabaseSettings): Promise<Storage> {
+  if (database.kind === "postgres")
+    return createPostgresStorage(database.databaseUrl, database.caFile);
+  return createSqliteStorage(database.dbPath);
 }

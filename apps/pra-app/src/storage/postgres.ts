@@ -1,5 +1,6 @@
 import { Pool, type PoolConfig } from "pg";
 import { log } from "../log";
+import { MAX_MESSAGE_LENGTH } from "../validation";
 import type { Storage, StoredEvent } from "./types";
 
 // Any fixed number: replicas starting together take it so only one creates the schema at a time.
@@ -69,11 +70,13 @@ export async function createPostgresStorage(
         "INSERT INTO events (message) VALUES ($1) RETURNING id, message, created_at",
         [message],
       );
-      return toEvent(result.rows[0]!);
+      const [row] = result.rows;
+      if (!row) throw new Error("the insert returned no row");
+      return toEvent(row);
     },
     countEvents: async () => {
       const result = await pool.query<{ count: string }>("SELECT count(*) AS count FROM events");
-      return Number(result.rows[0]!.count);
+      return Number(result.rows[0]?.count ?? 0);
     },
     recentEvents: async (limit) => {
       const result = await pool.query<EventRow>(
@@ -84,6 +87,25 @@ export async function createPostgresStorage(
     },
     ping: async () => {
       await pool.query("SELECT 1");
+    },
+    probeWrite: async () => {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        // The largest event, inserted and deleted in one committed transaction: it needs what an
+        // event needs. (It uses up one id; PostgreSQL sequences have gaps anyway.)
+        const inserted = await client.query<{ id: string }>(
+          "INSERT INTO events (message) VALUES ($1) RETURNING id",
+          ["p".repeat(MAX_MESSAGE_LENGTH)],
+        );
+        await client.query("DELETE FROM events WHERE id = $1", [inserted.rows[0]?.id]);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     close: async () => {
       if (!pool.ended) await pool.end();

@@ -15,5 +15,7 @@ export interface Storage {
   recentEvents(limit: number): Promise<StoredEvent[]>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
+  /** Resolves when a write the size of the largest event commits (and is undone): writes fit. */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
