@@ -437,6 +437,7 @@ function targetConfig(
       nodeInstanceType: settings.nodeInstanceType,
       nodesPerZone: settings.nodesPerZone,
       maxNodesPerZone: settings.maxNodesPerZone,
+      apiAccessCidrs: settings.apiAccessCidrs ?? [],
     },
     database: {
       instanceClass: settings.dbInstanceClass,

@@ -18,6 +18,7 @@ const DERIVED: Record<string, string> = {
   drScenarios: "per topology",
   storageClass: "the cluster's default",
   alertEmail: "none",
+  apiAccessCidrs: "none (the API is private)",
   rdsSnapshotQuota: "AWS's default (100)",
   alertWebhookUrl: "none (nobody is paged)",
   drRegion: "required",

@@ -130,6 +130,15 @@ export const labSettings = z.strictObject({
   ),
 });
 
+/** An IPv4 CIDR narrower than the whole internet: `0.0.0.0/0` is what a private API replaces. */
+function isPublicCidr(text: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  return octets.every((octet) => octet <= 255) && prefix >= 8 && prefix <= 32;
+}
+
 /** An http(s) URL without credentials: Alertmanager posts every lab alert to it. */
 function isWebhookUrl(text: string): boolean {
   try {
@@ -175,6 +184,11 @@ export const targetSettings = z.strictObject({
       .regex(/^[a-z0-9]+\.[a-z0-9]+$/)
       .default("m7i.large"),
     "an EC2 instance type",
+  ),
+  apiAccessCidrs: setting(
+    list(z.string().refine(isPublicCidr)).optional(),
+    "a list of IPv4 CIDR ranges (such as 203.0.113.0/24) that may reach the EKS API from the " +
+      "internet; unset, the API is private: reachable from inside the VPCs only (docs/aws-target.md)",
   ),
   nodesPerZone: setting(
     wholeNumber(1, 100).default(1),

@@ -80,6 +80,8 @@ export interface TargetConfig extends CommonConfig {
     readonly nodeInstanceType: string;
     readonly nodesPerZone: number;
     readonly maxNodesPerZone: number;
+    /** Ranges that may reach the EKS API from the internet (`pra:apiAccessCidrs`); none: private. */
+    readonly apiAccessCidrs: readonly string[];
   };
   readonly database: {
     readonly instanceClass: string;

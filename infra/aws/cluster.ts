@@ -49,8 +49,11 @@ export interface ClusterArgs {
   };
   /** Days control-plane logs are kept. @default 90 */
   readonly logRetentionDays?: number;
-  /** Who may reach the public API endpoint. @default ["0.0.0.0/0"] (authentication still applies) */
-  readonly publicAccessCidrs?: string[];
+  /**
+   * Ranges that may reach the API endpoint from the internet. @default none: the endpoint is
+   * private, reachable from inside the VPC (nodes, the operator host, a VPN or peered network).
+   */
+  readonly publicAccessCidrs?: readonly string[];
 }
 
 export function validateClusterArgs(args: ClusterArgs): void {
@@ -215,8 +218,11 @@ export class Cluster extends pulumi.ComponentResource {
         vpcConfig: {
           subnetIds: args.privateSubnetIds,
           endpointPrivateAccess: true,
-          endpointPublicAccess: true,
-          publicAccessCidrs: args.publicAccessCidrs ?? ["0.0.0.0/0"],
+          // Public only towards ranges the stack names (pra:apiAccessCidrs); never 0.0.0.0/0.
+          endpointPublicAccess: (args.publicAccessCidrs ?? []).length > 0,
+          ...((args.publicAccessCidrs ?? []).length > 0
+            ? { publicAccessCidrs: [...(args.publicAccessCidrs ?? [])] }
+            : {}),
         },
         accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
         encryptionConfig: { resources: ["secrets"], provider: { keyArn: args.keys.eks } },

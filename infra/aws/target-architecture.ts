@@ -92,6 +92,7 @@ export class Target extends pulumi.ComponentResource {
         nodesPerZone: design.cluster.primaryNodesPerZone,
         nodeInstanceType: config.cluster.nodeInstanceType,
         keys: { eks: keys.arns.eks, ebs: keys.arns.ebs, logs: keys.arns.logs },
+        publicAccessCidrs: config.cluster.apiAccessCidrs,
       },
       inPrimary,
     );

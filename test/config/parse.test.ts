@@ -356,3 +356,28 @@ describe("values as Pulumi passes them (every value a string)", () => {
     expect(configOf({ topology: "lab", "kubernetes:context": "k3d-pra" }).topology).toBe("lab");
   });
 });
+
+describe("the EKS API's reach (pra:apiAccessCidrs)", () => {
+  const target = { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" };
+
+  test("unset, the API is private: no range may reach it from the internet", () => {
+    const config = configOf(target);
+    if (config.topology !== "target") throw new Error("unreachable");
+    expect(config.cluster.apiAccessCidrs).toEqual([]);
+  });
+
+  test("named ranges, in YAML or as Pulumi's JSON text, open it to them only", () => {
+    const config = configOf({ ...target, apiAccessCidrs: '["203.0.113.0/24","198.51.100.7/32"]' });
+    if (config.topology !== "target") throw new Error("unreachable");
+    expect(config.cluster.apiAccessCidrs).toEqual(["203.0.113.0/24", "198.51.100.7/32"]);
+  });
+
+  test.each(["0.0.0.0/0", "10.0.0.0/4", "300.1.1.1/32", "2001:db8::/32"])(
+    "%s is refused",
+    (cidr) => {
+      expect(problemsOf({ ...target, apiAccessCidrs: [cidr] })[0]).toMatch(
+        /^pra:apiAccessCidrs: expected a list of IPv4 CIDR ranges/,
+      );
+    },
+  );
+});

@@ -257,6 +257,16 @@ describe("cluster", () => {
     );
   });
 
+  test("the API endpoint is private in both regions: no public access unless pra:apiAccessCidrs names ranges", () => {
+    for (const cluster of mocks().ofType("aws:eks/cluster:Cluster")) {
+      expect(cluster.inputs.vpcConfig).toMatchObject({
+        endpointPrivateAccess: true,
+        endpointPublicAccess: false,
+      });
+      expect(inputOf(cluster, "vpcConfig", z.looseObject({})).publicAccessCidrs).toBeUndefined();
+    }
+  });
+
   test("managed node groups run in the private subnet of every zone, one per zone", () => {
     const groups = mocks()
       .ofType("aws:eks/nodeGroup:NodeGroup")
