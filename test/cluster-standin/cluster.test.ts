@@ -42,9 +42,10 @@ test("a namespaced object cannot be applied before its namespace", async () => {
     cwd: dir.path,
     context: "standin",
   });
+  const missingNamespace: unknown = expect.stringContaining('namespaces "pra" not found');
   expect(result).toMatchObject({
     code: 1,
-    stderr: expect.stringContaining('namespaces "pra" not found') as unknown,
+    stderr: missingNamespace,
   });
 });
 

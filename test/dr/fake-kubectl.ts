@@ -103,10 +103,21 @@ export function installFakeKubectl(): FakeKubectl {
       return readFileSync(log(name), "utf8")
         .split("\n")
         .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as KubectlCall);
+        .map((line) => toCall(JSON.parse(line)));
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A logged line, checked: the script writes {"argv": [...], "stdin"?: "..."}. */
+function toCall(value: unknown): KubectlCall {
+  if (typeof value !== "object" || value === null || !("argv" in value))
+    throw new Error(`not a logged kubectl call: ${JSON.stringify(value)}`);
+  const argv = Array.isArray(value.argv)
+    ? value.argv.filter((arg): arg is string => typeof arg === "string")
+    : [];
+  const stdin = "stdin" in value && typeof value.stdin === "string" ? value.stdin : undefined;
+  return stdin === undefined ? { argv } : { argv, stdin };
 }

@@ -12,7 +12,9 @@ import {
 } from "../../dr/lab-restore-runbook";
 
 const ROOT = join(__dirname, "..", "..");
-const lab = loadStack("lab", ROOT) as LabConfig;
+const stack = loadStack("lab", ROOT);
+if (stack.topology !== "lab") throw new Error("Pulumi.lab.yaml is not a lab stack");
+const lab: LabConfig = stack;
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "pra-runbook-"));

@@ -1,3 +1,4 @@
+import { ofKind } from "../../charts/manifest";
 import { prepareStack } from "../../charts/stacks";
 import { type Assessment, assess } from "../../dr/assess";
 import {
@@ -113,9 +114,10 @@ describe("settings that break an objective", () => {
     );
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
-    const cronJob = tampered.synced.find((m) => m.metadata.name === "sqlite-backup") as unknown as {
-      spec: { schedule: string };
-    };
+    const cronJob = ofKind(tampered.synced, "CronJob").find(
+      (m) => m.metadata.name === "sqlite-backup",
+    );
+    if (!cronJob?.spec) throw new Error("no sqlite-backup CronJob");
     cronJob.spec.schedule = "*/5 * * * *";
     const { violations } = assess(config, tampered);
     expect(violations.map((v) => v.scenario)).toEqual(["data-volume-loss", "operator-error"]);
@@ -177,10 +179,9 @@ describe("settings that break an objective", () => {
     const config = configOf(prodValues, "prod");
     const { objects } = prepareStack(config);
     const tampered = structuredClone(objects);
-    const deployment = tampered.synced.find((m) => m.kind === "Deployment") as unknown as {
-      spec: { template: { spec: { topologySpreadConstraints?: unknown } } };
-    };
-    delete deployment.spec.template.spec.topologySpreadConstraints;
+    const podSpec = ofKind(tampered.synced, "Deployment")[0]?.spec?.template.spec;
+    if (!podSpec) throw new Error("no Deployment");
+    delete podSpec.topologySpreadConstraints;
     const r = recovery(assess(config, tampered), "zone-loss");
     expect(r.mode).toBe("not survived");
     expect(r.rpo).toEqual({ none: "the app is not spread over zones" });
