@@ -10,6 +10,7 @@ const PACKAGES = {
   prometheus: "prometheus",
   promtool: "prometheus",
   amtool: "prometheus-alertmanager",
+  "prometheus-alertmanager": "prometheus-alertmanager",
 } as const;
 
 export type DebianTool = keyof typeof PACKAGES;

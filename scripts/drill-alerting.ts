@@ -1,0 +1,307 @@
+/**
+ * The drill's alerting: a real Prometheus and a real Alertmanager (Debian's packages), on
+ * loopback ports with their data in the drill's temp dir, stopped with it. Prometheus scrapes
+ * the app's /metrics as kube-prometheus-stack would (its job named after the app's Service, its
+ * namespace label) and runs the stack's `pra.app` rule group (the rules that read only what the
+ * app exports and its own scrape); Alertmanager runs the stack's generated configuration with
+ * its receiver pointed at a webhook the drill serves. So the drill measures, from the
+ * disaster, when the first alert fires and when a person would be paged, beside the figures
+ * the DR model uses (dr/alerting.ts).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { alertmanagerConfig, type AlertmanagerConfig } from "../charts/alertmanager-config";
+import { ALERT_TIMING } from "../charts/constructs/alert-timing";
+import { RULE_GROUPS } from "../charts/constructs/backup-monitoring";
+import { ofKind, specOf } from "../charts/manifest";
+import { prepareStack } from "../charts/stacks";
+import { formatDuration, type LabConfig } from "../config";
+import { appDownPaging, firesAfterSeconds } from "../dr/alerting";
+import { factsOf } from "../dr/facts";
+import { debianTool } from "./debian-tools";
+
+/** The Prometheus and Alertmanager intervals the drill runs at. */
+export interface DrillIntervals {
+  readonly scrapeSeconds: number;
+  readonly evaluationSeconds: number;
+}
+
+export interface AlertingSetup {
+  /** Prometheus's rule file: `{ groups: [...] }`. */
+  readonly rules: { readonly groups: readonly unknown[] };
+  /** Alertmanager's configuration, given the drill's webhook URL. */
+  readonly alertmanager: (webhookUrl: string) => AlertmanagerConfig;
+  /** The scrape job's name (the Service's, in the cluster) and the namespace label. */
+  readonly job: string;
+  readonly namespace: string;
+  readonly intervals: DrillIntervals;
+}
+
+export interface FirstAlert {
+  readonly alert: string;
+  /** Wall-clock ms at which the drill saw Prometheus report it firing. */
+  readonly firingAtMs: number;
+  /** Wall-clock ms at which Alertmanager's notification reached the webhook. */
+  readonly pagedAtMs: number;
+}
+
+export interface Alerting {
+  /**
+   * Resolves once Prometheus has scraped the app, found it up, and no alert is pending or
+   * firing (its first evaluations ran before its first scrape).
+   */
+  scraped(deadlineMs: number): Promise<void>;
+  /** The first alert to fire, and be paged, since `sinceMs`; an error past `deadlineMs`. */
+  firstAlert(sinceMs: number, deadlineMs: number): Promise<FirstAlert>;
+  stop(): Promise<void>;
+}
+
+/** The lab stack's own rules, intervals and Alertmanager configuration, as deployed. */
+export function labAlertingSetup(config: LabConfig): AlertingSetup {
+  const { synced, ops } = prepareStack(config).objects;
+  const group = ofKind(synced, "PrometheusRule")
+    .flatMap((m) => specOf(m).groups)
+    .find((g) => g.name === RULE_GROUPS.app);
+  if (!group) throw new Error(`${config.file}: no ${RULE_GROUPS.app} rule group (pra:monitoring?)`);
+  return {
+    rules: { groups: [group] },
+    alertmanager: (url) => alertmanagerConfig(config, { kind: "webhook", url }),
+    job: factsOf(config, synced, ops).app.name,
+    namespace: config.namespace,
+    intervals: {
+      scrapeSeconds: ALERT_TIMING.scrapeIntervalSeconds,
+      evaluationSeconds: ALERT_TIMING.evaluationIntervalSeconds,
+    },
+  };
+}
+
+/** What the DR model says about the lab's app-down alerts: when they fire, when a person is paged. */
+export function modelFigures(config: LabConfig): {
+  firesWithinSeconds: number;
+  pagedWithinSeconds: number;
+} {
+  const { synced, ops } = prepareStack(config).objects;
+  const facts = factsOf(config, synced, ops);
+  const paging = appDownPaging(facts, config);
+  const hold = facts.alerting.appDownSeconds;
+  if (!("seconds" in paging.paged) || hold === undefined) throw new Error(paging.basis);
+  return {
+    firesWithinSeconds:
+      firesAfterSeconds(hold, ALERT_TIMING.evaluationIntervalSeconds) +
+      ALERT_TIMING.scrapeIntervalSeconds +
+      ALERT_TIMING.evaluationIntervalSeconds,
+    pagedWithinSeconds: paging.paged.seconds,
+  };
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitReady(url: string, what: string, child: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited: ${log()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} was not ready within 30 s: ${log()}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Alert names in a Prometheus /api/v1/alerts answer, in the state asked for. */
+function alertsIn(body: unknown, state: string): string[] {
+  const data = isRecord(body) ? body.data : undefined;
+  const alerts = isRecord(data) && Array.isArray(data.alerts) ? (data.alerts as unknown[]) : [];
+  return alerts
+    .filter(isRecord)
+    .filter((a) => a.state === state && isRecord(a.labels))
+    .map((a) => String((a.labels as Record<string, unknown>).alertname));
+}
+
+/**
+ * Starts Alertmanager, a webhook receiver and Prometheus scraping `target` (`host:port`), in
+ * `dir`. Every process is stopped by `stop()`, and killed by `track`'s owner if the drill dies.
+ */
+export async function startAlerting(
+  setup: AlertingSetup,
+  target: string,
+  dir: string,
+  track: (child: ChildProcess) => ChildProcess = (child) => child,
+): Promise<Alerting> {
+  const prometheusBin = debianTool("prometheus");
+  const alertmanagerBin = debianTool("prometheus-alertmanager");
+  mkdirSync(dir, { recursive: true });
+  const [promPort, amPort] = [await freePort(), await freePort()];
+
+  // The webhook: records each firing alert's notification, with when the alert started firing.
+  const pages: { alert: string; startsAtMs: number; receivedAtMs: number }[] = [];
+  const webhook: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    request.on("end", () => {
+      try {
+        const payload: unknown = JSON.parse(body);
+        const alerts =
+          isRecord(payload) && Array.isArray(payload.alerts) ? (payload.alerts as unknown[]) : [];
+        for (const alert of alerts.filter(isRecord)) {
+          if (alert.status !== "firing" || !isRecord(alert.labels)) continue;
+          pages.push({
+            alert: String(alert.labels.alertname),
+            startsAtMs: Date.parse(String(alert.startsAt)),
+            receivedAtMs: Date.now(),
+          });
+        }
+      } catch {
+        // not Alertmanager's JSON: ignored
+      }
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((listening) => webhook.listen(0, "127.0.0.1", listening));
+  const address = webhook.address();
+  const webhookUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
+
+  const s = (seconds: number) => formatDuration(seconds);
+  writeFileSync(join(dir, "alertmanager.yml"), stringify(setup.alertmanager(webhookUrl)));
+  writeFileSync(join(dir, "rules.yml"), stringify(setup.rules));
+  writeFileSync(
+    join(dir, "prometheus.yml"),
+    stringify({
+      global: {
+        scrape_interval: s(setup.intervals.scrapeSeconds),
+        evaluation_interval: s(setup.intervals.evaluationSeconds),
+      },
+      rule_files: ["rules.yml"],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+      scrape_configs: [
+        {
+          // kube-prometheus-stack names a ServiceMonitor's job after the Service and labels
+          // every target with its namespace: the rules select on both.
+          job_name: setup.job,
+          static_configs: [{ targets: [target], labels: { namespace: setup.namespace } }],
+        },
+      ],
+    }),
+  );
+
+  const logs = { prometheus: "", alertmanager: "" };
+  const start = (name: keyof typeof logs, command: string, args: string[]) => {
+    const child = track(spawn(command, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] }));
+    child.stderr?.on("data", (chunk: Buffer) => {
+      logs[name] = (logs[name] + chunk.toString("utf8")).slice(-4000);
+    });
+    return child;
+  };
+  const alertmanager = start("alertmanager", alertmanagerBin, [
+    `--config.file=${join(dir, "alertmanager.yml")}`,
+    `--storage.path=${join(dir, "alertmanager-data")}`,
+    `--web.listen-address=127.0.0.1:${amPort}`,
+    // One instance: no gossip port, no cluster to wait for.
+    "--cluster.listen-address=",
+  ]);
+  const prometheus = start("prometheus", prometheusBin, [
+    `--config.file=${join(dir, "prometheus.yml")}`,
+    `--storage.tsdb.path=${join(dir, "prometheus-data")}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ]);
+  const stop = async () => {
+    for (const child of [prometheus, alertmanager]) {
+      if (child.exitCode === null && child.signalCode === null) {
+        // Five seconds to shut down cleanly, then killed; the timer never outlives the child.
+        const exited = new Promise<void>((done) => {
+          const timer = setTimeout(done, 5000);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            done();
+          });
+        });
+        child.kill("SIGTERM");
+        await exited;
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+    }
+    webhook.closeAllConnections();
+    await new Promise((closed) => webhook.close(closed));
+  };
+  try {
+    await waitReady(
+      `http://127.0.0.1:${amPort}/-/ready`,
+      "Alertmanager",
+      alertmanager,
+      () => logs.alertmanager,
+    );
+    await waitReady(
+      `http://127.0.0.1:${promPort}/-/ready`,
+      "Prometheus",
+      prometheus,
+      () => logs.prometheus,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const api = async (path: string): Promise<unknown> =>
+    (await fetch(`http://127.0.0.1:${promPort}${path}`)).json();
+
+  return {
+    async scraped(deadlineMs) {
+      const query = encodeURIComponent(`up{job="${setup.job}", namespace="${setup.namespace}"}`);
+      while (Date.now() < deadlineMs) {
+        const body = await api(`/api/v1/query?query=${query}`);
+        const data = isRecord(body) ? body.data : undefined;
+        const result =
+          isRecord(data) && Array.isArray(data.result) ? (data.result as unknown[]) : [];
+        const first = result[0];
+        const up = isRecord(first) && Array.isArray(first.value) && first.value[1] === "1";
+        const alerts = await api("/api/v1/alerts");
+        const quiet = [...alertsIn(alerts, "pending"), ...alertsIn(alerts, "firing")].length === 0;
+        if (up && quiet) return;
+        await sleep(200);
+      }
+      throw new Error(`Prometheus did not scrape ${target} in time: ${logs.prometheus}`);
+    },
+    async firstAlert(sinceMs, deadlineMs) {
+      let firing: { alert: string; atMs: number } | undefined;
+      while (Date.now() < deadlineMs) {
+        if (!firing) {
+          const [alert] = alertsIn(await api("/api/v1/alerts"), "firing");
+          if (alert !== undefined) firing = { alert, atMs: Date.now() };
+        }
+        // Prometheus sends an alert as starting when it fired: never before the disaster.
+        const page = pages.find((p) => p.alert === firing?.alert && p.startsAtMs >= sinceMs - 1000);
+        if (firing && page) {
+          return { alert: firing.alert, firingAtMs: firing.atMs, pagedAtMs: page.receivedAtMs };
+        }
+        await sleep(250);
+      }
+      throw new Error(
+        firing
+          ? `${firing.alert} fired but Alertmanager paged nobody in time: ${logs.alertmanager}`
+          : `no alert fired in time: ${logs.prometheus}`,
+      );
+    },
+    stop,
+  };
+}
