@@ -38,52 +38,68 @@ export type LabDamage =
   | { readonly nodeLost: true };
 
 export interface ScenarioDamage {
-  /** One sentence: what is deleted, stuck or changed, and which data goes with it. */
+  /** One sentence: what is deleted, stuck or changed in the lab, and which data goes with it. */
   readonly lab: string;
   readonly labDamage: LabDamage;
+  /** The same for the target, whose data lives in AWS's services rather than in the cluster. */
+  readonly target: string;
 }
 
 export const SCENARIO_DAMAGE: Readonly<Record<ScenarioId, ScenarioDamage>> = {
   "pod-crash": {
     lab: "the app's pod is killed; the claims and the data are intact",
     labDamage: { podKilled: true },
+    target: "an app pod is killed; the other replicas and the database are intact",
   },
   "node-loss": {
     lab: "the node is gone with both claims' volumes (node-local) and every pod on it",
     labDamage: { nodeLost: true },
+    target: "a node and its pods are gone; no data lives on a node",
   },
   "data-volume-loss": {
     lab:
       "claim pra-data is deleted: Terminating while the app's pod mounts it, then gone with the " +
       "live database; backup pods that mount it stay Pending meanwhile",
     labDamage: { claimDeleted: "data" },
+    target: "the RDS primary's storage fails",
   },
   "backup-volume-loss": {
     lab:
       "claim pra-backup is deleted: Terminating while the app's pod mounts it, then gone with " +
       "every restore point; backup and restore-test pods stay Pending meanwhile",
     labDamage: { claimDeleted: "backup" },
+    target:
+      "the export bucket and the exports in it are deleted (versioned, and replicated to the DR region)",
   },
   "both-volumes-loss": {
     lab: "both claims' volumes are gone (they are on the same node's disk)",
     labDamage: { nodeLost: true },
+    target: "the RDS instance, its in-region automated backups and the export bucket are gone",
   },
   "zone-loss": {
     lab: "the zone, and so the lab's only node, is gone",
     labDamage: { nodeLost: true },
+    target: "a zone's nodes and pods, and the RDS instance in it, are gone",
   },
   "region-loss": {
     lab: "the region, and so the whole cluster, is gone",
     labDamage: { nodeLost: true },
+    target: "the primary region's cluster, database, bucket and keys are unreachable",
   },
   "operator-error": {
     lab:
       "rows of the live database are changed or deleted at a known time; every object is " +
       "intact, and backups taken after the error hold it",
     labDamage: { rowsChanged: true },
+    target:
+      "rows of the database are changed or deleted at a known time; the standby, the replica " +
+      "and backups taken after it hold the error",
   },
   "backups-deleted": {
     lab: "an account with the namespace's rights deletes both claims: data and restore points",
     labDamage: { nodeLost: true },
+    target:
+      "someone with the account's credentials deletes the database, its snapshots and the " +
+      "exports; copies in the locked DR vault cannot be deleted",
   },
 };
