@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { isManifest } from "../../charts/manifest";
-import { type PraConfig, parseStackConfig, stackFileName } from "../../config";
+import { cloudNames, type PraConfig, parseStackConfig, stackFileName } from "../../config";
 import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
 import { isCustomResource, type Manifest } from "../../infra/kubernetes/deployment-plan";
 import { typeToken } from "../../infra/kubernetes/kubernetes-object";
@@ -287,6 +287,8 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     const topic = mocks()
       .ofType("aws:sns/topic:Topic")
       .find((t) => t.state.arn === topicArn)!;
+    // The name the GitOps copy of the configuration builds its ARN from (alarmTopicArn()).
+    expect(topic.state.name).toBe(cloudNames(stack).alarmTopic);
     expect(doc(policy.inputs.policy).Statement).toEqual([
       { Sid: "PublishAlerts", Effect: "Allow", Action: "sns:Publish", Resource: topicArn },
       {
