@@ -115,10 +115,13 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
     "-p",
     JSON.stringify({ spec: { suspend: value } }),
   ];
+  const backupOnly = scenario === "backup-volume-loss";
+  const claim = backupOnly ? names.backupClaim : names.dataClaim;
   const down =
     `DOWN: ${deployment} in namespace ${ns} is scaled to zero; ` +
-    "keep it there until the restore is done";
-  const claim = scenario === "backup-volume-loss" ? names.backupClaim : names.dataClaim;
+    (backupOnly
+      ? `its data is intact: scale it back up once ${claim.name} is recreated`
+      : "keep it there until the restore is done");
   const claimLost = scenario !== "operator-error";
   const claimLines = claim.yaml.trimEnd().split("\n");
 
@@ -142,7 +145,9 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
   const scaleDown: RunbookStep[] = [
     {
       id: "scale-app-down",
-      description: `Scale ${deployment} to zero, so nothing writes the database during the restore`,
+      description: backupOnly
+        ? `Scale ${deployment} to zero, so that its pod releases ${claim.name}`
+        : `Scale ${deployment} to zero, so nothing writes the database during the restore`,
       argv: kubectl("scale", deployment, "--replicas=0"),
       appIfFailed: `UNCHANGED: ${deployment} may still be serving; nothing was restored`,
       onFailure: `Check that the context and namespace are right:\n  ${k("get", deployment)}`,
@@ -163,7 +168,7 @@ export function labRestoreSteps(config: LabConfig, options: RunbookOptions = {})
       id: "wait-claim-released",
       description:
         `Wait until claim ${claim.name} is gone: it is released once no pod mounts it ` +
-        "(a suspended CronJob's running Job may still hold it)",
+        "(a backup Job still running may hold it until it ends)",
       argv: kubectl("wait", "--for=delete", `pvc/${claim.name}`, timeout),
       appIfFailed: down,
       onFailure:
