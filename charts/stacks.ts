@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { App, type Chart, YamlOutputType } from "cdk8s";
 import { stringify } from "yaml";
 import type { PraConfig, TargetConfig } from "../config";
+import { drDesignOf } from "../config/dr-design";
 import { writeAlertmanagerConfig } from "./alertmanager-config";
 import { stackLabels } from "./constructs/names";
 import { NamespaceChart } from "./constructs/namespace-chart";
@@ -43,8 +44,9 @@ export function defineStack(config: PraConfig, apps: { synced: App; ops: App }):
 
 /**
  * The target's workload as the DR region's cluster runs it after a failover: the same charts,
- * with the network rules naming the DR VPC's ranges. Applied by a person during a failover
- * (dr/runbooks.ts), never synced and never deployed by Pulumi.
+ * with the network rules naming the DR VPC's ranges and the image from the DR region's registry
+ * (config/dr-design.ts). Applied by the failover (dr/failover-runbook.ts), never synced; in warm
+ * standby Pulumi deploys it scaled to zero beforehand (infra/kubernetes/dr-workloads.ts).
  */
 export function defineFailover(config: TargetConfig, app: App): Chart[] {
   const labels = stackLabels(config.stack);
@@ -53,7 +55,7 @@ export function defineFailover(config: TargetConfig, app: App): Chart[] {
     labels,
   });
   const workload = new TargetChart(app, `${config.stack}-failover`, {
-    config,
+    config: { ...config, image: drDesignOf(config).image },
     labels,
     region: "dr",
   });

@@ -54,6 +54,8 @@ export interface FailoverStep {
   readonly stdin?: (captured: Captured) => string;
   /** One line saying what stdin holds. */
   readonly stdinSummary?: string;
+  /** The shell line a person runs instead, when the step reads stdin. */
+  readonly byHand?: string;
   /** Keep the trimmed stdout under this name for later steps. */
   readonly captures?: string;
   /** The captured value is a secret: never echoed, never printed. */
@@ -162,6 +164,21 @@ function common(config: TargetConfig, n: WorkloadNames, dr: DrDesign) {
   const none = figure(0, "runs in the background; a later step waits for it");
   return { awsIn, kubectlIn, timeout, call, none, dr };
 }
+
+/** The secret rewrite as a person types it, with $SECRET and $DB_HOST set by the steps before. */
+const secretByHand = (secretId: string, region: string) =>
+  `printf '%s' "$SECRET" | jq -c --arg h "$DB_HOST" '.host=$h' | ` +
+  shellLine([
+    "aws",
+    "secretsmanager",
+    "put-secret-value",
+    "--secret-id",
+    secretId,
+    "--secret-string",
+    "file:///dev/stdin",
+    "--region",
+    region,
+  ]);
 
 /** Sets `host` in the secret's JSON, keeping every other field (the password is never printed). */
 export function withHost(secretJson: string, host: string): string {
@@ -550,6 +567,7 @@ function failover(
       ),
       stdin: (captured) => withHost(captured.SECRET ?? "", captured.DB_HOST ?? ""),
       stdinSummary: "the secret's JSON with host set to $DB_HOST (never printed)",
+      byHand: secretByHand(t.secret.drArn, t.drRegion),
       standsIfFailed: `${dbReady}; the secret in ${t.drRegion} still names the primary's host`,
       figure: call,
       needs: ["secret-replica"],
@@ -737,7 +755,9 @@ function failover(
               "--multi-az",
               "--apply-immediately",
             ),
-            standsIfFailed: `${dbReady} in one zone only`,
+            standsIfFailed:
+              `the database ${db.drIdentifier} serves writes in ${t.drRegion}, in one zone only; ` +
+              stillPrimary,
             figure: none,
             needs: [],
           },
@@ -1018,6 +1038,7 @@ function failback(
       ),
       stdin: (captured) => withHost(captured.SECRET ?? "", captured.DB_HOST ?? ""),
       stdinSummary: "the secret's JSON with host set to $DB_HOST (never printed)",
+      byHand: secretByHand(p.secretArn, t.region),
       standsIfFailed: down,
       figure: call,
       needs: [],

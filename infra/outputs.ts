@@ -7,6 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { TargetConfig } from "../config";
+import type { FailoverTargets } from "../config/dr-design";
 
 /** What every stack exports. */
 export type CommonOutputs = {
@@ -45,6 +46,11 @@ export type TargetOutputs = {
    * a restore) rather than undefined, which `pulumi up` would warn about.
    */
   readonly drDatabaseEndpoint?: pulumi.Output<string>;
+  /**
+   * Every name the failover and failback read (npm run failover, dr/failover-runbook.ts), in the
+   * shape config/dr-design.ts's schema checks: `pulumi stack output --json` feeds the runbook.
+   */
+  readonly failover: pulumi.Output<FailoverTargets>;
 };
 
 export type TargetStackOutputs = CommonOutputs & { readonly topology: "target" } & TargetOutputs;

@@ -168,13 +168,26 @@ function header(index: number, steps: readonly FailoverStep[]): string {
   return `[${index + 1}/${steps.length}] ${steps[index]!.description}`;
 }
 
+/**
+ * `argv` as a shell line in which `$NAME` still expands: an argument holding one is double-quoted,
+ * so a person who set the captured values (the lines that assign them) can paste the rest.
+ */
+function shellWithValues(argv: readonly string[]): string {
+  return argv
+    .map((arg) =>
+      /\$[A-Z_]+/.test(arg) ? `"${arg.replace(/["\\`]/g, "\\$&")}"` : shellLine([arg]),
+    )
+    .join(" ");
+}
+
 /** The line a person runs for `step`, `$NAME` left for the values captured earlier. */
 function commandLine(step: FailoverStep): string {
+  if (step.byHand !== undefined) return step.byHand;
   if (step.tool === "http") {
     const [method, url] = step.argv;
     return step.body === undefined
-      ? shellLine(["curl", "-fsS", "-X", method ?? "GET", url ?? ""])
-      : shellLine([
+      ? shellWithValues(["curl", "-fsS", "-X", method ?? "GET", url ?? ""])
+      : shellWithValues([
           "curl",
           "-fsS",
           "-X",
@@ -186,7 +199,7 @@ function commandLine(step: FailoverStep): string {
           url ?? "",
         ]);
   }
-  const line = shellLine(step.argv);
+  const line = shellWithValues(step.argv);
   return step.captures ? `${step.captures}=$(${line})` : line;
 }
 
@@ -205,7 +218,8 @@ function planText(request: Request): string {
     lines.push(`      if it fails: ${step.standsIfFailed}`);
   });
   lines.push(
-    "$STARTED is the run's start (unix seconds); every other $NAME is captured by the step that names it.",
+    "A value written with a leading $ is captured by the step that names it; $STARTED is the run's " +
+      "start (by hand: STARTED=$(date +%s) first).",
   );
   if (direction === "failback")
     lines.push("Afterwards, by hand:", ...afterFailback(config, targets).map((l) => `  - ${l}`));

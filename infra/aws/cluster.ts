@@ -147,6 +147,8 @@ function serviceTrust(service: string): string {
 
 export class Cluster extends pulumi.ComponentResource {
   public readonly clusterName: pulumi.Output<string>;
+  /** The managed node groups, one per zone in zone order, with their capacity: a failover resizes them. */
+  public readonly nodeGroups: pulumi.Output<{ name: string } & NodeCapacity>[];
   public readonly clusterArn: pulumi.Output<string>;
   public readonly endpoint: pulumi.Output<string>;
   /** Secret: the kubeconfig (no credentials in it, but it names the endpoint and CA). */
@@ -415,6 +417,9 @@ export class Cluster extends pulumi.ComponentResource {
     );
 
     this.clusterName = cluster.name;
+    this.nodeGroups = nodeGroups.map((group, zone) =>
+      group.nodeGroupName.apply((groupName) => ({ name: groupName, ...args.nodesPerZone[zone]! })),
+    );
     this.clusterArn = cluster.arn;
     this.endpoint = cluster.endpoint;
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((vpc) => vpc.clusterSecurityGroupId);

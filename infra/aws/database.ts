@@ -73,6 +73,8 @@ export class Database extends pulumi.ComponentResource {
   public readonly address: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly subnetGroupName: pulumi.Output<string>;
+  /** The TLS-only parameter group: a failback's re-seeded instance uses it too. */
+  public readonly parameterGroupName: pulumi.Output<string>;
   public readonly secretName: pulumi.Output<string>;
   public readonly secretArn: pulumi.Output<string>;
 
@@ -212,6 +214,7 @@ export class Database extends pulumi.ComponentResource {
     this.address = instance.address;
     this.securityGroupId = securityGroup.id;
     this.subnetGroupName = subnetGroup.name;
+    this.parameterGroupName = parameterGroup.name;
     this.secretName = secret.name;
     this.secretArn = secret.arn;
     this.registerOutputs({

@@ -2,11 +2,15 @@
  * The disaster-recovery region. Pilot light: a network and an EKS cluster at minimal
  * capacity, ready to scale, and the database's automated backups replicated there (restore to
  * any point of the retention). Warm standby: the same, plus a cross-region read replica of the
- * database and nodes running in every zone. The failover steps are in docs/aws-target.md.
+ * database and nodes running in every zone. Which parts exist is declared once in
+ * config/dr-design.ts (the DR model reads the same list); the DR cluster's add-ons, identities,
+ * settings and standby workload are infra/kubernetes/dr-workloads.ts. The failover is
+ * dr/failover-runbook.ts (npm run failover).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrStrategy, TargetDesign } from "../../config";
+import type { DrPart } from "../../config/dr-design";
 import { Cluster } from "./cluster";
 import { POSTGRES_PORT } from "./database";
 import { Network } from "./network";
@@ -16,6 +20,8 @@ export interface DrRegionArgs {
   readonly strategy: DrStrategy;
   /** Figures from describeTargetDesign. */
   readonly design: TargetDesign;
+  /** The parts the DR region holds (config/dr-design.ts's drDesignOf): what is built here follows it. */
+  readonly parts: readonly DrPart[];
   readonly clusterName: string;
   readonly nodeInstanceType: string;
   /** Keys of the DR region. */
@@ -41,6 +47,11 @@ export function validateDrRegionArgs(args: DrRegionArgs): void {
       `DrRegion: strategy ${args.strategy} differs from the design's ${args.design.drStrategy}`,
     );
   }
+  if (args.parts.includes("read-replica") !== args.design.database.crossRegionReplica) {
+    throw new Error(
+      "DrRegion: the DR parts and the design disagree on the cross-region read replica",
+    );
+  }
 }
 
 export class DrRegion extends pulumi.ComponentResource {
@@ -54,6 +65,7 @@ export class DrRegion extends pulumi.ComponentResource {
   /** Where a database restored (or promoted) in the DR region lives. */
   public readonly databaseSubnetGroupName: pulumi.Output<string>;
   public readonly databaseSecurityGroupId: pulumi.Output<string>;
+  public readonly databaseParameterGroupName: pulumi.Output<string>;
   public readonly cluster: Cluster;
 
   /** Pass the DR region's aws provider in `opts.providers`: every child uses it. */
@@ -145,8 +157,9 @@ export class DrRegion extends pulumi.ComponentResource {
     );
     this.databaseSubnetGroupName = subnetGroup.name;
     this.databaseSecurityGroupId = securityGroup.id;
+    this.databaseParameterGroupName = parameterGroup.name;
 
-    if (design.database.crossRegionReplica) {
+    if (args.parts.includes("read-replica")) {
       const replica = new aws.rds.Instance(
         `${name}-replica`,
         {

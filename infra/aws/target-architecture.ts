@@ -11,6 +11,9 @@ import {
   type TargetConfig,
   type TargetDesign,
 } from "../../config";
+import { prepareStack } from "../../charts/stacks";
+import { backupSelectionOf } from "../../dr/backup-selection";
+import { drDesignOf, ecrImage, type FailoverTargets } from "../../config/dr-design";
 import type { TargetOutputs } from "../outputs";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";
@@ -18,8 +21,10 @@ import { BackupStorage } from "./backup-storage";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { DrRegion } from "./dr-region";
+import { ImageReplication } from "./image-replication";
 import { Keys } from "./kms";
 import { Network } from "./network";
+import { ServiceNameZone } from "./service-name";
 import { type PodIdentities, WorkloadIdentity } from "./workload-identity";
 
 export interface TargetArgs {
@@ -32,6 +37,21 @@ export class Target extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
   /** What the cluster's workloads wait for: pods pick up their AWS role only when they start. */
   public readonly podIdentities: PodIdentities;
+  /**
+   * The DR cluster, with what its workloads need: the same identities as the primary's, scoped to
+   * the DR region's bucket, keys, secret replica and alarm topic.
+   */
+  public readonly dr: {
+    readonly kubernetesProvider: Cluster["kubernetesProvider"];
+    readonly clusterName: pulumi.Output<string>;
+    readonly vpcId: pulumi.Output<string>;
+    readonly podIdentities: PodIdentities;
+    readonly exportBucketName: pulumi.Output<string>;
+    readonly exportKeyArn: pulumi.Output<string>;
+    readonly alarmTopicArn: pulumi.Output<string>;
+  };
+  /** The private zone of the service's stable name. */
+  public readonly serviceZoneId: pulumi.Output<string>;
   /** The stack outputs of the target's architecture. */
   public readonly outputs: TargetOutputs;
 
@@ -139,18 +159,21 @@ export class Target extends pulumi.ComponentResource {
           logs: keys.arns.logs,
         },
         databaseArn: database.instanceArn,
+        volumeClaims: backupSelectionOf(config, prepareStack(config).objects.synced).volumeClaims,
         restoreTest: { vpcId: network.vpcId, subnetGroupName: database.subnetGroupName },
         plan: design.backupPlan,
         restoreTesting: design.restoreTesting,
       },
       inPrimary,
     );
+    const drDesign = drDesignOf(config);
     const drRegion = new DrRegion(
       `${name}-dr-region`,
       {
         region: config.dr.region,
         strategy: config.dr.strategy,
         design,
+        parts: drDesign.parts,
         clusterName: names.drClusterName,
         nodeInstanceType: config.cluster.nodeInstanceType,
         keys: {
@@ -212,7 +235,125 @@ export class Target extends pulumi.ComponentResource {
       inPrimary,
     );
 
+    // The DR cluster's workloads run as the same identities, in the DR region: the export bucket's
+    // replica and its key, the secret's replica (same name and ARN but for the region) and key.
+    const drSecretArn = database.secretArn.apply((arn) =>
+      arn.replace(`:secretsmanager:${config.region}:`, `:secretsmanager:${config.dr.region}:`),
+    );
+    const drIdentity = new WorkloadIdentity(
+      `${name}-dr-workload-identity`,
+      {
+        clusterName: drRegion.clusterName,
+        region: config.dr.region,
+        vpcId: drRegion.vpcId,
+        namespace: config.namespace,
+        exportBucketArn: storage.replicaBucketArn,
+        exportKeyArn: drKeys.arns.s3,
+        databaseSecretArn: drSecretArn,
+        secretsKeyArn: drKeys.arns.secrets,
+        alarmTopicArn: alarms.drTopicArn,
+        alarmKeyArn: drKeys.arns.sns,
+      },
+      inDr,
+    );
+    const image = ecrImage(config.image);
+    if (drDesign.parts.includes("image-replica") && image && drDesign.replicatedRepository) {
+      new ImageReplication(
+        `${name}-image-replication`,
+        {
+          repository: drDesign.replicatedRepository,
+          imageAccount: image.account,
+          accountId,
+          drRegion: config.dr.region,
+        },
+        inPrimary,
+      );
+    }
+    const serviceZone = new ServiceNameZone(
+      `${name}-service-name`,
+      {
+        zone: drDesign.serviceName.zone,
+        vpcs: [
+          { vpcId: network.vpcId, region: config.region },
+          { vpcId: drRegion.vpcId, region: config.dr.region },
+        ],
+      },
+      inPrimary,
+    );
+
+    const failover: pulumi.Output<FailoverTargets> = pulumi
+      .output({
+        nodeGroups: pulumi.all(drRegion.cluster.nodeGroups),
+        drCluster: drRegion.clusterName,
+        drIdentifier:
+          drRegion.replicaIdentifier ?? pulumi.output(`${names.databaseIdentifier}-restored`),
+        automatedBackupsArn: drRegion.automatedBackupsReplicationArn,
+        subnetGroupName: drRegion.databaseSubnetGroupName,
+        securityGroupId: drRegion.databaseSecurityGroupId,
+        parameterGroupName: drRegion.databaseParameterGroupName,
+        kmsKeyArn: drKeys.arns.rds,
+        primaryCluster: cluster.clusterName,
+        primarySubnetGroup: database.subnetGroupName,
+        primarySecurityGroup: database.securityGroupId,
+        primaryParameterGroup: database.parameterGroupName,
+        primaryKmsKeyArn: keys.arns.rds,
+        primarySecretArn: database.secretArn,
+        secretName: database.secretName,
+        drSecretArn,
+        exportBucket: storage.replicaBucketName,
+        appRoleArn: drIdentity.appRoleArn,
+        zoneId: serviceZone.zoneId,
+      })
+      .apply(
+        (o): FailoverTargets => ({
+          stack: config.stack,
+          region: config.region,
+          drRegion: config.dr.region,
+          strategy: config.dr.strategy,
+          parts: [...drDesign.parts],
+          drCluster: { name: o.drCluster, nodeGroups: o.nodeGroups },
+          database: {
+            primaryIdentifier: names.databaseIdentifier,
+            drIdentifier: o.drIdentifier,
+            automatedBackupsArn: o.automatedBackupsArn,
+            subnetGroupName: o.subnetGroupName,
+            securityGroupId: o.securityGroupId,
+            parameterGroupName: o.parameterGroupName,
+            kmsKeyArn: o.kmsKeyArn,
+            instanceClass: config.database.instanceClass,
+            backupRetentionDays: design.database.backupRetentionDays,
+          },
+          primary: {
+            clusterName: o.primaryCluster,
+            subnetGroupName: o.primarySubnetGroup,
+            securityGroupId: o.primarySecurityGroup,
+            parameterGroupName: o.primaryParameterGroup,
+            kmsKeyArn: o.primaryKmsKeyArn,
+            secretArn: o.primarySecretArn,
+          },
+          secret: { name: o.secretName, drArn: o.drSecretArn },
+          exportBucket: o.exportBucket,
+          appRoleArn: o.appRoleArn,
+          serviceName: {
+            zoneId: o.zoneId,
+            record: drDesign.serviceName.record,
+            ttl: drDesign.serviceName.ttl,
+          },
+          image: drDesign.image,
+        }),
+      );
+
     this.design = design;
+    this.serviceZoneId = serviceZone.zoneId;
+    this.dr = {
+      kubernetesProvider: drRegion.cluster.kubernetesProvider,
+      clusterName: drRegion.clusterName,
+      vpcId: drRegion.vpcId,
+      podIdentities: drIdentity.associations,
+      exportBucketName: storage.replicaBucketName,
+      exportKeyArn: drKeys.arns.s3,
+      alarmTopicArn: alarms.drTopicArn,
+    };
     this.kubernetesProvider = cluster.kubernetesProvider;
     this.vpcId = network.vpcId;
     this.podIdentities = identity.associations;
@@ -236,6 +377,7 @@ export class Target extends pulumi.ComponentResource {
       drClusterName: drRegion.clusterName,
       drKubeconfig: pulumi.secret(drRegion.kubeconfig),
       ...(drRegion.replicaEndpoint ? { drDatabaseEndpoint: drRegion.replicaEndpoint } : {}),
+      failover,
     };
     this.registerOutputs(this.outputs);
   }

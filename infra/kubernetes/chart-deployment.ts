@@ -30,6 +30,11 @@ export interface ChartDeploymentArgs {
    * @default nothing
    */
   readonly objectsDependOn?: readonly pulumi.Resource[];
+  /**
+   * Changes the synthesized objects before they are deployed (the DR region's standby scales
+   * them down). @default none
+   */
+  readonly transform?: (manifests: Manifest[]) => Manifest[];
 }
 
 /** The synced charts' objects, in the order and with the content `cdk8s synth` writes them. */
@@ -51,7 +56,8 @@ export class ChartDeployment extends pulumi.ComponentResource {
 
   constructor(name: string, args: ChartDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:ChartDeployment", name, {}, opts);
-    const plan = deploymentPlan(chartManifests(args.charts), {
+    const manifests = chartManifests(args.charts);
+    const plan = deploymentPlan(args.transform ? args.transform(manifests) : manifests, {
       addonWebhookKinds: args.addons?.webhookKinds ?? [],
     });
     const objects = new Map<string, KubernetesObject>();

@@ -368,6 +368,27 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           state: { name: functionName, arn: arn("lambda", `function:${functionName}`) },
         };
       }
+      case "aws:eks/nodeGroup:NodeGroup": {
+        // Unnamed node groups get a generated name, as Terraform's provider gives them.
+        const groupName = autoName(inputs.nodeGroupName);
+        return {
+          id: `${String(inputs.clusterName)}:${groupName}`,
+          state: { nodeGroupName: groupName, arn: arn("eks", `nodegroup/${groupName}`) },
+        };
+      }
+      case "aws:route53/zone:Zone": {
+        const zoneId = `Z${h.toUpperCase()}`;
+        return { id: zoneId, state: { zoneId, arn: `arn:aws:route53:::hostedzone/${zoneId}` } };
+      }
+      case "kubernetes:networking.k8s.io/v1:Ingress": {
+        // The AWS Load Balancer Controller names an internal ALB internal-k8s-<ns>-<name>-<hash>.
+        const namespace = isRecord(inputs.metadata) ? String(inputs.metadata.namespace) : "";
+        const hostname = `internal-k8s-${namespace}-${h.slice(0, 10)}.${region}.elb.amazonaws.com`;
+        return {
+          id: `${namespace}/${name}`,
+          state: { status: { loadBalancer: { ingress: [{ hostname }] } } },
+        };
+      }
       case "aws:cloudwatch/metricAlarm:MetricAlarm":
         return {
           id: autoName(inputs.name),

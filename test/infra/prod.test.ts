@@ -298,17 +298,20 @@ describe("cluster", () => {
       mocks().one("aws:eks/addon:Addon", "pra-cluster-eks-pod-identity-agent").inputs.addonName,
     ).toBe("eks-pod-identity-agent");
     const pods = mocks().ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation");
-    const accounts = pods.map(
-      (p) => `${String(p.inputs.namespace)}/${String(p.inputs.serviceAccount)}`,
-    );
-    expect(accounts.sort()).toEqual([
-      "external-secrets/external-secrets",
-      "kube-system/aws-load-balancer-controller",
-      "monitoring/alertmanager",
-      "pra/pra-app",
-      "pra/pra-export",
-      "pra/pra-restore-test",
-    ]);
+    // The same identities in each region's cluster: the DR cluster runs the failover workload.
+    for (const region of [PRIMARY, DR]) {
+      const accounts = pods
+        .filter((p) => p.region === region)
+        .map((p) => `${String(p.inputs.namespace)}/${String(p.inputs.serviceAccount)}`);
+      expect(accounts.sort()).toEqual([
+        "external-secrets/external-secrets",
+        "kube-system/aws-load-balancer-controller",
+        "monitoring/alertmanager",
+        "pra/pra-app",
+        "pra/pra-export",
+        "pra/pra-restore-test",
+      ]);
+    }
     for (const roleArn of [association.roleArn, ...pods.map((p) => p.inputs.roleArn)]) {
       const role = mocks().byIdOrArn(roleArn)!;
       const trust = doc(role.inputs.assumeRolePolicy).Statement[0]!;
