@@ -5,6 +5,7 @@
  * The recovery model reads only these facts, so it describes what is deployed, not what was meant.
  */
 
+import { type BackupSelection, backupSelectionOf } from "./backup-selection";
 import {
   isKind,
   type Kind,
@@ -87,6 +88,8 @@ export interface LabFacts extends CommonFacts {
 export interface TargetFacts extends CommonFacts {
   readonly topology: "target";
   readonly design: TargetDesign;
+  /** What AWS Backup snapshots, from the deployed objects (dr/backup-selection.ts). */
+  readonly backupSelection: BackupSelection;
   readonly allocatedStorageGb: number;
 }
 
@@ -109,7 +112,7 @@ export function factsOf(
   };
   return config.topology === "lab"
     ? labFacts(config, common, synced, ops)
-    : targetFacts(config, common);
+    : targetFacts(config, common, synced);
 }
 
 function labFacts(
@@ -147,11 +150,16 @@ function labFacts(
   };
 }
 
-function targetFacts(config: TargetConfig, common: CommonFacts): TargetFacts {
+function targetFacts(
+  config: TargetConfig,
+  common: CommonFacts,
+  synced: readonly Manifest[],
+): TargetFacts {
   return {
     ...common,
     topology: "target",
     design: describeTargetDesign(config),
+    backupSelection: backupSelectionOf(config, synced),
     allocatedStorageGb: config.database.allocatedStorageGb,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { formatDuration } from "../config";
 import type { Assessment } from "./assess";
+import { describeSelection } from "./backup-selection";
 import { mermaidDiagram } from "./diagram";
 import type { Bound, Recovery } from "./recovery";
 
@@ -48,6 +49,7 @@ export function renderReport(assessment: Assessment): string {
       : `**${violations.length} declared objective(s) cannot be met**; ` +
         "`npm run synth`, `pulumi up` and `npm run check` refuse this stack.",
     "",
+    ...protection(assessment),
     "## Scenarios",
     "",
     "| scenario | RPO | RTO | meets the objectives | recovery | people's time | how |",
@@ -86,6 +88,21 @@ export function renderReport(assessment: Assessment): string {
     lines.push("## What does not hold", "", ...violations.map((v) => `- ${v.message}`), "");
   }
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** What the target protects and how, read from the stack (the lab's backups are its CronJob). */
+function protection({ facts }: Assessment): string[] {
+  if (facts.topology !== "target") return [];
+  const plan = facts.design.backupPlan;
+  return [
+    "## What is backed up",
+    "",
+    `AWS Backup snapshots ${describeSelection(facts.backupSelection)} every ` +
+      `${plan.intervalHours}h, keeps them ${plan.retentionDays}d and copies them to the ` +
+      `${facts.design.regions.dr} vault; the database also keeps ` +
+      `${facts.design.database.backupRetentionDays}d of point-in-time recovery.`,
+    "",
+  ];
 }
 
 function bound(value: Bound): string {

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, formatDuration, listStacks, loadStack } from "../config";
 import { assess } from "../dr/assess";
+import { describeSelection } from "../dr/backup-selection";
 import { quotaProblems } from "../dr/quotas";
 
 const usage = "usage: npm run check [-- --stack <stack>]";
@@ -23,7 +24,12 @@ function main(): number {
   for (const stack of stacks) {
     try {
       const config = loadStack(stack, process.cwd());
-      const { violations } = assess(config);
+      const { violations, facts } = assess(config);
+      if (facts.topology === "target") {
+        console.log(
+          `${config.file}: AWS Backup selects ${describeSelection(facts.backupSelection)}`,
+        );
+      }
       const quotas = quotaProblems(config);
       if (quotas.length > 0) {
         failed++;

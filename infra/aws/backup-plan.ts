@@ -1,6 +1,7 @@
 /**
  * AWS Backup: a vault in each region (the DR one locked in compliance mode), a plan that
- * snapshots the database and the tagged EBS volumes on a schedule derived from the RPO and
+ * snapshots what holds data (dr/backup-selection.ts: the database, and EBS volumes only where the
+ * stack deploys a claim) on a schedule derived from the RPO and
  * copies every recovery point to the DR vault, and a restore testing plan that restores the
  * database from its newest recovery point and checks the restored instance.
  */
@@ -28,6 +29,11 @@ export interface BackupPlanArgs {
     readonly logs: pulumi.Input<string>;
   };
   readonly databaseArn: pulumi.Input<string>;
+  /**
+   * The claims whose volumes hold data (dr/backup-selection.ts). None: no volume selection, which
+   * would otherwise back up nothing while the plan looked as if it protected volumes.
+   */
+  readonly volumeClaims: readonly string[];
   /** Where restore tests put the restored database: private subnets, a closed security group. */
   readonly restoreTest: {
     readonly vpcId: pulumi.Input<string>;
@@ -182,19 +188,23 @@ export class BackupPlan extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.backup.Selection(
-      `${name}-volumes`,
-      {
-        name: `${args.baseName}-volumes`,
-        planId: plan.id,
-        iamRoleArn: role.arn,
-        resources: [pulumi.interpolate`arn:${partition}:ec2:*:*:volume/*`],
-        conditions: [
-          { stringEquals: [{ key: `aws:ResourceTag/${BACKUP_TAG.key}`, value: BACKUP_TAG.value }] },
-        ],
-      },
-      parent,
-    );
+    if (args.volumeClaims.length > 0) {
+      new aws.backup.Selection(
+        `${name}-volumes`,
+        {
+          name: `${args.baseName}-volumes`,
+          planId: plan.id,
+          iamRoleArn: role.arn,
+          resources: [pulumi.interpolate`arn:${partition}:ec2:*:*:volume/*`],
+          conditions: [
+            {
+              stringEquals: [{ key: `aws:ResourceTag/${BACKUP_TAG.key}`, value: BACKUP_TAG.value }],
+            },
+          ],
+        },
+        parent,
+      );
+    }
 
     // Restore testing: a restored copy in the private subnets, behind a group nothing may enter.
     const restoreTestGroup = new aws.ec2.SecurityGroup(

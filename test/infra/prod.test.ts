@@ -527,16 +527,15 @@ describe("backup plan and restore testing", () => {
     expect(copies[0]!.lifecycle).toEqual({ deleteAfter: 14 });
   });
 
-  test("it selects the database and the volumes the StorageClass tags", () => {
+  test("it selects what holds data: the database, and no EBS volume since the target claims none", () => {
     const selections = mocks().ofType("aws:backup/selection:Selection");
     const db = mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
-    expect(selections.map((s) => s.inputs.resources)).toContainEqual([db.state.arn]);
-    const volumes = selections.find((s) =>
-      String(inputOf(s, "resources", shapes.strings)[0]).includes(":volume/"),
-    )!;
-    expect(volumes.inputs.conditions).toEqual([
-      { stringEquals: [{ key: "aws:ResourceTag/pra-backup", value: "true" }] },
-    ]);
+    expect(selections.map((s) => s.inputs.resources)).toEqual([[db.state.arn]]);
+    expect(
+      mocks()
+        .ofType("kubernetes:core/v1:PersistentVolumeClaim")
+        .map((claim) => claim.name),
+    ).toEqual([]);
   });
 
   test("a restore testing plan restores the newest recovery point daily and a function checks it", () => {
