@@ -24,10 +24,12 @@
  * container runs `pra-app serve` as a process, ready once /ready answers. So a replay checks data.
  *
  * Time: the cluster's clock is the real clock plus an offset. When nothing real is in progress (no
- * process starting or stopping), a wait jumps the clock to the next thing due (a CronJob run, the
- * end of a grace period or a deadline) or to its own timeout, so a wait of minutes takes
- * milliseconds. The CLI runs in this process see the cluster's clock (restore points are named by
- * it); `pra-app serve` sees the real clock.
+ * process starting or stopping) and every pending wait is idle, the clock jumps to the next thing
+ * due (a CronJob run, the end of a grace period, a Job's deadline), or after a quiet spell to the
+ * first wait's timeout, so a wait of minutes takes milliseconds to seconds. The CLI runs in this
+ * process see the cluster's clock (restore points are named by it); `pra-app serve` sees the real
+ * clock. Only one node is modelled (the lab's): node, zone and region losses are not replayed,
+ * since the lab does not survive them.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
