@@ -13,12 +13,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { alertmanagerConfig, type AlertmanagerConfig } from "../charts/alertmanager-config";
+import { alertmanagerConfig } from "../charts/alertmanager-config";
 import { ALERT_TIMING } from "../charts/constructs/alert-timing";
 import { RULE_GROUPS } from "../charts/constructs/backup-monitoring";
 import { ofKind, specOf } from "../charts/manifest";
 import { prepareStack } from "../charts/stacks";
-import { formatDuration, type LabConfig } from "../config";
+import { type LabConfig, parseDuration } from "../config";
 import { appDownPaging, firesAfterSeconds } from "../dr/alerting";
 import { factsOf } from "../dr/facts";
 import { debianTool } from "./debian-tools";
@@ -32,8 +32,8 @@ export interface DrillIntervals {
 export interface AlertingSetup {
   /** Prometheus's rule file: `{ groups: [...] }`. */
   readonly rules: { readonly groups: readonly unknown[] };
-  /** Alertmanager's configuration, given the drill's webhook URL. */
-  readonly alertmanager: (webhookUrl: string) => AlertmanagerConfig;
+  /** Alertmanager's configuration, given the drill's webhook URL (written out as YAML). */
+  readonly alertmanager: (webhookUrl: string) => Readonly<Record<string, unknown>>;
   /** The scrape job's name (the Service's, in the cluster) and the namespace label. */
   readonly job: string;
   readonly namespace: string;
@@ -183,7 +183,7 @@ export async function startAlerting(
   const address = webhook.address();
   const webhookUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
 
-  const s = (seconds: number) => formatDuration(seconds);
+  const s = msDuration;
   writeFileSync(join(dir, "alertmanager.yml"), stringify(setup.alertmanager(webhookUrl)));
   writeFileSync(join(dir, "rules.yml"), stringify(setup.rules));
   writeFileSync(
@@ -303,5 +303,131 @@ export async function startAlerting(
       );
     },
     stop,
+  };
+}
+
+/** `seconds` as a Prometheus or Alertmanager duration, to the millisecond. */
+function msDuration(seconds: number): string {
+  return `${Math.max(1, Math.round(seconds * 1000))}ms`;
+}
+
+/**
+ * The lab's setup with every interval and hold divided by `timeScale` (the drill's
+ * `--time-scale`): the rules and routes stay the lab's, only their clock runs faster.
+ */
+export function scaledSetup(setup: AlertingSetup, timeScale: number): AlertingSetup {
+  if (timeScale === 1) return setup;
+  const scale = (text: unknown) => {
+    const seconds = typeof text === "string" ? parseDuration(text) : undefined;
+    if (seconds === undefined) throw new Error(`not a duration: ${String(text)}`);
+    return msDuration(seconds / timeScale);
+  };
+  const scaleKeys = (object: Record<string, unknown>, keys: readonly string[]) =>
+    Object.fromEntries(
+      Object.entries(object).map(([key, value]) => [
+        key,
+        keys.includes(key) ? scale(value) : value,
+      ]),
+    );
+  return {
+    ...setup,
+    rules: {
+      groups: setup.rules.groups.map((group) => {
+        if (!isRecord(group) || !Array.isArray(group.rules)) throw new Error("not a rule group");
+        return {
+          ...scaleKeys(group, ["interval"]),
+          rules: (group.rules as unknown[])
+            .filter(isRecord)
+            .map((rule) => scaleKeys(rule, ["for"])),
+        };
+      }),
+    },
+    alertmanager: (url) => {
+      const config = setup.alertmanager(url);
+      const timers = ["group_wait", "group_interval", "repeat_interval"];
+      const route = config.route;
+      if (!isRecord(route) || !Array.isArray(route.routes)) throw new Error("no route tree");
+      return {
+        ...config,
+        route: {
+          ...scaleKeys(route, timers),
+          routes: (route.routes as unknown[]).filter(isRecord).map((r) => scaleKeys(r, timers)),
+        },
+      };
+    },
+    intervals: {
+      scrapeSeconds: setup.intervals.scrapeSeconds / timeScale,
+      evaluationSeconds: setup.intervals.evaluationSeconds / timeScale,
+    },
+  };
+}
+
+/** What `npm run drill` reports about alerting, at the stack's own clock. */
+export interface AlertMeasurement {
+  readonly alert: string;
+  /** From the disaster to the alert firing, and to the webhook's page (scaled back). */
+  readonly firedSeconds: number;
+  readonly pagedSeconds: number;
+  readonly model: { readonly firesWithinSeconds: number; readonly pagedWithinSeconds: number };
+  /** The line the drill prints. */
+  readonly line: string;
+}
+
+export interface DrillAlerting {
+  /** Resolves once Prometheus sees the app up and quiet: the disaster may start. */
+  ready(): Promise<void>;
+  /** Starts waiting for the first page after the disaster; resolves with the measurement. */
+  measure(disasterAtMs: number): Promise<AlertMeasurement>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The drill's alerting for the lab stack `config`: its rules and Alertmanager configuration, at
+ * the drill's time scale, scraping the service at `serviceUrl`.
+ */
+export async function startDrillAlerting(
+  config: LabConfig,
+  serviceUrl: string,
+  dir: string,
+  track: (child: ChildProcess) => ChildProcess,
+  timeScale: number,
+): Promise<DrillAlerting> {
+  const model = modelFigures(config);
+  const alerting = await startAlerting(
+    scaledSetup(labAlertingSetup(config), timeScale),
+    new URL(serviceUrl).host,
+    dir,
+    track,
+  );
+  // Generous: the model's bound at the drill's clock, twice, plus process start-up.
+  const patienceMs = ((2 * model.pagedWithinSeconds) / timeScale) * 1000 + 30_000;
+  const round = (seconds: number) => Math.round(seconds * 100) / 100;
+  return {
+    ready: () => alerting.scraped(Date.now() + patienceMs),
+    async measure(disasterAtMs) {
+      const first = await alerting.firstAlert(disasterAtMs, Date.now() + patienceMs);
+      const drillFired = (first.firingAtMs - disasterAtMs) / 1000;
+      const drillPaged = (first.pagedAtMs - disasterAtMs) / 1000;
+      const firedSeconds = round(drillFired * timeScale);
+      const pagedSeconds = round(drillPaged * timeScale);
+      const within =
+        firedSeconds <= model.firesWithinSeconds && pagedSeconds <= model.pagedWithinSeconds;
+      const scaled =
+        timeScale === 1
+          ? ""
+          : `; time-scaled x${round(timeScale)}: ${round(drillFired)} s and ${round(drillPaged)} s ` +
+            "in the drill";
+      return {
+        alert: first.alert,
+        firedSeconds,
+        pagedSeconds,
+        model,
+        line:
+          `time to alert measured: ${first.alert} fired ${firedSeconds} s after the disaster, ` +
+          `paged the webhook at ${pagedSeconds} s (model: fires within ${model.firesWithinSeconds} s, ` +
+          `pages within ${model.pagedWithinSeconds} s) ${within ? "ok" : "LATER THAN THE MODEL"}${scaled}`,
+      };
+    },
+    stop: () => alerting.stop(),
   };
 }
