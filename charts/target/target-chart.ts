@@ -85,15 +85,16 @@ export class TargetChart extends Chart {
       keepWithinSeconds: config.backup.keepWithinSeconds,
       keepLast: config.backup.keepLast,
     });
-    // The restore test restores the newest export into a server of its own: it needs neither the
-    // live database's credentials nor its network path, only scratch space for the data.
+    // The restore test restores the newest export into a server of its own, on scratch space sized
+    // for the data. It never connects to the live database; it gets DATABASE_URL because that is
+    // what makes the app read exports (apps/pra-app/src/contract.ts, backendOf).
     const restoreTestNeeds = needsOf(invocationOf(["verify"], "postgres"));
     const restoreTest = new RestoreTestSchedule(this, "restore-test", {
       runtime: runtimeAs(
         "restore-test-service-account",
         TARGET_IDENTITIES.restoreTest.serviceAccount,
       ),
-      database: { env: {}, mounts: [], singleWriter: false, engine: "postgres" },
+      database,
       schedule: config.restoreTest.schedule,
       maxAgeSeconds: config.restoreTest.maxAgeSeconds,
       activeDeadlineSeconds: Math.max(300, design.workload.restoreTestSeconds),

@@ -235,12 +235,18 @@ describe("logical exports and their restore test", () => {
     expect(pod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
   });
 
-  test("postgres-restore-test reads S3 as pra-restore-test, not the database, on scratch sized for the data", () => {
+  test("postgres-restore-test reads S3 as pra-restore-test, on scratch sized for the data", () => {
     const cronJob = find(all, "CronJob", "postgres-restore-test");
     const pod = podSpecOf(cronJob);
     expect(pod.serviceAccountName).toBe("pra-restore-test");
     expect(containerOf(cronJob).envFrom).toEqual([{ configMapRef: { name: "pra-cloud" } }]);
-    expect(containerOf(cronJob).env ?? []).toEqual([]);
+    // DATABASE_URL selects the exports; the test never connects to the database.
+    expect(containerOf(cronJob).env).toEqual([
+      {
+        name: "DATABASE_URL",
+        valueFrom: { secretKeyRef: { name: "pra-database", key: "DATABASE_URL" } },
+      },
+    ]);
     expect(pod.affinity).toBeUndefined();
     // prod provisions 50 GiB: 62.5 GiB restored, plus WAL and the runtime's own.
     expect(pod.volumes).toEqual([

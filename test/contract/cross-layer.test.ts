@@ -186,11 +186,17 @@ function appPods(): AppPod[] {
 
 const pods = appPods();
 
-test("the target runs the service, the export and the restore test", () => {
-  expect(pods.map((p) => `${p.name}: ${p.needs.invocation.command}`).sort()).toEqual([
-    "postgres-export: backup",
-    "postgres-restore-test: verify",
-    "pra-app: serve",
+test("the target runs the service, the export and the restore test, each on PostgreSQL", () => {
+  // The backend is what the pod's environment selects (backendOf reads it as the app does): a pod
+  // left on SQLite would look for restore points in an empty /backup.
+  expect(
+    pods
+      .map((p) => `${p.name}: ${p.needs.invocation.command} (${p.needs.invocation.backend})`)
+      .sort(),
+  ).toEqual([
+    "postgres-export: backup (postgres)",
+    "postgres-restore-test: verify (postgres)",
+    "pra-app: serve (postgres)",
   ]);
 });
 

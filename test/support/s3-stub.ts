@@ -1,6 +1,7 @@
 /**
  * A minimal S3-compatible server on 127.0.0.1 for tests (path-style requests, no authentication):
- * PutObject, CopyObject, HeadObject, GetObject, DeleteObject, ListObjectsV2 and multipart uploads.
+ * PutObject, CopyObject, HeadObject, GetObject, DeleteObject, ListObjectsV2 and multipart uploads
+ * (parts uploaded or copied from a byte range of an object).
  * Objects live in memory with the headers they were written with, so tests can check encryption
  * settings. (No maintained npm package serves the S3 API locally with today's SDK: s3rver, the usual
  * choice, was last released in 2021.)
@@ -99,6 +100,14 @@ export async function startS3Stub(): Promise<S3Stub> {
     return bucket;
   };
 
+  /** The object an `x-amz-copy-source` header names (`bucket/key`, URL-encoded). */
+  const sourceOf = (copySource: string) => {
+    const [, sourceBucket = "", ...sourceKey] = decodeURIComponent(copySource)
+      .replace(/^\/?/, "/")
+      .split("/");
+    return bucketOf(sourceBucket).get(sourceKey.join("/"));
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://stub");
     const method = request.method ?? "GET";
@@ -147,7 +156,24 @@ export async function startS3Stub(): Promise<S3Stub> {
     if (uploadId) {
       const upload = uploads.get(uploadId);
       if (!upload) return sendXml(response, 404, "<Error><Code>NoSuchUpload</Code></Error>");
-      if (method === "PUT") {
+      if (method === "PUT" && typeof request.headers["x-amz-copy-source"] === "string") {
+        // UploadPartCopy: a byte range of an existing object becomes the part.
+        const source = sourceOf(request.headers["x-amz-copy-source"]);
+        if (!source) return noSuchKey(response, method);
+        const range = /^bytes=(\d+)-(\d+)$/.exec(
+          String(request.headers["x-amz-copy-source-range"] ?? ""),
+        );
+        const part = range
+          ? source.body.subarray(Number(range[1]), Number(range[2]) + 1)
+          : source.body;
+        upload.parts.set(Number(query.get("partNumber")), part);
+        sendXml(
+          response,
+          200,
+          `<CopyPartResult><ETag>"part-${query.get("partNumber")}"</ETag>` +
+            `<LastModified>${new Date().toISOString()}</LastModified></CopyPartResult>`,
+        );
+      } else if (method === "PUT") {
         upload.parts.set(Number(query.get("partNumber")), await readBody(request));
         response.writeHead(200, { etag: `"part-${query.get("partNumber")}"` });
         response.end();
@@ -173,10 +199,7 @@ export async function startS3Stub(): Promise<S3Stub> {
     if (method === "PUT") {
       const copySource = request.headers["x-amz-copy-source"];
       if (typeof copySource === "string") {
-        const [, sourceBucket = "", ...sourceKey] = decodeURIComponent(copySource)
-          .replace(/^\/?/, "/")
-          .split("/");
-        const source = bucketOf(sourceBucket).get(sourceKey.join("/"));
+        const source = sourceOf(copySource);
         if (!source) return noSuchKey(response, method);
         bucket.set(key, {
           body: source.body,

@@ -150,12 +150,11 @@ function isCommand(value: string | undefined): value is CommandName {
 }
 
 /**
- * The backend an environment selects, as cli.ts reads it: DATABASE_URL (backup, serve) or
- * EXPORT_BUCKET (verify, backups read exports) over DB_PATH and BACKUP_DIR.
+ * The backend an environment selects, as cli.ts reads it: DATABASE_URL selects PostgreSQL and its
+ * S3 exports (for every command), whatever DB_PATH and BACKUP_DIR say.
  */
 export function backendOf(environmentNames: Iterable<string>): Backend {
-  for (const name of environmentNames)
-    if (name === "DATABASE_URL" || name === "EXPORT_BUCKET") return "postgres";
+  for (const name of environmentNames) if (name === "DATABASE_URL") return "postgres";
   return "sqlite";
 }
 
@@ -323,10 +322,11 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
       };
     }
     case "verify":
-      // The live database is not needed: the export is restored into a server of its own.
+      // The live database is never connected to: the export is restored into a server of its own.
+      // DATABASE_URL is read only because it is what selects the exports (cli.ts).
       return {
         invocation,
-        environment: [...COMMON_ENVIRONMENT, ...EXPORT_ENVIRONMENT],
+        environment: [...postgresEnvironment, ...EXPORT_ENVIRONMENT],
         files: pgTools(pgBinDir, ["pg_restore", "initdb", "pg_ctl", "postgres"]),
         // The throwaway server listens on a Unix socket in the scratch directory: no network.
         destinations: [S3, CREDENTIALS],
@@ -345,7 +345,7 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
     case "backups":
       return {
         invocation,
-        environment: [...COMMON_ENVIRONMENT, ...EXPORT_ENVIRONMENT.filter(isExportNaming)],
+        environment: [...postgresEnvironment, ...EXPORT_ENVIRONMENT.filter(isExportNaming)],
         files: [],
         destinations: [S3, CREDENTIALS],
         awsActions: [LIST],

@@ -47,6 +47,10 @@ export function exportStore(
           age_seconds: result.ageSeconds,
           max_age_seconds: maxAgeSeconds,
           tables: result.tables,
+          rows: result.rows,
+          newest_event_time: result.newestEventSeconds ?? null,
+          // The RPO this export achieves, for the Job's log line (docs/app.md).
+          achieved_rpo_seconds: result.achievedRpoSeconds ?? null,
           future_points: result.futureExports,
         },
         notes: result.futureExports.map(

@@ -4,8 +4,11 @@
  * streamed from S3 into it by pg_restore, then queried: rows per table and the newest event's time.
  * The server listens on a Unix socket in its own directory only (no network, no password), runs as
  * the container's user, and is stopped and removed afterwards whatever happened.
+ *
+ * PostgreSQL refuses to run as root. The image never runs as root; run as root anyway (a developer's
+ * shell, CI), the server runs as `nobody`, owning the throwaway directory.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -15,6 +18,17 @@ import { exportBody, firstError, streamInto, tablesRead } from "./check";
 import { pgTool, runTool } from "./pg-tools";
 
 const USER = "pra_restore_test";
+const NOBODY = 65534;
+const asRoot = () => process.getuid?.() === 0;
+
+/** The server's programs as a user PostgreSQL accepts (see above). */
+function serverCommand(name: "initdb" | "pg_ctl", args: readonly string[]): [string, string[]] {
+  if (!asRoot()) return [pgTool(name), [...args]];
+  return [
+    "setpriv",
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", pgTool(name), ...args],
+  ];
+}
 const DATABASE = "restored";
 /** The app's table; its newest row's time is the point the export restores to. */
 const EVENTS = "events";
@@ -75,16 +89,23 @@ export async function restoreIntoThrowaway(
   // Only this server: no PGHOST, PGPASSWORD or PGDATABASE from the pod's environment.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PGHOST: dir, PGUSER: USER };
   let started = false;
+  if (asRoot()) chownSync(dir, NOBODY, NOBODY);
   try {
     const init = await runTool(
-      pgTool("initdb"),
-      ["--pgdata", data, "--username", USER, "--auth=trust", "--encoding=UTF8", "--no-sync"],
+      ...serverCommand("initdb", [
+        "--pgdata",
+        data,
+        "--username",
+        USER,
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--no-sync",
+      ]),
       env,
     );
     if (init.code !== 0) return failed(`initdb failed: ${firstError(init.stderr)}`);
     const start = await runTool(
-      pgTool("pg_ctl"),
-      [
+      ...serverCommand("pg_ctl", [
         "--pgdata",
         data,
         "--log",
@@ -93,7 +114,7 @@ export async function restoreIntoThrowaway(
         "-o",
         `${SERVER_OPTIONS} -k '${dir}'`,
         "start",
-      ],
+      ]),
       env,
     );
     if (start.code !== 0)
@@ -109,12 +130,15 @@ export async function restoreIntoThrowaway(
     );
     if (restore.fetchError) return failed(`could not be fetched: ${restore.fetchError}`);
     if (restore.code !== 0)
-      return failed(`pg_restore could not restore it: ${firstError(restore.stderr)}`);
+      return failed(`pg_restore cannot read all of it: ${firstError(restore.stderr)}`);
     const tables = tablesRead(restore.stderr);
     return { ok: true, tables, ...(await withClient(dir, DATABASE, readBack)) };
   } finally {
     if (started)
-      await runTool(pgTool("pg_ctl"), ["--pgdata", data, "--mode=immediate", "stop"], env);
+      await runTool(
+        ...serverCommand("pg_ctl", ["--pgdata", data, "--mode=immediate", "stop"]),
+        env,
+      );
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,9 +1,13 @@
-/** The restore test for PostgreSQL exports: the newest export exists, is recent, and pg_restore reads it. */
+/**
+ * The restore test for PostgreSQL exports: the newest export exists, is recent, and restores into a
+ * throwaway PostgreSQL (throwaway.ts) whose rows are counted; the newest event restored gives the RPO
+ * the export achieves (now minus that event's time).
+ */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ageSeconds as ageOf, nowSeconds, splitByDate } from "../backup/points";
 import { VerifyFailed } from "../backup/verify";
-import { checkExportObject } from "./check";
 import { type ExportSettings, listExports } from "./s3";
+import { restoreTestExport } from "./throwaway";
 
 export interface ExportVerifyResult {
   readonly file: string;
@@ -11,6 +15,12 @@ export interface ExportVerifyResult {
   readonly timestamp: number;
   readonly ageSeconds: number;
   readonly tables: string[];
+  /** Rows restored, by table. */
+  readonly rows: Readonly<Record<string, number>>;
+  /** Unix seconds of the newest event restored; undefined when the table is empty. */
+  readonly newestEventSeconds: number | undefined;
+  /** Now minus the newest event's time: the data a disaster now would lose at most, if writes went on. */
+  readonly achievedRpoSeconds: number | undefined;
   /** Exports dated in the future: suspect, not counted. */
   readonly futureExports: string[];
 }
@@ -37,7 +47,7 @@ export async function verifyNewestExport(
         `older than the allowed ${maxAgeSeconds} s: backups have stopped`,
     );
   }
-  const check = await checkExportObject(client, settings.bucket, newest.key);
+  const check = await restoreTestExport(client, settings.bucket, newest.key);
   if (!check.ok) throw new VerifyFailed(`newest export ${newest.file} ${check.reason}`);
   if (!check.tables.includes("events")) {
     throw new VerifyFailed(`newest export ${newest.file} holds no data for the events table`);
@@ -48,6 +58,10 @@ export async function verifyNewestExport(
     timestamp: newest.timestamp,
     ageSeconds,
     tables: check.tables,
+    rows: check.rows,
+    newestEventSeconds: check.newestEventSeconds,
+    achievedRpoSeconds:
+      check.newestEventSeconds === undefined ? undefined : nowSeconds() - check.newestEventSeconds,
     futureExports,
   };
 }
