@@ -255,12 +255,15 @@ function expectDone(name: string): Replay {
 
 test.each([["data-volume-loss"], ["operator-error --point"], ["operator-error --before"]])(
   "%s: the runbook ends with the app serving point B's data",
-  (name) => {
+  async (name) => {
     const replay = expectDone(name);
     const pointB = replay.stack.points[1];
     expect(pointB?.ids).toEqual([1, 2, 3, 4, 5]);
     expect(eventIds(dataDb(replay.stack))).toEqual(pointB?.ids);
-    expect(replay.stack.cluster.serviceUrl(NS, "pra-app")).toMatch(/^http/);
+    // The app's pod serves it: the count a user reads is point B's.
+    const response = await fetch(`${replay.stack.cluster.serviceUrl(NS, "pra-app")}/count`);
+    const body: unknown = await response.json();
+    expect(body).toEqual({ count: 5 });
     expect(replay.stdout).toContain(`will act on kube context "${CONTEXT}", namespace ${NS}`);
   },
 );
