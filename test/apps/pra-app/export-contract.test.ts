@@ -218,8 +218,9 @@ test("an export cut short fails the restore test with pg_restore's reason, leavi
 
 test("pra-app verify reports the rows restored and the RPO the newest export achieves", async () => {
   await anExport();
+  // DATABASE_URL selects the exports; verify never connects to that database.
   const run = await runPraApp(["verify", "--max-age", "5m"], {
-    DATABASE_URL: undefined,
+    DATABASE_URL: databaseUrl,
     EXPORT_BUCKET: BUCKET,
     EXPORT_PREFIX: settings.prefix,
   });

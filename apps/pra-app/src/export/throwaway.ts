@@ -42,10 +42,14 @@ export interface RestoredData {
 
 /**
  * A server that loads fast and keeps nothing: no fsync, minimal WAL (its size bounded, which the
- * contract's scratch estimate counts on), no replication, reachable only through its socket.
+ * contract's scratch estimate counts on), no replication, reachable only through its socket; small
+ * memory settings, since it shares the restore test's container with the app and pg_restore.
  */
 const SERVER_OPTIONS = [
   "-c listen_addresses=''",
+  "-c shared_buffers=32MB",
+  "-c maintenance_work_mem=32MB",
+  "-c work_mem=4MB",
   "-c fsync=off",
   "-c synchronous_commit=off",
   "-c full_page_writes=off",
