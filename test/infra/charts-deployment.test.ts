@@ -177,6 +177,22 @@ describe("lab (the committed stack file), in the configured kube context", () =>
     expect(releases).toHaveLength(lab.config.monitoring ? 1 : 0);
     if (releases[0]) expectRelease(releases[0], ADDON_CHARTS.prometheusStack);
   });
+
+  test("Alertmanager sends the lab's alerts to pra:alertWebhookUrl", () => {
+    if (lab.config.topology !== "lab") throw new Error("the lab stack is a lab");
+    const release = lab.run.mocks.one(RELEASE, "pra-addons-prometheus-stack");
+    const values = inputOf(
+      release,
+      "values",
+      z.looseObject({
+        alertmanager: z.looseObject({ config: z.looseObject({ receivers: z.array(z.unknown()) }) }),
+      }),
+    );
+    expect(values.alertmanager.config.receivers).toContainEqual({
+      name: "pra-lab",
+      webhook_configs: [{ url: lab.config.alerts.webhookUrl, send_resolved: true }],
+    });
+  });
 });
 
 describe("lab with monitoring off", () => {
