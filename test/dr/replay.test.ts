@@ -205,6 +205,12 @@ beforeAll(async () => {
     scenario("operator-error --before", "operator-error", (stack) =>
       restore(stack, ["--before", String(stack.errorAt)]),
     ),
+    (async () => {
+      // No damage: the data-volume-loss runbook run by mistake on an intact claim.
+      const stack = await runningStack(REPO_ROOT);
+      stack.liveBefore = eventIds(dataDb(stack));
+      replays.set("intact claim", await restore(stack, []));
+    })(),
     scenario(
       "data-volume-loss by hand",
       "data-volume-loss",
@@ -300,6 +306,19 @@ test("the README's by-hand restore is exactly the generated runbook", () => {
       readme,
     )?.[1];
   expect(block).toBe(labRestoreCommands(labConfig, "pra-app", "data-volume-loss").join("\n"));
+});
+
+test("the volume-loss runbook on an intact claim stops at its first step and changes nothing", () => {
+  const replay = replays.get("intact claim");
+  if (!replay) throw new Error("no replay");
+  expect(replay.code).toBe(1);
+  expect(replay.stderr).toContain(
+    "why: claim pra-data is intact: to restore onto it, run with --scenario operator-error",
+  );
+  expect(replay.stderr).toContain("The app is UNCHANGED: nothing was changed.");
+  expect(replay.stack.endpoint.calls.filter((argv) => argv[0] !== "config")).toHaveLength(1);
+  expect(eventIds(dataDb(replay.stack))).toEqual(replay.stack.liveBefore);
+  expect(replay.stack.cluster.serviceUrl(NS, "pra-app")).toMatch(/^http/);
 });
 
 test("backup-volume-loss: the app keeps its data and a new restore point is written", () => {
