@@ -1,10 +1,12 @@
 /**
  * Alarms on what breaks recovery, to an encrypted SNS topic in each region: AWS Backup job,
  * copy and restore failures (EventBridge), S3 replication failures and latency, database free
- * storage, and (warm standby) the cross-region replica's lag.
+ * storage, (warm standby) the cross-region replica's lag, and restore tests whose validation
+ * does not pass in time (failed, or never reported).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { VALIDATION_METRIC } from "./restore-validator/settings";
 
 export interface AlarmsArgs {
   readonly baseName: string;
@@ -28,6 +30,25 @@ export interface AlarmsArgs {
     readonly identifier: pulumi.Input<string>;
     readonly lagAlarmSeconds: number;
   };
+  /** How often the AWS Backup restore test runs (TargetDesign.restoreTesting), in hours: 24 or 168. */
+  readonly restoreTestIntervalHours: number;
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * The restore-validation alarm's window: daily periods (the test's own cadence, or a seventh of a
+ * weekly one), one more than an interval holds, all of them without a passing validation. The
+ * extra day covers a test that validates a little later than the last (its start window, a slow
+ * restore) and the day still in progress, which has no datapoint yet. CloudWatch allows at most
+ * seven days of evaluation, so a weekly test is watched over seven days: one run must pass.
+ */
+export function restoreValidationWindow(intervalHours: number): {
+  periodSeconds: number;
+  evaluationPeriods: number;
+} {
+  const days = Math.max(1, Math.ceil(intervalHours / 24));
+  return { periodSeconds: DAY_SECONDS, evaluationPeriods: Math.min(7, days + 1) };
 }
 
 const FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED"];
@@ -169,6 +190,29 @@ export class Alarms extends pulumi.ComponentResource {
         inDr,
       );
     }
+
+    // The validator emits 1 per passing validation (restore-validator/settings.ts): none in the
+    // window, whether the tests failed or never reported, breaches.
+    const validation = restoreValidationWindow(args.restoreTestIntervalHours);
+    alarm(
+      "restore-validation-missing",
+      topic,
+      {
+        alarmDescription:
+          "No AWS Backup restore test passed its validation in time (failed, or never reported)",
+        namespace: VALIDATION_METRIC.namespace,
+        metricName: VALIDATION_METRIC.name,
+        dimensions: { [VALIDATION_METRIC.dimension]: args.baseName },
+        statistic: "Sum",
+        period: validation.periodSeconds,
+        evaluationPeriods: validation.evaluationPeriods,
+        datapointsToAlarm: validation.evaluationPeriods,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+      },
+      parent,
+    );
 
     this.topicArn = topic.arn;
     this.drTopicArn = drTopic.arn;

@@ -12,6 +12,7 @@ import { BACKUP_TAG } from "./cluster";
 import { restoreValidatorCode } from "./restore-validator/bundle";
 import {
   PLAN_ARN_VARIABLE,
+  STACK_VARIABLE,
   VALIDATOR_HANDLER,
   VALIDATOR_RUNTIME,
 } from "./restore-validator/settings";
@@ -309,7 +310,10 @@ export class BackupPlan extends pulumi.ComponentResource {
         role: validatorRole.arn,
         timeout: 60,
         code: restoreValidatorCode(),
-        environment: { variables: { [PLAN_ARN_VARIABLE]: restorePlan.arn } },
+        // The stack's base name is the validation metric's dimension (alarms.ts watches it).
+        environment: {
+          variables: { [PLAN_ARN_VARIABLE]: restorePlan.arn, [STACK_VARIABLE]: args.baseName },
+        },
         loggingConfig: { logFormat: "JSON", logGroup: validatorLogs.name },
       },
       parent,

@@ -194,6 +194,7 @@ export class Target extends pulumi.ComponentResource {
       `${name}-alarms`,
       {
         baseName: names.base,
+        restoreTestIntervalHours: design.restoreTesting.intervalHours,
         drProvider: dr,
         keys: { primary: keys.arns.sns, dr: drKeys.arns.sns },
         ...(config.alerts.email ? { email: config.alerts.email } : {}),

@@ -306,6 +306,7 @@ describe("cluster", () => {
       expect(accounts.sort()).toEqual([
         "external-secrets/external-secrets",
         "kube-system/aws-load-balancer-controller",
+        "kube-system/cluster-autoscaler",
         "monitoring/alertmanager",
         "pra/pra-app",
         "pra/pra-export",
@@ -686,6 +687,30 @@ describe("alarms", () => {
     for (const a of [failed!, latency!, storage!])
       expect(a.inputs.alarmActions).toEqual([run.outputs.alarmTopicArn!.value]);
     expect(alarm("ReplicaLag")).toEqual([]);
+  });
+
+  test("a restore test whose validation does not pass in time (failed or never reported) raises an alarm", () => {
+    const [missing] = alarm("ValidationSucceeded");
+    const fn = mocks().one("aws:lambda/function:Function", "pra-backup-plan-restore-validator");
+    const variables = inputOf(
+      fn,
+      "environment",
+      z.looseObject({ variables: shapes.stringMap }),
+    ).variables;
+    // The validator's dimension is the alarm's: the same stack name on both sides.
+    expect(missing!.inputs).toMatchObject({
+      namespace: "PRA/RestoreTests",
+      dimensions: { Stack: variables.PRA_STACK },
+      statistic: "Sum",
+      comparisonOperator: "LessThanThreshold",
+      threshold: 1,
+      treatMissingData: "breaching",
+      // Daily restore tests: two days in a row without a passing validation.
+      period: 86_400,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      alarmActions: [run.outputs.alarmTopicArn!.value],
+    });
   });
 
   test("the alarm e-mail is subscribed to the topic of each region", () => {

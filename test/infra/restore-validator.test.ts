@@ -14,13 +14,18 @@ import { promisify } from "node:util";
 import { BackupClient } from "@aws-sdk/client-backup";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { restoreValidatorBundle } from "../../infra/aws/restore-validator/bundle";
-import { PLAN_ARN_VARIABLE } from "../../infra/aws/restore-validator/settings";
+import {
+  PLAN_ARN_VARIABLE,
+  STACK_VARIABLE,
+  VALIDATION_METRIC,
+} from "../../infra/aws/restore-validator/settings";
 import {
   rdsInstanceCheck,
   type RestoreCheck,
   restoredResourceOf,
   restoreJobIdOf,
   validateRestoreJob,
+  verdictMetricLine,
 } from "../../infra/aws/restore-validator/validator";
 import { jsonObject } from "./assertions";
 
@@ -268,6 +273,23 @@ describe("what it checks on the restored instance", () => {
   });
 });
 
+describe("the validation metric the alarm watches", () => {
+  test("1 for a passing validation, 0 for a failing one, nothing for a job that is not a restore test", () => {
+    const metricOf = (line: string | undefined) =>
+      line === undefined ? undefined : jsonObject(line)[VALIDATION_METRIC.name];
+    const at = Date.UTC(2026, 10, 29);
+    expect(
+      metricOf(
+        verdictMetricLine({ restoreJobId: "j", status: "SUCCESSFUL", message: "" }, "s", at),
+      ),
+    ).toBe(1);
+    expect(
+      metricOf(verdictMetricLine({ restoreJobId: "j", status: "FAILED", message: "x" }, "s", at)),
+    ).toBe(0);
+    expect(verdictMetricLine({ restoreJobId: "j", skipped: "by hand" }, "s", at)).toBeUndefined();
+  });
+});
+
 describe("the bundle the Lambda runs", () => {
   const bundle = restoreValidatorBundle();
 
@@ -303,6 +325,7 @@ describe("the bundle the Lambda runs", () => {
           AWS_MAX_ATTEMPTS: "1",
           AWS_EC2_METADATA_DISABLED: "true",
           [PLAN_ARN_VARIABLE]: PLAN_ARN,
+          [STACK_VARIABLE]: "pra-prod",
         },
       });
       const lines = stdout.trim().split("\n");
@@ -311,8 +334,24 @@ describe("the bundle the Lambda runs", () => {
         status: "SUCCESSFUL",
         message: "restored PostgreSQL is available and encrypted",
       };
-      // The function's log line is the verdict, and so is what it returns.
-      expect(lines).toEqual([JSON.stringify(verdict), `VERDICT ${JSON.stringify(verdict)}`]);
+      // The function's log line is the verdict, and so is what it returns; between them, the
+      // verdict's metric as a line of its own (embedded metric format).
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toBe(JSON.stringify(verdict));
+      expect(lines[2]).toBe(`VERDICT ${JSON.stringify(verdict)}`);
+      expect(jsonObject(lines[1]!)).toMatchObject({
+        _aws: {
+          CloudWatchMetrics: [
+            {
+              Namespace: VALIDATION_METRIC.namespace,
+              Dimensions: [[VALIDATION_METRIC.dimension]],
+              Metrics: [{ Name: VALIDATION_METRIC.name, Unit: "Count" }],
+            },
+          ],
+        },
+        [VALIDATION_METRIC.dimension]: "pra-prod",
+        [VALIDATION_METRIC.name]: 1,
+      });
       expect(reported()).toHaveLength(1);
     } finally {
       rmSync(folder, { recursive: true, force: true });

@@ -11,3 +11,18 @@ export const VALIDATOR_RUNTIME = { lambda: "nodejs22.x", esbuildTarget: "node22"
 
 /** `file.export` of the bundle's handler, as Lambda's `handler` setting names it. */
 export const VALIDATOR_HANDLER = "index.handler";
+
+/** The environment variable that names the stack, the metric's dimension. */
+export const STACK_VARIABLE = "PRA_STACK";
+
+/**
+ * The metric each validation emits (1 when the restored database passed, 0 when it failed), as
+ * an embedded-metric-format log line: no PutMetricData call and no permission for it. The alarm
+ * (infra/aws/alarms.ts) fires when no passing validation arrives in time, so a restore test that
+ * never reports (the function timed out, never ran, the restore never finished) pages too.
+ */
+export const VALIDATION_METRIC = {
+  namespace: "PRA/RestoreTests",
+  name: "ValidationSucceeded",
+  dimension: "Stack",
+} as const;

@@ -14,6 +14,7 @@ import {
   PutRestoreValidationResultCommand,
 } from "@aws-sdk/client-backup";
 import { DescribeDBInstancesCommand, type RDSClient } from "@aws-sdk/client-rds";
+import { VALIDATION_METRIC } from "./settings";
 
 /** The restore job a restore test started, as DescribeRestoreJob returns it. */
 export type RestoreJob = DescribeRestoreJobCommandOutput;
@@ -129,6 +130,34 @@ export async function validateRestoreJob(
     }),
   );
   return verdict;
+}
+
+/**
+ * The verdict as a CloudWatch embedded-metric-format document (one JSON line on standard output):
+ * CloudWatch Logs turns it into the metric VALIDATION_METRIC, 1 for a passing validation and 0 for
+ * a failing one. A skipped job (not this stack's restore test) emits nothing.
+ */
+export function verdictMetricLine(
+  verdict: Verdict,
+  stack: string,
+  nowMs: number,
+): string | undefined {
+  if ("skipped" in verdict) return undefined;
+  return JSON.stringify({
+    _aws: {
+      Timestamp: nowMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: VALIDATION_METRIC.namespace,
+          Dimensions: [[VALIDATION_METRIC.dimension]],
+          Metrics: [{ Name: VALIDATION_METRIC.name, Unit: "Count" }],
+        },
+      ],
+    },
+    [VALIDATION_METRIC.dimension]: stack,
+    [VALIDATION_METRIC.name]: verdict.status === "SUCCESSFUL" ? 1 : 0,
+    restoreJobId: verdict.restoreJobId,
+  });
 }
 
 /**
