@@ -5,6 +5,7 @@
  * so the two cannot drift apart.
  */
 import { VPC_CIDRS } from "./cloud-names";
+import { type DrPart, drDesignOf } from "./dr-design";
 import type { DrStrategy, TargetConfig } from "./types";
 
 const DAY = 86_400;
@@ -39,6 +40,11 @@ export interface NodeCapacity {
 export interface TargetDesign {
   readonly regions: { readonly primary: string; readonly dr: string };
   readonly drStrategy: DrStrategy;
+  /**
+   * What the DR region holds (config/dr-design.ts): infra/aws/dr-region.ts builds these parts, and
+   * the DR model counts a region loss as recoverable only when the failover needs no other.
+   */
+  readonly drParts: readonly DrPart[];
   readonly network: {
     readonly availabilityZones: number;
     readonly natGateways: number;
@@ -170,6 +176,7 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
   return {
     regions: { primary: config.region, dr: config.dr.region },
     drStrategy: config.dr.strategy,
+    drParts: drDesignOf(config).parts,
     network: {
       availabilityZones: config.network.availabilityZones,
       natGateways: config.network.natGateways === "single" ? 1 : config.network.availabilityZones,

@@ -121,9 +121,8 @@ export function failOverCluster(config: TargetConfig, instance: string): string[
       "--secret-string file:///dev/stdin",
     ),
     line(
-      "# the DR cluster needs External Secrets (ClusterSecretStore aws-secrets-manager reading",
-      `${n.dr}), the Load Balancer Controller, and a pra-cloud ConfigMap naming the replica bucket`,
-      "(docs/deploying.md)",
+      "# the DR cluster already runs External Secrets, the Load Balancer Controller and the",
+      `Prometheus stack, with pra-cloud naming the ${n.dr} bucket (infra/kubernetes/dr-workloads.ts)`,
     ),
     line(
       `kubectl apply -f dist/${config.stack}/failover/`,

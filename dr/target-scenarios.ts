@@ -15,7 +15,6 @@ import {
   RDS_CROSS_REGION_BACKUP_COPY,
   RDS_MULTI_AZ_FAILOVER,
   RDS_PITR_LOG_UPLOAD,
-  RDS_REPLICA_PROMOTION,
   REGION_OUTAGE_NOTICE,
   rdsRestore,
   S3_REPLICATION_TIME_CONTROL,
@@ -23,12 +22,15 @@ import {
 import { appDownPaging } from "./alerting";
 import { type Bound, none, plus, type Recovery, seconds } from "./recovery";
 import {
-  failOverCluster,
-  promoteReplica,
-  restoreBeforeError,
-  restoreFromLockedVault,
-  restoreInDrRegion,
-} from "./recovery-commands";
+  describeMissing,
+  type FailoverStep,
+  failoverSeconds,
+  failoverSteps,
+  missingParts,
+  modelTargets,
+  stepSummary,
+} from "./failover-runbook";
+import { failOverCluster, restoreBeforeError, restoreFromLockedVault } from "./recovery-commands";
 
 const cite = (what: string, figure: Figure) =>
   `${what} ${formatDuration(figure.seconds)} (${figure.source})`;
@@ -54,28 +56,36 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       f(design.database.replicaLagAlarmSeconds)
     : `${cite("transaction logs reach S3 every", RDS_PITR_LOG_UPLOAD)}, then ` +
       `${cite("are copied to", RDS_CROSS_REGION_BACKUP_COPY)} ${design.regions.dr}`;
-  const drDatabaseSeconds = warm ? RDS_REPLICA_PROMOTION.seconds : restore.seconds;
-  const drCapacitySeconds = warm ? 0 : EKS_NODE_LAUNCH.seconds;
-  const drWorkSeconds = Math.ceil(Math.max(drDatabaseSeconds, drCapacitySeconds) + CUTOVER.seconds);
-  const drWork = seconds(drWorkSeconds);
-  const drBasis = warm
-    ? [
-        cite("promote the replica:", RDS_REPLICA_PROMOTION),
-        "nodes already run in every DR zone",
-        cite("cut over:", CUTOVER),
-      ]
-    : [
-        cite("restore the database in the DR region:", restore),
-        `${cite("meanwhile scale the DR node groups:", EKS_NODE_LAUNCH)}`,
-        cite("cut over:", CUTOVER),
-      ];
-  const drRunbook = warm
-    ? [...promoteReplica(config), ...failOverCluster(config, `pra-${config.stack}-dr`)]
-    : [...restoreInDrRegion(config), ...failOverCluster(config, `pra-${config.stack}-restored`)];
+  // The failover is the runbook `npm run failover` runs (dr/failover-runbook.ts): its time is the
+  // sum of its steps' figures, and it is possible only if the DR region holds every part it needs.
+  const failover = failoverSteps(config, modelTargets(config), facts.objects);
+  const missing = missingParts(failover, design.drParts);
+  const drWorkSeconds = failoverSeconds(failover);
+  const drWork =
+    missing.length > 0
+      ? none(`the DR region lacks what the failover needs: ${describeMissing(missing)}`)
+      : seconds(drWorkSeconds);
+  const drBasis = [
+    `the failover runbook's ${failover.length} steps add up to ${f(drWorkSeconds)}, mainly: ` +
+      longest(failover)
+        .map((step) => `${stepSummary(step)} [${step.figure.source}]`)
+        .join("; "),
+    warm
+      ? "nodes already run in every DR zone"
+      : "the node groups grow while the database restores",
+  ];
+  const drRunbook = [
+    `npm run failover -- --stack ${config.stack}   # every step below, names from pulumi stack output`,
+    `npm run failover -- --stack ${config.stack} --dry-run   # the commands, with this stack's names`,
+    ...failover.map((step, index) => `# ${index + 1}. ${stepSummary(step)}`),
+  ];
   const drMinutes = Math.ceil((drWorkSeconds + 30 * 60) / 60);
-  const drFix = warm
-    ? "a longer pra:rpo or pra:rto"
-    : "pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto";
+  const drFix =
+    missing.length > 0
+      ? `a DR region with ${missing.join(", ")} (config/dr-design.ts)`
+      : warm
+        ? "a longer pra:rpo or pra:rto"
+        : "pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto";
   const strategy = `${design.drStrategy} in ${design.regions.dr}`;
 
   const retentionReach = design.database.backupRetentionDays * 86400;
@@ -246,4 +256,9 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       ],
     },
   ];
+}
+
+/** The steps that take the most, for the basis line. */
+function longest(steps: readonly FailoverStep[]): FailoverStep[] {
+  return [...steps].sort((a, b) => b.figure.seconds - a.figure.seconds).slice(0, 3);
 }

@@ -10,7 +10,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrStrategy, TargetDesign } from "../../config";
-import type { DrPart } from "../../config/dr-design";
 import { Cluster } from "./cluster";
 import { POSTGRES_PORT } from "./database";
 import { Network } from "./network";
@@ -20,8 +19,6 @@ export interface DrRegionArgs {
   readonly strategy: DrStrategy;
   /** Figures from describeTargetDesign. */
   readonly design: TargetDesign;
-  /** The parts the DR region holds (config/dr-design.ts's drDesignOf): what is built here follows it. */
-  readonly parts: readonly DrPart[];
   readonly clusterName: string;
   readonly nodeInstanceType: string;
   /** Keys of the DR region. */
@@ -47,7 +44,7 @@ export function validateDrRegionArgs(args: DrRegionArgs): void {
       `DrRegion: strategy ${args.strategy} differs from the design's ${args.design.drStrategy}`,
     );
   }
-  if (args.parts.includes("read-replica") !== args.design.database.crossRegionReplica) {
+  if (args.design.drParts.includes("read-replica") !== args.design.database.crossRegionReplica) {
     throw new Error(
       "DrRegion: the DR parts and the design disagree on the cross-region read replica",
     );
@@ -159,7 +156,7 @@ export class DrRegion extends pulumi.ComponentResource {
     this.databaseSecurityGroupId = securityGroup.id;
     this.databaseParameterGroupName = parameterGroup.name;
 
-    if (args.parts.includes("read-replica")) {
+    if (args.design.drParts.includes("read-replica")) {
       const replica = new aws.rds.Instance(
         `${name}-replica`,
         {

@@ -173,7 +173,6 @@ export class Target extends pulumi.ComponentResource {
         region: config.dr.region,
         strategy: config.dr.strategy,
         design,
-        parts: drDesign.parts,
         clusterName: names.drClusterName,
         nodeInstanceType: config.cluster.nodeInstanceType,
         keys: {
@@ -258,7 +257,7 @@ export class Target extends pulumi.ComponentResource {
       inDr,
     );
     const image = ecrImage(config.image);
-    if (drDesign.parts.includes("image-replica") && image && drDesign.replicatedRepository) {
+    if (design.drParts.includes("image-replica") && image && drDesign.replicatedRepository) {
       new ImageReplication(
         `${name}-image-replication`,
         {
@@ -311,7 +310,7 @@ export class Target extends pulumi.ComponentResource {
           region: config.region,
           drRegion: config.dr.region,
           strategy: config.dr.strategy,
-          parts: [...drDesign.parts],
+          parts: [...design.drParts],
           drCluster: { name: o.drCluster, nodeGroups: o.nodeGroups },
           database: {
             primaryIdentifier: names.databaseIdentifier,

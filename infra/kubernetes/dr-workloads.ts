@@ -20,8 +20,7 @@ import { stackLabels } from "../../charts/constructs/names";
 import { NamespaceChart } from "../../charts/constructs/namespace-chart";
 import { isKind, type Manifest } from "../../charts/manifest";
 import { defineFailover } from "../../charts/stacks";
-import type { TargetConfig } from "../../config";
-import { drDesignOf } from "../../config/dr-design";
+import { describeTargetDesign, type TargetConfig } from "../../config";
 import type { PodIdentities } from "../aws/workload-identity";
 import { ChartDeployment } from "./chart-deployment";
 import { cloudSettingsConfigMap } from "./cloud-settings";
@@ -57,7 +56,7 @@ export function standbyManifests(manifests: readonly Manifest[]): Manifest[] {
 
 /** The charts the DR cluster holds before a failover, per the stack's DR parts. */
 export function drCharts(config: TargetConfig): Chart[] {
-  if (drDesignOf(config).parts.includes("standby-workload"))
+  if (describeTargetDesign(config).drParts.includes("standby-workload"))
     return defineFailover(config, new App());
   return [
     new NamespaceChart(new App(), `${config.stack}-dr-namespace`, {

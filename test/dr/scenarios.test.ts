@@ -3,7 +3,7 @@ import { prepareStack } from "../../charts/stacks";
 import { type Assessment, assess } from "../../dr/assess";
 import {
   ALERT_PIPELINE,
-  CUTOVER,
+  DNS_SWITCH,
   RDS_CROSS_REGION_BACKUP_COPY,
   RDS_MULTI_AZ_FAILOVER,
   RDS_PITR_LOG_UPLOAD,
@@ -11,7 +11,9 @@ import {
   REGION_OUTAGE_NOTICE,
   rdsRestore,
 } from "../../dr/figures";
+import { failoverSeconds, failoverSteps, modelTargets } from "../../dr/failover-runbook";
 import type { Bound, Recovery } from "../../dr/recovery";
+import { targetRecoveries } from "../../dr/target-scenarios";
 import { configOf } from "../support/manifests";
 
 const recovery = (a: Assessment, scenario: string): Recovery =>
@@ -188,6 +190,12 @@ describe("settings that break an objective", () => {
   });
 });
 
+/** The failover runbook the model counts for an assessed target stack. */
+function failoverOf(a: Assessment) {
+  if (a.config.topology !== "target") throw new Error("a target stack");
+  return failoverSteps(a.config, modelTargets(a.config), a.facts.objects);
+}
+
 describe("prod, with each DR strategy", () => {
   const pilot = assess(configOf({ ...prodValues, drStrategy: "pilot-light" }, "prod"));
   const warm = assess(configOf({ ...prodValues, drStrategy: "warm-standby" }, "prod"));
@@ -210,14 +218,14 @@ describe("prod, with each DR strategy", () => {
     expect(secondsOf(r.rpo)).toBe(
       RDS_PITR_LOG_UPLOAD.seconds + RDS_CROSS_REGION_BACKUP_COPY.seconds,
     );
-    expect(secondsOf(r.rto)).toBe(
-      REGION_OUTAGE_NOTICE.seconds + 15 * 60 + restore + CUTOVER.seconds,
-    );
+    // The failover's time is its runbook's: the restore dominates, the rest are its other steps.
+    const steps = failoverOf(pilot);
+    expect(steps.find((step) => step.id === "wait-database")?.figure.seconds).toBe(restore);
+    expect(secondsOf(r.rto)).toBe(REGION_OUTAGE_NOTICE.seconds + 15 * 60 + failoverSeconds(steps));
+    expect(failoverSeconds(steps)).toBeGreaterThan(restore + DNS_SWITCH.seconds);
     expect(r.mode).toBe("manual");
-    expect(r.runbook.join("\n")).toContain(
-      "aws rds restore-db-instance-to-point-in-time --region eu-central-1",
-    );
-    expect(r.runbook.join("\n")).toContain("--cluster-name pra-prod-dr");
+    expect(r.runbook.join("\n")).toContain("npm run failover -- --stack prod --dry-run");
+    expect(r.runbook.join("\n")).toContain("Restore pra-prod in eu-central-1 as pra-prod-restored");
   });
 
   test("pilot light cannot hold a 15m RPO across regions, and the check says what to change", () => {
@@ -230,13 +238,49 @@ describe("prod, with each DR strategy", () => {
   test("warm standby: a promoted replica, lagging at most what its alarm allows", () => {
     const r = recovery(warm, "region-loss");
     expect(secondsOf(r.rpo)).toBe(450);
-    expect(secondsOf(r.rto)).toBe(
-      REGION_OUTAGE_NOTICE.seconds + 15 * 60 + RDS_REPLICA_PROMOTION.seconds + CUTOVER.seconds,
-    );
+    const steps = failoverOf(warm);
+    expect(steps.find((step) => step.id === "wait-database")?.figure).toBe(RDS_REPLICA_PROMOTION);
+    expect(steps.find((step) => step.id === "wait-name")?.figure).toBe(DNS_SWITCH);
+    expect(secondsOf(r.rto)).toBe(REGION_OUTAGE_NOTICE.seconds + 15 * 60 + failoverSeconds(steps));
     expect(r.runbook.join("\n")).toContain(
-      "aws rds promote-read-replica --region eu-central-1 --db-instance-identifier pra-prod-dr",
+      "Promote pra-prod-dr to a standalone, writable instance",
     );
     expect(warm.violations).toEqual([]);
+  });
+
+  test("a DR region missing a part the failover needs: region loss is not met, and the check names the part", () => {
+    if (warm.facts.topology !== "target" || warm.config.topology !== "target")
+      throw new Error("prod is a target stack");
+    const design = {
+      ...warm.facts.design,
+      drParts: warm.facts.design.drParts.filter((part) => part !== "secret-replica"),
+    };
+    const facts = { ...warm.facts, design };
+    const lacking = targetRecoveries(facts, warm.config);
+    const region = lacking.find((r) => r.scenario === "region-loss");
+    expect(region?.rto).toEqual({
+      none:
+        "the DR region lacks what the failover needs: secret-replica " +
+        "(the database secret replicated to the DR region)",
+    });
+    expect(region?.fix).toContain("secret-replica");
+    // The same for the loss of the database with its in-region backups, which fails over too.
+    expect(lacking.find((r) => r.scenario === "both-volumes-loss")?.rto).toEqual(region?.rto);
+  });
+
+  test("every part a failover needs is one the stack's DR design declares, for each strategy", () => {
+    for (const a of [pilot, warm]) {
+      if (a.facts.topology !== "target") throw new Error("a target stack");
+      expect(recovery(a, "region-loss").rto).toHaveProperty("seconds");
+      expect(a.facts.design.drParts).toEqual(
+        expect.arrayContaining(["app-identity", "service-name"]),
+      );
+    }
+    if (warm.facts.topology !== "target" || pilot.facts.topology !== "target") return;
+    expect(warm.facts.design.drParts).toEqual(
+      expect.arrayContaining(["read-replica", "standby-workload"]),
+    );
+    expect(pilot.facts.design.drParts).not.toContain("standby-workload");
   });
 
   test("a compromised account: the locked DR vault's copies, hours old, are outside the declared scenarios", () => {
