@@ -11,6 +11,7 @@ import {
   parseStackConfig,
   type TargetConfig,
 } from "../config";
+import { CLUSTER_AUTOSCALER_MINOR } from "./kubernetes/addon-charts";
 
 /**
  * EKS versions older than this are out of standard support on 2026-11-24 (extended support
@@ -40,6 +41,15 @@ export function targetInfraProblems(config: TargetConfig): ConfigProblem[] {
       key: "pra:kubernetesVersion",
       message:
         `expected an EKS version in standard support (${OLDEST_SUPPORTED_KUBERNETES} or later); ` +
+        `found "${config.cluster.kubernetesVersion}"`,
+    });
+  } else if (config.cluster.kubernetesVersion !== CLUSTER_AUTOSCALER_MINOR) {
+    // Cluster Autoscaler supports the Kubernetes minor it is built for: one pin moves both.
+    problems.push({
+      key: "pra:kubernetesVersion",
+      message:
+        `expected ${CLUSTER_AUTOSCALER_MINOR}, the version the pinned Cluster Autoscaler is built ` +
+        "for (infra/kubernetes/addon-charts.ts: move its chart with the cluster); " +
         `found "${config.cluster.kubernetesVersion}"`,
     });
   }

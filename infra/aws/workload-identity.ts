@@ -6,7 +6,9 @@
  * External Secrets (`external-secrets/external-secrets`) reads the database secret; the AWS
  * Load Balancer Controller (`kube-system/aws-load-balancer-controller`) manages this cluster's
  * load balancers (policy in load-balancer-controller-policy.ts); Alertmanager
- * (`monitoring/alertmanager`) publishes the `pra` alerts to the alarm topic.
+ * (`monitoring/alertmanager`) publishes the `pra` alerts to the alarm topic; Cluster Autoscaler
+ * (`kube-system/cluster-autoscaler`) resizes this cluster's node groups and no other
+ * (clusterAutoscalerPolicy).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,6 +36,51 @@ export const ALERTMANAGER = {
   namespace: ADDON_SERVICE_ACCOUNTS.alertmanager.namespace,
   serviceAccount: ADDON_SERVICE_ACCOUNTS.alertmanager.name,
 } as const;
+export const CLUSTER_AUTOSCALER = {
+  namespace: ADDON_SERVICE_ACCOUNTS.clusterAutoscaler.namespace,
+  serviceAccount: ADDON_SERVICE_ACCOUNTS.clusterAutoscaler.name,
+} as const;
+
+/**
+ * Cluster Autoscaler's permissions: reading Auto Scaling and EC2 (these Describe actions support
+ * no resource scoping), and resizing or terminating instances only in the Auto Scaling groups
+ * tagged as this cluster's: EKS tags each managed node group's group
+ * `k8s.io/cluster-autoscaler/<cluster>=owned`, so another cluster's groups are out of reach.
+ */
+export function clusterAutoscalerPolicy(clusterName: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: [
+          "autoscaling:DescribeAutoScalingGroups",
+          "autoscaling:DescribeAutoScalingInstances",
+          "autoscaling:DescribeLaunchConfigurations",
+          "autoscaling:DescribeScalingActivities",
+          "autoscaling:DescribeTags",
+          "ec2:DescribeImages",
+          "ec2:DescribeInstanceTypes",
+          "ec2:DescribeLaunchTemplateVersions",
+          "ec2:GetInstanceTypesFromInstanceRequirements",
+          "eks:DescribeNodegroup",
+        ],
+        Resource: "*",
+      },
+      {
+        Effect: "Allow",
+        Action: [
+          "autoscaling:SetDesiredCapacity",
+          "autoscaling:TerminateInstanceInAutoScalingGroup",
+        ],
+        Resource: "*",
+        Condition: {
+          StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: "owned" },
+        },
+      },
+    ],
+  });
+}
 
 export interface WorkloadIdentityArgs {
   readonly clusterName: pulumi.Input<string>;
@@ -132,6 +179,7 @@ export interface PodIdentities {
   readonly externalSecrets: pulumi.Resource;
   readonly loadBalancerController: pulumi.Resource;
   readonly alertmanager: pulumi.Resource;
+  readonly clusterAutoscaler: pulumi.Resource;
 }
 
 export class WorkloadIdentity extends pulumi.ComponentResource {
@@ -275,6 +323,30 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       parent,
     );
 
+    const autoscalerRole = new aws.iam.Role(
+      `${name}-cluster-autoscaler`,
+      { assumeRolePolicy: trust, description: "Cluster Autoscaler via Pod Identity" },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-cluster-autoscaler`,
+      {
+        role: autoscalerRole.id,
+        policy: pulumi.output(args.clusterName).apply(clusterAutoscalerPolicy),
+      },
+      parent,
+    );
+    const autoscalerAssociation = new aws.eks.PodIdentityAssociation(
+      `${name}-cluster-autoscaler`,
+      {
+        clusterName: args.clusterName,
+        namespace: CLUSTER_AUTOSCALER.namespace,
+        serviceAccount: CLUSTER_AUTOSCALER.serviceAccount,
+        roleArn: autoscalerRole.arn,
+      },
+      parent,
+    );
+
     this.appRoleArn = app.role.arn;
     this.externalSecretsRoleArn = esoRole.arn;
     this.loadBalancerControllerRoleArn = lbcRole.arn;
@@ -286,6 +358,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       externalSecrets: esoAssociation,
       loadBalancerController: lbcAssociation,
       alertmanager: alertmanagerAssociation,
+      clusterAutoscaler: autoscalerAssociation,
     };
     this.registerOutputs({
       appRoleArn: this.appRoleArn,

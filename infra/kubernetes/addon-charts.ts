@@ -40,7 +40,19 @@ export const ADDON_CHARTS = {
     repository: "https://kubernetes-sigs.github.io/metrics-server/",
     namespace: "kube-system",
   },
+  // Adds nodes when pods are Pending (the HPA's replicas, a lost zone's replacements), up to each
+  // zone's node group maximum (pra:maxNodesPerZone), and removes idle ones. Chart 9.59.0 runs
+  // Cluster Autoscaler 1.35.0, the minor of the clusters' Kubernetes (CLUSTER_AUTOSCALER_MINOR).
+  clusterAutoscaler: {
+    chart: "cluster-autoscaler",
+    version: "9.59.0",
+    repository: "https://kubernetes.github.io/autoscaler",
+    namespace: "kube-system",
+  },
 } as const satisfies Record<string, AddonChart>;
+
+/** The Kubernetes minor the pinned Cluster Autoscaler is built for: it must match the cluster's. */
+export const CLUSTER_AUTOSCALER_MINOR = "1.35";
 
 export interface ServiceAccountRef {
   readonly namespace: string;
@@ -56,6 +68,10 @@ export const ADDON_SERVICE_ACCOUNTS = {
   },
   // kube-prometheus-stack's Alertmanager: it publishes the target's alerts to SNS.
   alertmanager: { namespace: ADDON_CHARTS.prometheusStack.namespace, name: "alertmanager" },
+  clusterAutoscaler: {
+    namespace: ADDON_CHARTS.clusterAutoscaler.namespace,
+    name: "cluster-autoscaler",
+  },
 } as const satisfies Record<string, ServiceAccountRef>;
 
 /**

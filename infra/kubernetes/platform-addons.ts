@@ -66,6 +66,21 @@ export function prometheusStackValues(alertmanagerConfig: pulumi.Input<Alertmana
   };
 }
 
+/**
+ * Cluster Autoscaler's values: it finds the node groups by the tags EKS puts on their Auto
+ * Scaling groups, keeps the zones' groups balanced (one group per zone, so a scale-up does not
+ * pile into one zone), and runs as the service account Pod Identity binds to its role.
+ */
+export function clusterAutoscalerValues(clusterName: pulumi.Input<string>, region: string) {
+  return {
+    cloudProvider: "aws",
+    awsRegion: region,
+    autoDiscovery: { clusterName },
+    rbac: { serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.clusterAutoscaler.name } },
+    extraArgs: { "balance-similar-node-groups": true, expander: "least-waste" },
+  };
+}
+
 export interface AwsAddonsArgs {
   readonly clusterName: pulumi.Input<string>;
   readonly region: string;
@@ -79,6 +94,7 @@ export interface AwsAddonsArgs {
     readonly externalSecrets: pulumi.Resource;
     readonly loadBalancerController: pulumi.Resource;
     readonly alertmanager: pulumi.Resource;
+    readonly clusterAutoscaler: pulumi.Resource;
   };
 }
 
@@ -184,8 +200,26 @@ export class PlatformAddons extends pulumi.ComponentResource {
       const metricsServer = release("metrics-server", ADDON_CHARTS.metricsServer, {
         replicas: 2,
       });
-      Object.assign(releases, { externalSecrets, loadBalancerController, metricsServer });
-      ready.push(externalSecrets, loadBalancerController, secretStore, metricsServer);
+      const clusterAutoscaler = release(
+        "cluster-autoscaler",
+        ADDON_CHARTS.clusterAutoscaler,
+        clusterAutoscalerValues(aws.clusterName, aws.region),
+        [aws.podIdentities.clusterAutoscaler],
+      );
+      Object.assign(releases, {
+        externalSecrets,
+        loadBalancerController,
+        metricsServer,
+        clusterAutoscaler,
+      });
+      // The app's replicas and the jobs get nodes only once the autoscaler runs: it is ready first.
+      ready.push(
+        externalSecrets,
+        loadBalancerController,
+        secretStore,
+        metricsServer,
+        clusterAutoscaler,
+      );
     }
     this.releases = releases;
     this.forCharts = {

@@ -29,6 +29,7 @@ export interface TargetWorkloadsArgs {
     readonly externalSecrets: pulumi.Resource;
     readonly loadBalancerController: pulumi.Resource;
     readonly alertmanager: pulumi.Resource;
+    readonly clusterAutoscaler: pulumi.Resource;
   };
 }
 

@@ -251,8 +251,9 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     for (const resource of workloads) expect(mocks().providerOf(resource)).toBe(provider);
   });
 
-  test("installs the four add-ons at their pinned chart versions", () => {
-    expect(releasesOf(target.run)).toHaveLength(4);
+  test("installs the five add-ons at their pinned chart versions", () => {
+    expect(releasesOf(target.run)).toHaveLength(5);
+    expectRelease(release("cluster-autoscaler"), ADDON_CHARTS.clusterAutoscaler);
     expectRelease(release("metrics-server"), ADDON_CHARTS.metricsServer);
     expectRelease(release("external-secrets"), ADDON_CHARTS.externalSecrets);
     expectRelease(release("prometheus-stack"), ADDON_CHARTS.prometheusStack);
@@ -279,6 +280,47 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
       for (const account of ["pra-app", "pra-export", "pra-restore-test"])
         expect(object.dependencies).toContain(association(account).urn);
     }
+  });
+
+  test("Cluster Autoscaler finds this cluster's node groups by tag and resizes only them, as its own identity", () => {
+    const clusterName = mocks().one("aws:eks/cluster:Cluster", "pra-cluster-eks").state.name;
+    const values = inputOf(release("cluster-autoscaler"), "values", shapes.object);
+    expect(values).toMatchObject({
+      cloudProvider: "aws",
+      awsRegion: target.run.outputs.region!.value,
+      autoDiscovery: { clusterName },
+      rbac: { serviceAccount: { create: true, name: "cluster-autoscaler" } },
+      extraArgs: { "balance-similar-node-groups": true },
+    });
+    const podIdentity = association("cluster-autoscaler");
+    expect(podIdentity.inputs.namespace).toBe("kube-system");
+    expect(release("cluster-autoscaler").dependencies).toContain(podIdentity.urn);
+    const policy = mocks()
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .find((p) => p.inputs.role === mocks().byIdOrArn(podIdentity.inputs.roleArn)!.id)!;
+    const statements = doc(policy.inputs.policy).Statement;
+    const writes = statements.filter((s) =>
+      [s.Action].flat().some((a) => a === "autoscaling:SetDesiredCapacity"),
+    );
+    expect(writes).toEqual([
+      {
+        Effect: "Allow",
+        Action: [
+          "autoscaling:SetDesiredCapacity",
+          "autoscaling:TerminateInstanceInAutoScalingGroup",
+        ],
+        Resource: "*",
+        Condition: {
+          StringEquals: {
+            [`aws:ResourceTag/k8s.io/cluster-autoscaler/${String(clusterName)}`]: "owned",
+          },
+        },
+      },
+    ]);
+    // Everything else it may do is read-only.
+    for (const statement of statements.filter((s) => !writes.includes(s)))
+      for (const action of [statement.Action].flat())
+        expect(String(action)).toMatch(/:(Describe|Get)/);
   });
 
   test("Alertmanager pages through the alarm topic, with a role that may only publish there", () => {

@@ -102,6 +102,18 @@ describe("input checks", () => {
     ]);
   });
 
+  test("the cluster's version is the one the pinned Cluster Autoscaler is built for", () => {
+    const other = { ...prod, cluster: { ...prod.cluster, kubernetesVersion: "1.34" } };
+    expect(targetInfraProblems(other)).toEqual([
+      {
+        key: "pra:kubernetesVersion",
+        message:
+          "expected 1.35, the version the pinned Cluster Autoscaler is built for " +
+          '(infra/kubernetes/addon-charts.ts: move its chart with the cluster); found "1.34"',
+      },
+    ]);
+  });
+
   test("network: zones and ranges", () => {
     const args = {
       cidrBlock: "10.20.0.0/16",
