@@ -111,7 +111,7 @@ export function planDrill(config: LabConfig, request: DrillRequest = {}): DrillP
       ? `the stack's own schedule: a backup every ${scheduleSeconds} s`
       : `TIME-SCALED x${round(timeScale)}: a backup every ${round(backupIntervalSeconds)} s ` +
         `instead of the stack's ${scheduleSeconds} s; the RPO's wait for the next backup is ` +
-        `scaled back by x${round(timeScale)}, the backups' own runs and the RTO (restore and ` +
+        `scaled back by x${round(timeScale)}, a backup's start-up and the RTO (restore and ` +
         "restart) are not scaled";
   return { backupIntervalSeconds, durationSeconds, timeScale, scheduleSeconds, description };
 }
@@ -119,16 +119,73 @@ export function planDrill(config: LabConfig, request: DrillRequest = {}): DrillP
 const round = (value: number) => Math.round(value * 100) / 100;
 
 /**
- * The RPO a drill measured at a shrunk schedule, as the stack's own schedule would give it: the
- * part of the window that is waiting for the next backup grows by the scale, the backup's own run
- * (start-up and copy, the longest seen) does not.
+ * The RPO a drill measured at a shrunk schedule, as the stack's own schedule would give it. What
+ * is lost is what was written since the last backup's snapshot: up to one (shrunk) interval of
+ * waiting for the next backup, which grows back by the scale, plus, when the disaster strikes
+ * while the next backup is starting, that start-up, which no schedule shrinks.
  */
 export function scaleRpoBack(
   rpoSeconds: number,
   timeScale: number,
-  backupRunsMs: readonly number[],
+  backupIntervalSeconds: number,
 ): number {
-  if (timeScale === 1 || rpoSeconds === 0) return rpoSeconds;
-  const runSeconds = Math.min(rpoSeconds, Math.max(0, ...backupRunsMs) / 1000);
-  return (rpoSeconds - runSeconds) * timeScale + runSeconds;
+  const waiting = Math.min(rpoSeconds, backupIntervalSeconds);
+  return waiting * timeScale + (rpoSeconds - waiting);
+}
+
+/** From the failure until a person starts the restore; no `seconds` when nothing bounds it. */
+export interface TimeToAct {
+  readonly seconds?: number;
+  readonly basis: string;
+}
+
+export interface DrillJudgement {
+  /** At the stack's own schedule (scaled back in a time-scaled drill). */
+  readonly rpoSeconds: number;
+  readonly rpoOk: boolean;
+  /** The measured RTO plus the modelled time until someone acts; undefined when unbounded. */
+  readonly rtoTotal: number | undefined;
+  readonly rtoOk: boolean;
+  /** The verdict's lines, as the drill prints them. */
+  readonly lines: readonly string[];
+}
+
+/**
+ * The measured RPO and RTO against the objectives. The RTO a drill measures starts when the
+ * restore does; the objective counts from the failure, so the modelled time until someone acts
+ * (the app-down page, then on-call's response) is added, or the RTO is unbounded without it.
+ */
+export function judgeDrill(input: {
+  readonly verdict: DrillVerdict;
+  readonly plan: DrillPlan;
+  readonly acting: TimeToAct;
+  readonly objectives: { readonly rpoSeconds: number; readonly rtoSeconds: number };
+}): DrillJudgement {
+  const { verdict, plan, acting, objectives: o } = input;
+  const rpoSeconds = scaleRpoBack(verdict.rpoSeconds, plan.timeScale, plan.backupIntervalSeconds);
+  const rpoOk = rpoSeconds <= o.rpoSeconds;
+  const rtoTotal = acting.seconds === undefined ? undefined : verdict.rtoSeconds + acting.seconds;
+  const rtoOk = rtoTotal !== undefined && rtoTotal <= o.rtoSeconds;
+  const scaled =
+    plan.timeScale === 1
+      ? ""
+      : `; time-scaled: ${verdict.rpoSeconds.toFixed(2)} s in the drill, ` +
+        `its wait for the next backup x${round(plan.timeScale)}`;
+  const acted =
+    acting.seconds === undefined
+      ? `and nothing bounds the time until someone acts (${acting.basis}) `
+      : `+ ${acting.seconds} s modelled until someone acts (${acting.basis}) = ` +
+        `${(rtoTotal ?? 0).toFixed(2)} s `;
+  return {
+    rpoSeconds,
+    rpoOk,
+    rtoTotal,
+    rtoOk,
+    lines: [
+      `RPO measured: ${rpoSeconds.toFixed(2)} s, ${verdict.rowsLost} acknowledged rows lost ` +
+        `(objective ${o.rpoSeconds} s) ${rpoOk ? "ok" : "MISSED"}${scaled}`,
+      `RTO measured: ${verdict.rtoSeconds.toFixed(2)} s from disaster to the first read of ` +
+        `restored data, ${acted}(objective ${o.rtoSeconds} s) ${rtoOk ? "ok" : "MISSED"}`,
+    ],
+  };
 }

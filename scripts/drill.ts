@@ -28,9 +28,10 @@ import {
   DrillRefused,
   type DrillPlan,
   type DrillRequest,
+  judgeDrill,
   planDrill,
   refuseUnmodelled,
-  scaleRpoBack,
+  type TimeToAct,
 } from "./drill-analysis";
 
 // What the app answers and prints, checked rather than trusted.
@@ -95,7 +96,7 @@ function readOptions(): Options | undefined {
 }
 
 /** From the failure until a person starts the restore, as the DR model has it. */
-function timeToAct(config: LabConfig): { seconds?: number; basis: string } {
+function timeToAct(config: LabConfig): TimeToAct {
   const { facts } = assess(config);
   if (facts.topology !== "lab") throw new Error(`${config.file}: not a lab design`);
   const { bound, basis } = labTimeToAct(facts, config);
@@ -209,8 +210,6 @@ async function main(): Promise<number> {
     })();
 
     const backupStartsMs: number[] = [];
-    /** How long each successful backup ran: process start-up and copy, which no scale shrinks. */
-    const backupRunsMs: number[] = [];
     let backupsFailed = 0;
     let backingUp = true;
     const backups = (async () => {
@@ -219,10 +218,8 @@ async function main(): Promise<number> {
         if (!backingUp) break;
         const startedMs = Date.now();
         const run = await runCommand(["backup", "--keep-last", "10"]);
-        if (run.code === 0) {
-          backupStartsMs.push(startedMs);
-          backupRunsMs.push(Date.now() - startedMs);
-        } else if (backingUp) backupsFailed++;
+        if (run.code === 0) backupStartsMs.push(startedMs);
+        else if (backingUp) backupsFailed++;
       }
     })();
 
@@ -264,35 +261,20 @@ async function main(): Promise<number> {
       firstReadAtMs,
       restoredIds,
     });
-    // In a time-scaled drill the window of loss is a shrunk interval plus the backup's own run:
-    // only the interval is scaled back.
-    const rpoSeconds = scaleRpoBack(verdict.rpoSeconds, plan.timeScale, backupRunsMs);
-    const rpoOk = rpoSeconds <= config.objectives.rpoSeconds;
-    const rtoTotal = acting.seconds === undefined ? undefined : verdict.rtoSeconds + acting.seconds;
-    const rtoOk = rtoTotal !== undefined && rtoTotal <= config.objectives.rtoSeconds;
-    const o = config.objectives;
+    const judged = judgeDrill({
+      verdict,
+      plan,
+      acting,
+      objectives: config.objectives,
+    });
+    const { rpoSeconds, rpoOk, rtoTotal, rtoOk } = judged;
     console.log(
       `writes acknowledged: ${ackedBeforeDisaster.length}; ` +
         `backups: ${backupStartsMs.length} ok, ${backupsFailed} failed`,
     );
     console.log(`restored ${restored.restored} (events up to id ${restored.last_event_id})`);
-    const scaledRpo =
-      plan.timeScale === 1
-        ? ""
-        : `; time-scaled: ${verdict.rpoSeconds.toFixed(2)} s in the drill, its interval part x${plan.timeScale}`;
-    console.log(
-      `RPO measured: ${rpoSeconds.toFixed(2)} s, ${verdict.rowsLost} acknowledged rows ` +
-        `lost (objective ${o.rpoSeconds} s) ${rpoOk ? "ok" : "MISSED"}${scaledRpo}`,
-    );
-    console.log(
-      `RTO measured: ${verdict.rtoSeconds.toFixed(2)} s from disaster to the first read of ` +
-        "restored data, " +
-        (rtoTotal === undefined
-          ? `with no modelled time until someone acts: ${acting.basis} `
-          : `+ ${acting.seconds} s modelled until someone acts (${acting.basis}) = ` +
-            `${rtoTotal.toFixed(2)} s `) +
-        `(objective ${o.rtoSeconds} s) ${rtoOk ? "ok" : "MISSED"}`,
-    );
+    for (const line of judged.lines) console.log(line);
+    const o = config.objectives;
     if (verdict.lostBeforeLastBackup > 0) {
       console.log(
         `LOST: ${verdict.lostBeforeLastBackup} acknowledged writes older than the last ` +

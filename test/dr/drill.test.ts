@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { loadStack } from "../../config";
 import {
   DrillRefused,
+  judgeDrill,
   planDrill,
   refuseUnmodelled,
   scaleRpoBack,
@@ -36,10 +37,13 @@ describe("the drill's plan", () => {
     expect(() => refuseUnmodelled(loadStack("prod", REPO_ROOT))).toThrow(DrillRefused);
   });
 
-  test("a time-scaled RPO scales the wait for the next backup, not the backup's own run", () => {
-    expect(scaleRpoBack(1.5, 60, [400, 500])).toBeCloseTo(1 * 60 + 0.5);
-    expect(scaleRpoBack(0, 60, [500])).toBe(0);
-    expect(scaleRpoBack(2, 1, [500])).toBe(2);
+  test("a time-scaled RPO scales the wait for the next backup, not a backup's start-up", () => {
+    // A 1 s interval at x60: 0.8 s of waiting is 48 s at the stack's schedule.
+    expect(scaleRpoBack(0.8, 60, 1)).toBeCloseTo(48);
+    // Past the interval, the next backup was starting: that part is not scaled.
+    expect(scaleRpoBack(1.5, 60, 1)).toBeCloseTo(60.5);
+    expect(scaleRpoBack(0, 60, 1)).toBe(0);
+    expect(scaleRpoBack(2, 1, 60)).toBe(2);
   });
 });
 
@@ -54,4 +58,46 @@ test("npm run drill -- --stack prod: refused before anything runs (it printed pa
   expect(run.stderr).toContain(
     "drill refused: stack prod has the target topology: its data is in RDS PostgreSQL",
   );
+});
+
+describe("the drill's judgement", () => {
+  const verdict = {
+    rowsLost: 3,
+    rpoSeconds: 1.5,
+    rtoSeconds: 2,
+    lostBeforeLastBackup: 0,
+    lastBackupStartMs: 0,
+  };
+  const objectives = { rpoSeconds: 120, rtoSeconds: 600 };
+
+  test("the RTO counts from the failure: the modelled page and response are added", () => {
+    const judged = judgeDrill({
+      verdict,
+      plan: planDrill(lab, { timeScale: 60 }),
+      acting: { seconds: 510, basis: "paged after 3m30s, on-call acts within 5m" },
+      objectives,
+    });
+    expect(judged).toMatchObject({ rpoSeconds: 60.5, rpoOk: true, rtoTotal: 512, rtoOk: true });
+    expect(judged.lines).toEqual([
+      "RPO measured: 60.50 s, 3 acknowledged rows lost (objective 120 s) ok; " +
+        "time-scaled: 1.50 s in the drill, its wait for the next backup x60",
+      "RTO measured: 2.00 s from disaster to the first read of restored data, + 510 s modelled " +
+        "until someone acts (paged after 3m30s, on-call acts within 5m) = 512.00 s " +
+        "(objective 600 s) ok",
+    ]);
+  });
+
+  test("nobody paged: the RTO is unbounded and says why, however fast the restore", () => {
+    const judged = judgeDrill({
+      verdict,
+      plan: planDrill(lab),
+      acting: { basis: "nobody is alerted" },
+      objectives,
+    });
+    expect(judged).toMatchObject({ rpoSeconds: 1.5, rtoTotal: undefined, rtoOk: false });
+    expect(judged.lines[1]).toBe(
+      "RTO measured: 2.00 s from disaster to the first read of restored data, and nothing bounds " +
+        "the time until someone acts (nobody is alerted) (objective 600 s) MISSED",
+    );
+  });
 });
