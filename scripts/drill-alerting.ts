@@ -42,7 +42,7 @@ export interface AlertingSetup {
 
 export interface FirstAlert {
   readonly alert: string;
-  /** Wall-clock ms at which the drill saw Prometheus report it firing. */
+  /** Wall-clock ms at which Prometheus fired it (the evaluation's time, as Alertmanager got it). */
   readonly firingAtMs: number;
   /** Wall-clock ms at which Alertmanager's notification reached the webhook. */
   readonly pagedAtMs: number;
@@ -283,22 +283,19 @@ export async function startAlerting(
       throw new Error(`Prometheus did not scrape ${target} in time: ${logs.prometheus}`);
     },
     async firstAlert(sinceMs, deadlineMs) {
-      let firing: { alert: string; atMs: number } | undefined;
       while (Date.now() < deadlineMs) {
-        if (!firing) {
-          const [alert] = alertsIn(await api("/api/v1/alerts"), "firing");
-          if (alert !== undefined) firing = { alert, atMs: Date.now() };
+        // Prometheus sends an alert with the time it fired (its evaluation's, not the drill's
+        // polling): a page for an alert that fired before `sinceMs` is an older one.
+        const page = pages.find((p) => p.startsAtMs >= sinceMs - 1000);
+        if (page) {
+          return { alert: page.alert, firingAtMs: page.startsAtMs, pagedAtMs: page.receivedAtMs };
         }
-        // Prometheus sends an alert as starting when it fired: never before the disaster.
-        const page = pages.find((p) => p.alert === firing?.alert && p.startsAtMs >= sinceMs - 1000);
-        if (firing && page) {
-          return { alert: firing.alert, firingAtMs: firing.atMs, pagedAtMs: page.receivedAtMs };
-        }
-        await sleep(250);
+        await sleep(100);
       }
+      const firing = alertsIn(await api("/api/v1/alerts"), "firing");
       throw new Error(
-        firing
-          ? `${firing.alert} fired but Alertmanager paged nobody in time: ${logs.alertmanager}`
+        firing.length > 0
+          ? `${firing.join(", ")} fired but Alertmanager paged nobody in time: ${logs.alertmanager}`
           : `no alert fired in time: ${logs.prometheus}`,
       );
     },

@@ -47,12 +47,12 @@ test("the lab's app-down alert fires after its hold, within the model's bound, a
       expect(first.alert).toBe("PraAppNotScraped");
       const fired = (first.firingAtMs - downAtMs) / 1000;
       const paged = (first.pagedAtMs - downAtMs) / 1000;
-      // Polling adds up to a quarter second to what the drill sees. Alertmanager sends a new
+      // Prometheus's own firing time; a scrape may take up to its timeout. Alertmanager sends a new
       // group after group_wait; a group left by an alert that fired before Prometheus's first
       // scrape (a 5 s hold allows it) is sent again after group_interval.
       expect(fired).toBeGreaterThanOrEqual(HOLD);
       expect(fired).toBeLessThanOrEqual(HOLD + TICK + TICK + 0.5);
-      expect(paged).toBeGreaterThanOrEqual(fired - 0.5);
+      expect(paged).toBeGreaterThanOrEqual(fired);
       expect(paged).toBeLessThanOrEqual(
         HOLD + TICK + TICK + Math.max(GROUP_WAIT, GROUP_INTERVAL) + 1,
       );
