@@ -27,6 +27,7 @@ import {
   TOPOLOGIES,
   type Topology,
 } from "./settings";
+import { RDS_MAX_BACKUP_RETENTION_DAYS } from "./target-design";
 import type {
   BackupPolicy,
   LabConfig,
@@ -74,9 +75,6 @@ export const TOPOLOGY_DEFAULTS: Record<
     scenarios: SCENARIO_IDS.filter((id) => id !== "backups-deleted"),
   },
 };
-
-/** RDS keeps automated backups (point-in-time recovery) for at most 35 days. */
-const RDS_MAX_BACKUP_RETENTION_DAYS = 35;
 
 export interface StackValues {
   /** The stack's name (`lab`). */
@@ -450,6 +448,7 @@ function targetConfig(
         : {}),
     },
     app: { replicas: settings.replicas },
+    ...(settings.serviceDomain !== undefined ? { serviceDomain: settings.serviceDomain } : {}),
     alerts: settings.alertEmail ? { email: settings.alertEmail } : {},
   };
 }

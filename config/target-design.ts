@@ -11,6 +11,17 @@ import type { DrStrategy, TargetConfig } from "./types";
 const DAY = 86_400;
 const HOUR = 3_600;
 
+/** RDS keeps automated backups (point-in-time recovery) for at most 35 days. */
+export const RDS_MAX_BACKUP_RETENTION_DAYS = 35;
+/**
+ * Every PostgreSQL the stack runs (the primary, the DR region's restores and replica) accepts TLS
+ * only, 1.2 or later: the app's DATABASE_URL says verify-full and the parameter groups enforce it.
+ */
+export const TLS_ONLY_PARAMETERS: readonly { readonly name: string; readonly value: string }[] = [
+  { name: "rds.force_ssl", value: "1" },
+  { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+];
+
 /** AWS Backup runs a backup rule at most once an hour. */
 export const AWS_BACKUP_MIN_INTERVAL_HOURS = 1;
 /** Backup rule intervals that divide a day evenly, so a cron expression keeps them evenly spaced. */
@@ -62,7 +73,14 @@ export interface TargetDesign {
   readonly database: {
     readonly engineVersion: string;
     readonly parameterGroupFamily: string;
+    readonly instanceClass: string;
+    /** GiB provisioned, and the storage autoscaling ceiling. */
+    readonly allocatedStorageGb: number;
+    readonly maxAllocatedStorageGb: number;
+    /** A standby in another zone: a zone's loss is a failover of a minute or two, not a restore. */
     readonly multiAz: true;
+    /** The parameter groups' TLS settings (TLS_ONLY_PARAMETERS). */
+    readonly tlsParameters: typeof TLS_ONLY_PARAMETERS;
     /** RDS automated backups (point-in-time recovery), in days; never 0. */
     readonly backupRetentionDays: number;
     /** Automated backups replicated to the DR region, kept this many days there. */
@@ -197,7 +215,11 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
     database: {
       engineVersion: config.database.engineVersion,
       parameterGroupFamily: parameterGroupFamily(config.database.engineVersion),
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGb: config.database.allocatedStorageGb,
+      maxAllocatedStorageGb: config.database.maxAllocatedStorageGb,
       multiAz: true,
+      tlsParameters: TLS_ONLY_PARAMETERS,
       backupRetentionDays: keepDays,
       drBackupReplicationRetentionDays: keepDays,
       crossRegionReplica: config.dr.strategy === "warm-standby",

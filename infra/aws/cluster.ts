@@ -32,15 +32,15 @@ export interface ClusterArgs {
   /** The EKS cluster's name (also in the kubeconfig). */
   readonly clusterName: string;
   readonly region: string;
-  /** Kubernetes version. @default "1.35" */
-  readonly kubernetesVersion?: string;
+  /** Kubernetes version (the design's: config/target-design.ts). */
+  readonly kubernetesVersion: string;
   readonly vpcId: pulumi.Input<string>;
   /** One private subnet per zone; node group `i` runs in subnet `i`. */
   readonly privateSubnetIds: pulumi.Input<string>[];
   /** Node capacity of each zone's node group, same length as privateSubnetIds. */
   readonly nodesPerZone: readonly NodeCapacity[];
-  /** @default "m7i.large" */
-  readonly nodeInstanceType?: string;
+  /** The nodes' instance type (pra:nodeInstanceType). */
+  readonly nodeInstanceType: string;
   /** Keys for Kubernetes secrets, EBS volumes and control-plane logs. */
   readonly keys: {
     readonly eks: pulumi.Input<string>;
@@ -215,7 +215,7 @@ export class Cluster extends pulumi.ComponentResource {
       `${name}-eks`,
       {
         name: args.clusterName,
-        version: args.kubernetesVersion ?? "1.35",
+        version: args.kubernetesVersion,
         roleArn: clusterRole.arn,
         vpcConfig: {
           subnetIds: args.privateSubnetIds,
@@ -282,7 +282,7 @@ export class Cluster extends pulumi.ComponentResource {
       parent,
     );
 
-    const instanceType = args.nodeInstanceType ?? "m7i.large";
+    const instanceType = args.nodeInstanceType;
     const nodeGroups = args.nodesPerZone.map(
       (size, zone) =>
         new aws.eks.NodeGroup(

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RDS_MAX_BACKUP_RETENTION_DAYS, type TargetDesign } from "../../config";
 
 export const POSTGRES_PORT = 5432;
 
@@ -18,18 +19,12 @@ export interface DatabaseArgs {
   readonly subnetIds: pulumi.Input<string>[];
   /** The only security group allowed to connect: the cluster's nodes. */
   readonly clientSecurityGroupId: pulumi.Input<string>;
-  /** @default "db.m7g.large" */
-  readonly instanceClass?: string;
-  /** Major (or major.minor) PostgreSQL version. @default "18" */
-  readonly engineVersion?: string;
-  /** `postgres<major>`, from design.ts. */
-  readonly parameterGroupFamily: string;
-  /** GiB. @default 50 */
-  readonly allocatedStorageGb?: number;
-  /** Storage autoscaling ceiling, GiB. @default 200 */
-  readonly maxAllocatedStorageGb?: number;
-  /** Days of point-in-time recovery; at least 1 (0 would turn automated backups off). */
-  readonly backupRetentionDays: number;
+  /**
+   * The database's figures (config/target-design.ts): class, version, storage, Multi-AZ, days of
+   * point-in-time recovery (at least 1: 0 would turn automated backups off), TLS parameters. No
+   * default here: the DR model reads the same object, so what it assumes is what is built.
+   */
+  readonly design: TargetDesign["database"];
   /** Customer-managed keys for the storage and for the secret. */
   readonly keys: { readonly rds: pulumi.Input<string>; readonly secrets: pulumi.Input<string> };
   /** Secrets Manager name of the credentials, such as `pra/prod/database`. */
@@ -43,14 +38,11 @@ export interface DatabaseArgs {
 }
 
 export function validateDatabaseArgs(args: DatabaseArgs): void {
-  if (
-    !Number.isInteger(args.backupRetentionDays) ||
-    args.backupRetentionDays < 1 ||
-    args.backupRetentionDays > 35
-  ) {
+  const days = args.design.backupRetentionDays;
+  if (!Number.isInteger(days) || days < 1 || days > RDS_MAX_BACKUP_RETENTION_DAYS) {
     throw new Error(
-      `Database ${args.identifier}: expected a backup retention from 1 to 35 days ` +
-        `(0 turns point-in-time recovery off); found ${args.backupRetentionDays}`,
+      `Database ${args.identifier}: expected a backup retention from 1 to ` +
+        `${RDS_MAX_BACKUP_RETENTION_DAYS} days (0 turns point-in-time recovery off); found ${days}`,
     );
   }
   if (args.subnetIds.length < 2) {
@@ -118,11 +110,10 @@ export class Database extends pulumi.ComponentResource {
       `${name}-params`,
       {
         name: `${args.identifier}-params`,
-        family: args.parameterGroupFamily,
+        family: args.design.parameterGroupFamily,
         description: `TLS-only connections for ${args.identifier}`,
         parameters: [
-          { name: "rds.force_ssl", value: "1" },
-          { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+          ...args.design.tlsParameters,
           { name: "log_min_duration_statement", value: "1000" },
         ],
       },
@@ -139,14 +130,14 @@ export class Database extends pulumi.ComponentResource {
       {
         identifier: args.identifier,
         engine: "postgres",
-        engineVersion: args.engineVersion ?? "18",
-        instanceClass: args.instanceClass ?? "db.m7g.large",
-        allocatedStorage: args.allocatedStorageGb ?? 50,
-        maxAllocatedStorage: args.maxAllocatedStorageGb ?? 200,
+        engineVersion: args.design.engineVersion,
+        instanceClass: args.design.instanceClass,
+        allocatedStorage: args.design.allocatedStorageGb,
+        maxAllocatedStorage: args.design.maxAllocatedStorageGb,
         storageType: "gp3",
         storageEncrypted: true,
         kmsKeyId: args.keys.rds,
-        multiAz: true,
+        multiAz: args.design.multiAz,
         dbName: databaseName,
         username,
         passwordWo: password,
@@ -156,7 +147,7 @@ export class Database extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [securityGroup.id],
         parameterGroupName: parameterGroup.name,
         publiclyAccessible: false,
-        backupRetentionPeriod: args.backupRetentionDays,
+        backupRetentionPeriod: args.design.backupRetentionDays,
         backupWindow: "01:00-01:30",
         maintenanceWindow: "sun:02:00-sun:03:00",
         copyTagsToSnapshot: true,

@@ -145,10 +145,7 @@ export class DrRegion extends pulumi.ComponentResource {
       {
         name: `${args.primaryDatabase.identifier}-dr-params`,
         family: design.database.parameterGroupFamily,
-        parameters: [
-          { name: "rds.force_ssl", value: "1" },
-          { name: "ssl_min_protocol_version", value: "TLSv1.2" },
-        ],
+        parameters: [...design.database.tlsParameters],
       },
       parent,
     );

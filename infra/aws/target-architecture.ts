@@ -13,7 +13,8 @@ import {
 } from "../../config";
 import { prepareStack } from "../../charts/stacks";
 import { backupSelectionOf } from "../../dr/backup-selection";
-import { drDesignOf, ecrImage, type FailoverTargets } from "../../config/dr-design";
+import { drDesignOf, ecrImage } from "../../config/dr-design";
+import type { FailoverTargets } from "../../config/failover-targets";
 import type { TargetOutputs } from "../outputs";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";
@@ -123,12 +124,7 @@ export class Target extends pulumi.ComponentResource {
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
         clientSecurityGroupId: cluster.clusterSecurityGroupId,
-        instanceClass: config.database.instanceClass,
-        engineVersion: design.database.engineVersion,
-        parameterGroupFamily: design.database.parameterGroupFamily,
-        allocatedStorageGb: config.database.allocatedStorageGb,
-        maxAllocatedStorageGb: config.database.maxAllocatedStorageGb,
-        backupRetentionDays: design.database.backupRetentionDays,
+        design: design.database,
         keys: { rds: keys.arns.rds, secrets: keys.arns.secrets },
         secretName: names.databaseSecretName,
         secretReplica: { region: config.dr.region, kmsKeyArn: drKeys.arns.secrets },

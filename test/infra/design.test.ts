@@ -138,6 +138,8 @@ describe("input checks", () => {
     const args = {
       clusterName: "c",
       region: "r",
+      kubernetesVersion: "1.35",
+      nodeInstanceType: "m7i.large",
       vpcId: "v",
       privateSubnetIds: ["a", "b"],
       nodesPerZone: [{ min: 1, desired: 1, max: 2 }],
@@ -153,21 +155,24 @@ describe("input checks", () => {
     expect(Object.keys(user?.user ?? {})).toEqual(["exec"]);
   });
 
-  test("database: retention 0 is refused, Multi-AZ needs two subnets", () => {
+  test("database: retention 0 or past RDS's 35 days is refused, Multi-AZ needs two subnets", () => {
+    const design = describeTargetDesign(prod).database;
     const args = {
       identifier: "db",
       vpcId: "v",
       subnetIds: ["a", "b"],
       clientSecurityGroupId: "sg",
-      parameterGroupFamily: "postgres18",
-      backupRetentionDays: 0,
+      design: { ...design, backupRetentionDays: 0 },
       keys: { rds: "k", secrets: "k" },
       secretName: "s",
     };
     expect(() => validateDatabaseArgs(args)).toThrow("0 turns point-in-time recovery off");
     expect(() =>
-      validateDatabaseArgs({ ...args, backupRetentionDays: 7, subnetIds: ["a"] }),
-    ).toThrow("at least 2 zones");
+      validateDatabaseArgs({ ...args, design: { ...design, backupRetentionDays: 36 } }),
+    ).toThrow("from 1 to 35 days");
+    expect(() => validateDatabaseArgs({ ...args, design, subnetIds: ["a"] })).toThrow(
+      "at least 2 zones",
+    );
     expect(generatePassword()).not.toEqual(generatePassword());
   });
 
