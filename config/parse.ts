@@ -448,7 +448,6 @@ function targetConfig(
         : {}),
     },
     app: { replicas: settings.replicas },
-    ...(settings.serviceDomain !== undefined ? { serviceDomain: settings.serviceDomain } : {}),
     alerts: settings.alertEmail ? { email: settings.alertEmail } : {},
   };
 }
