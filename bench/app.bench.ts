@@ -4,7 +4,9 @@
  *   followed by `PRAGMA integrity_check` (target <= 1.3x); a plain `cp` is printed as the physical floor;
  * - insert latency through the service, p50/p99, with and without a backup running (target: p99 during
  *   a backup <= 2x p99 without);
- * - `pra-app restore` of that point vs a `cp` plus sqlite3's integrity check (target <= 1.3x).
+ * - `pra-app restore` of that point vs a `cp` plus sqlite3's integrity check (target <= 1.3x);
+ * - the trade-off between the copy's pace (`backup --max-copy-rate`) and insert latency: for each pace,
+ *   the backup's duration under the insert load and the p99 ratio, so that the default is a choice.
  * The app runs as the image runs it: compiled by the Dockerfile's tsc command into a temporary
  * directory laid out like the runtime stage (dist/, bin/, package.json, no src/), started through
  * bin/pra-app.js, which then loads dist/ (not the tsx loader a checkout uses).
@@ -86,8 +88,19 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 
-function benchBackup(db: string): string {
+/** The default --max-copy-rate (apps/pra-app/src/cli.ts), read from the built CLI's help. */
+function defaultPace(): number {
+  const help = spawnSync(process.execPath, [MAIN, "backup", "--help"], { encoding: "utf8" });
+  const match = /--max-copy-rate <MiB\/s>[\s\S]*?\(default: (\d+(?:\.\d+)?)\)/.exec(help.stdout);
+  if (!match?.[1]) throw new Error(`no default --max-copy-rate in:\n${help.stdout}`);
+  return Number(match[1]);
+}
+
+let defaultPaceMiB = 0;
+
+function benchBackup(db: string): { pointDir: string; manualSeconds: number } {
   const ours: number[] = [];
+  const unpaced: number[] = [];
   const manual: number[] = [];
   const copy: number[] = [];
   let lastPointDir = "";
@@ -96,6 +109,13 @@ function benchBackup(db: string): string {
     const manualDir = join(workDir, `manual-${run}`);
     mkdirSync(manualDir);
     ours.push(timeCommand(process.execPath, [MAIN, "backup", "--db", db, "--backup-dir", dir]));
+    rmSync(dir, { recursive: true });
+    unpaced.push(
+      timeCommand(process.execPath, [
+        ...[MAIN, "backup", "--db", db, "--backup-dir", dir],
+        ...["--max-copy-rate", "0"],
+      ]),
+    );
     const copyPath = join(manualDir, "copy.db");
     manual.push(
       timeCommand("sh", [
@@ -111,8 +131,16 @@ function benchBackup(db: string): string {
   }
   console.log(
     reportRow(
-      "pra-app backup (100 MB)  vs sqlite3 .backup + integrity_check",
+      `pra-app backup (100 MB, default pace ${defaultPaceMiB || "unpaced"}) vs sqlite3 .backup + integrity_check`,
       median(ours),
+      median(manual),
+      1.3,
+    ),
+  );
+  console.log(
+    reportRow(
+      "pra-app backup (100 MB, unpaced: --max-copy-rate 0) vs the same by hand",
+      median(unpaced),
       median(manual),
       1.3,
     ),
@@ -120,7 +148,7 @@ function benchBackup(db: string): string {
   console.log(
     `  cp (physical floor): ${formatSeconds(median(copy))}; pra-app/cp = ${(median(ours) / median(copy)).toFixed(2)}x`,
   );
-  return lastPointDir;
+  return { pointDir: lastPointDir, manualSeconds: median(manual) };
 }
 
 function benchRestore(pointDir: string): void {
@@ -173,6 +201,18 @@ function benchRestore(pointDir: string): void {
   console.log(
     `  the same by hand made durable (cp, sync of the file, integrity_check): ${formatSeconds(median(durable))}`,
   );
+  // What a node process costs before it does anything, against two native binaries by hand.
+  const startUp = median(
+    Array.from({ length: RUNS }, () => timeCommand(process.execPath, ["-e", "0"])),
+  );
+  const appStartUp = median(
+    Array.from({ length: RUNS }, () => timeCommand(process.execPath, [MAIN, "--help"])),
+  );
+  console.log(
+    `  start-up: node alone ${formatSeconds(startUp)}, pra-app --help ${formatSeconds(appStartUp)}; ` +
+      `restore less the app's start-up: ${formatSeconds(median(ours) - appStartUp)} = ` +
+      `${((median(ours) - appStartUp) / median(manual)).toFixed(2)}x the by-hand baseline`,
+  );
 }
 
 async function insertLatencies(url: string, count: number): Promise<number[]> {
@@ -191,7 +231,20 @@ async function insertLatencies(url: string, count: number): Promise<number[]> {
   return latencies;
 }
 
-async function benchInsertLatency(db: string): Promise<void> {
+/** The --max-copy-rate values (MiB/s) the trade-off table compares; 0 is the unpaced copy. */
+const PACES = (process.env.BENCH_PACES ?? "0,200,100").split(",").map(Number);
+
+interface PaceResult {
+  readonly pace: number;
+  readonly idleP99: number;
+  readonly busyP99: number;
+  readonly busyP50: number;
+  /** Median duration of the backups that ran during the busy batches (under the insert load). */
+  readonly backupSeconds: number;
+  readonly backups: number;
+}
+
+async function benchInsertLatency(db: string, manualBackupSeconds: number): Promise<void> {
   const port = await freePort();
   const service = spawn(process.execPath, [MAIN, "serve"], {
     env: {
@@ -216,19 +269,24 @@ async function benchInsertLatency(db: string): Promise<void> {
   await insertLatencies(url, 50); // warm-up
 
   // Backups back to back, each into its own directory, while a batch of inserts runs.
-  let backups = 0;
-  const whileBackingUp = async <T>(work: () => Promise<T>): Promise<T> => {
+  const whileBackingUp = async <T>(
+    pace: number,
+    durations: number[],
+    work: () => Promise<T>,
+  ): Promise<T> => {
     let backingUp = true;
     const loop = (async () => {
       for (let n = 0; backingUp; n++) {
-        const dir = join(workDir, `under-load-${backups}-${n}`);
+        const dir = join(workDir, `under-load-${pace}-${n}`);
+        const started = process.hrtime.bigint();
         await new Promise<void>((resolveRun) => {
-          const child = spawn(process.execPath, [MAIN, "backup", "--db", db, "--backup-dir", dir], {
+          const args = [MAIN, "backup", "--db", db, "--backup-dir", dir];
+          const child = spawn(process.execPath, [...args, "--max-copy-rate", String(pace)], {
             stdio: "ignore",
           });
           children.push(child);
           child.once("exit", (code) => {
-            if (code === 0) backups++;
+            if (code === 0) durations.push(Number(process.hrtime.bigint() - started) / 1e9);
             resolveRun();
           });
         });
@@ -243,28 +301,57 @@ async function benchInsertLatency(db: string): Promise<void> {
       await loop;
     }
   };
-  // Batches alternate, so that load from elsewhere on the machine falls on both sides alike.
-  const idle: number[] = [];
-  const busy: number[] = [];
+
+  const results: PaceResult[] = [];
   const batch = Math.ceil(INSERTS / ROUNDS);
-  for (let round = 0; round < ROUNDS; round++) {
-    idle.push(...(await insertLatencies(url, batch)));
-    busy.push(...(await whileBackingUp(() => insertLatencies(url, batch))));
+  for (const pace of PACES) {
+    // Batches alternate, so that load from elsewhere on the machine falls on both sides alike.
+    const idle: number[] = [];
+    const busy: number[] = [];
+    const durations: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      idle.push(...(await insertLatencies(url, batch)));
+      busy.push(...(await whileBackingUp(pace, durations, () => insertLatencies(url, batch))));
+    }
+    results.push({
+      pace,
+      idleP99: percentile(idle, 99),
+      busyP99: percentile(busy, 99),
+      busyP50: percentile(busy, 50),
+      backupSeconds: durations.length > 0 ? median(durations) : Number.NaN,
+      backups: durations.length,
+    });
   }
   service.kill("SIGTERM");
 
-  const p = (values: number[], q: number) => percentile(values, q);
   console.log(
-    `insert latency without backup: p50 ${formatSeconds(p(idle, 50))}, ` +
-      `p99 ${formatSeconds(p(idle, 99))} (${idle.length} inserts)`,
+    `\ntrade-off: the copy's pace (--max-copy-rate) against insert latency, ${INSERTS} inserts per side`,
   );
   console.log(
-    `insert latency during backups: p50 ${formatSeconds(p(busy, 50))}, ` +
-      `p99 ${formatSeconds(p(busy, 99))} (${busy.length} inserts; ${backups} backups completed meanwhile)`,
+    "  pace        | backup under load | vs sqlite3 by hand | insert p50 busy | p99 idle | p99 busy | p99 ratio",
   );
-  console.log(
-    reportRow("insert p99 during backup vs without              ", p(busy, 99), p(idle, 99), 2),
-  );
+  for (const result of results) {
+    const label = result.pace === 0 ? "unpaced" : `${result.pace} MiB/s`;
+    const isDefault = result.pace === defaultPaceMiB ? " (default)" : "";
+    console.log(
+      `  ${(label + isDefault).padEnd(11)} | ${formatSeconds(result.backupSeconds).padStart(17)} | ` +
+        `${(result.backupSeconds / manualBackupSeconds).toFixed(2).padStart(17)}x | ` +
+        `${formatSeconds(result.busyP50).padStart(15)} | ${formatSeconds(result.idleP99).padStart(8)} | ` +
+        `${formatSeconds(result.busyP99).padStart(8)} | ${(result.busyP99 / result.idleP99).toFixed(2)}x` +
+        ` (${result.backups} backups)`,
+    );
+  }
+  const chosen = results.find((result) => result.pace === defaultPaceMiB) ?? results[0];
+  if (chosen) {
+    console.log(
+      reportRow(
+        "insert p99 during backup vs without (default pace)",
+        chosen.busyP99,
+        chosen.idleP99,
+        2,
+      ),
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -275,9 +362,10 @@ async function main(): Promise<void> {
     console.log(
       `database: ${(statSync(db).size / 1024 / 1024).toFixed(0)} MB, ${RUNS} runs each, medians`,
     );
-    const pointDir = benchBackup(db);
+    defaultPaceMiB = defaultPace();
+    const { pointDir, manualSeconds } = benchBackup(db);
     benchRestore(pointDir);
-    await benchInsertLatency(db);
+    await benchInsertLatency(db, manualSeconds);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
     rmSync(workDir, { recursive: true, force: true });

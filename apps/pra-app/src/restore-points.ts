@@ -19,6 +19,11 @@ export interface Outcome {
   readonly notes: readonly string[];
 }
 
+export interface BackupPace {
+  /** At most this many bytes per second for the copy; undefined: as fast as it goes. */
+  readonly maxCopyBytesPerSecond: number | undefined;
+}
+
 export interface RestoreRequest {
   /** A point's file name, or a path to it inside the backup directory. */
   readonly point: string | undefined;
@@ -35,7 +40,7 @@ export interface RestorePointStore {
   list(): Promise<PointSummary[]>;
   /** The listing the service reports from (cached where a listing costs a request). */
   serviceListing(): ListRestorePoints;
-  backup(retention: RetentionPolicy): Promise<Outcome>;
+  backup(retention: RetentionPolicy, pace: BackupPace): Promise<Outcome>;
   verify(maxAgeSeconds: number): Promise<Outcome>;
   restore(request: RestoreRequest): Promise<Outcome>;
 }

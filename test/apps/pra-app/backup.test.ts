@@ -315,3 +315,44 @@ test("a leftover temporary file from a killed run is cleaned up and never listed
   await createBackup({ dbPath: db, backupDir });
   expect(existsSync(leftover)).toBe(false);
 });
+
+test("a paced backup (--max-copy-rate) under continuous inserts is still exactly a prefix of the rows", async () => {
+  const db = dir.join("data", "app.db");
+  makeAppDatabase(db, 8000, 400); // about 4 MB: at 2 MiB/s the copy takes some 2 s of steps
+  const writer = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const db = new (require("better-sqlite3"))(process.argv[1]);
+       db.pragma("busy_timeout = 5000"); db.pragma("journal_mode = WAL");
+       const insert = db.prepare("INSERT INTO events (message) VALUES (?)");
+       process.stdout.write("ready\\n");
+       setInterval(() => { for (let i = 0; i < 20; i++) insert.run("paced-" + "z".repeat(300)); }, 2);`,
+      db,
+    ],
+    { cwd: process.cwd() },
+  );
+  children.push(writer);
+  await new Promise<void>((resolveReady) => writer.stdout.once("data", () => resolveReady()));
+  const observer = new Database(db, { readonly: true });
+  const committedBefore =
+    observer.prepare<[], { id: number }>("SELECT max(id) AS id FROM events").get()?.id ?? 0;
+  observer.close();
+  const run = await runPraApp([
+    "backup",
+    "--db",
+    db,
+    "--backup-dir",
+    dir.join("backup"),
+    "--max-copy-rate",
+    "2",
+  ]);
+  writer.kill("SIGKILL");
+  expect(run.status).toBe(0);
+  expect(Number(run.json().duration_seconds)).toBeGreaterThan(1);
+  const ids = eventIds(dir.join("backup", String(run.json().file)));
+  expect(ids.every((id, position) => id === position + 1)).toBe(true);
+  expect(ids.length).toBeGreaterThanOrEqual(committedBefore);
+  // Rows kept arriving while the copy ran; the point stops at the commit its snapshot began on.
+  expect(eventIds(db).length).toBeGreaterThan(ids.length);
+});

@@ -4,12 +4,15 @@
  * The copy is made with SQLite's online backup API copying every page in ONE step: a step holds one read
  * transaction on the source, so the copy is the database exactly as some commit left it, writers are
  * never blocked (WAL), and they cannot make it start over. (In small steps, the API restarts whenever
- * another connection writes between steps and may never finish under load. `VACUUM INTO` is also
- * consistent but rebuilds every b-tree, which costs more CPU.) The copy is written under a hidden
- * temporary name, switched out of WAL mode so it is one self-contained file, integrity-checked,
- * fsynced, then linked into place under its final name, which fails instead of overwriting when that
- * name exists; the directory is fsynced last. A failed run removes its temporary file, so it leaves
- * nothing that looks like a restore point.
+ * another connection writes between steps and may never finish under load, unless one read transaction
+ * is held across the steps: that is how a paced copy, --max-copy-rate, stays consistent. `VACUUM INTO`
+ * is also consistent but rebuilds every b-tree, which costs more CPU.) The copy is written under a
+ * hidden run-owned name (run-files.ts), switched out of WAL mode so it is one self-contained file,
+ * integrity- and schema-checked, fsynced, then linked into place under its final name, which fails
+ * instead of overwriting when that name exists; the directory is fsynced last. A failed or interrupted
+ * (SIGTERM) run removes its temporary file, and a killed run's is reclaimed by the next one, so nothing
+ * that looks like a restore point is ever partial. A volume too full for the copy gets room first from
+ * the retention policy, or the run fails before writing.
  */
 import {
   accessSync,
@@ -45,6 +48,8 @@ export interface BackupOptions {
   readonly dbPath: string;
   readonly backupDir: string;
   readonly retention?: RetentionPolicy;
+  /** Pace the copy to at most this many bytes per second (undefined: as fast as it goes). */
+  readonly maxCopyBytesPerSecond?: number | undefined;
 }
 
 export interface BackupResult {
@@ -86,7 +91,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const forget = onInterrupt(() => removeRunFile(temporary));
 
   try {
-    await snapshot(dbPath, temporary, backupDir);
+    await snapshot(dbPath, temporary, backupDir, options.maxCopyBytesPerSecond);
     await pauseHereIfAsked("backup:copied");
     const check = checkDatabaseFile(temporary);
     if (!check.ok)
@@ -121,15 +126,26 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
 
 /** Pages per backup step: all of them (better-sqlite3 caps the number at 2^31-1). */
 const ALL_PAGES = 0x7fffffff;
+/** A paced copy moves this much per step, then waits for its schedule. */
+const PACED_STEP_BYTES = 1024 * 1024;
 
-async function snapshot(dbPath: string, temporary: string, backupDir: string): Promise<void> {
+async function snapshot(
+  dbPath: string,
+  temporary: string,
+  backupDir: string,
+  maxBytesPerSecond: number | undefined,
+): Promise<void> {
   const source = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Pages read through a memory map are not copied into SQLite's cache first: a faster backup.
     source.pragma(`mmap_size = ${MMAP_BYTES}`);
-    // better-sqlite3's first step only opens the backup; from then on each step copies every page.
-    await source.backup(temporary, { progress: () => ALL_PAGES });
+    if (maxBytesPerSecond === undefined) {
+      // better-sqlite3's first step only opens the backup; from then on each step copies every page.
+      await source.backup(temporary, { progress: () => ALL_PAGES });
+    } else {
+      await pacedCopy(source, temporary, maxBytesPerSecond);
+    }
   } catch (error) {
     if (isErrno(error, "SQLITE_FULL", "ENOSPC"))
       throw new Error(
@@ -146,6 +162,43 @@ async function snapshot(dbPath: string, temporary: string, backupDir: string): P
   } finally {
     copy.close();
   }
+}
+
+/**
+ * The copy in small steps at a bounded rate, leaving CPU and disk to the service between them. The
+ * read transaction opened first and held to the end pins one snapshot: every step copies from the
+ * same commit, so the copy is as consistent as the one-step copy, writers still never wait, and their
+ * commits cannot make it start over (the backup API restarts only when it sees the source change, and
+ * inside one read transaction it never does).
+ */
+async function pacedCopy(
+  source: Database.Database,
+  temporary: string,
+  maxBytesPerSecond: number,
+): Promise<void> {
+  source.exec("BEGIN");
+  try {
+    source.prepare("SELECT count(*) FROM sqlite_schema").get(); // starts the read transaction
+    const pageSize = Number(source.pragma("page_size", { simple: true }));
+    const pagesPerStep = Math.max(1, Math.floor(PACED_STEP_BYTES / pageSize));
+    const started = performance.now();
+    await source.backup(temporary, {
+      progress: ({ totalPages, remainingPages }) => {
+        const dueMs = (((totalPages - remainingPages) * pageSize) / maxBytesPerSecond) * 1000;
+        sleepSync(dueMs - (performance.now() - started));
+        return pagesPerStep;
+      },
+    });
+  } finally {
+    source.exec("COMMIT");
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Waits without spinning; signal handlers run between the copy's steps, not during this wait. */
+function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 }
 
 /** Gives the checked copy its final name without ever replacing an existing point. */

@@ -22,8 +22,13 @@ export function directoryStore(
     list: () => Promise.resolve(listRestorePoints(backupDir)),
     serviceListing: () => () => Promise.resolve(listRestorePoints(backupDir)),
 
-    async backup(retention): Promise<Outcome> {
-      const result = await createBackup({ dbPath: database("backup"), backupDir, retention });
+    async backup(retention, pace): Promise<Outcome> {
+      const result = await createBackup({
+        dbPath: database("backup"),
+        backupDir,
+        retention,
+        maxCopyBytesPerSecond: pace.maxCopyBytesPerSecond,
+      });
       const notes = [
         ...result.reclaimed.map((name) => `removed ${name}, left by a backup that died`),
         ...result.deletedToMakeRoom.map(
