@@ -126,7 +126,7 @@ describe("npm run synth with a bad stack file", () => {
 });
 
 describe("npm run restore-job", () => {
-  test("writes a restore Job for the chosen point into ops/", () => {
+  test("writes a restore Job for the chosen point into restore-jobs/<stack>/, which synth leaves alone", () => {
     const result = project.run("npm", [
       "run",
       "--silent",
@@ -138,8 +138,8 @@ describe("npm run restore-job", () => {
       "app-1700000000.db",
     ]);
     expect(result.status).toBe(0);
-    const file = join(project.dir, "dist/lab/ops/restore-app-1700000000.k8s.yaml");
-    expect(result.stdout.trim()).toBe("dist/lab/ops/restore-app-1700000000.k8s.yaml");
+    const file = join(project.dir, "restore-jobs/lab/restore-app-1700000000.k8s.yaml");
+    expect(result.stdout.trim()).toBe("restore-jobs/lab/restore-app-1700000000.k8s.yaml");
     const [job] = objectsIn(file);
     expect(job?.kind).toBe("Job");
     expect(job?.metadata.labels?.["pra.dev/restore-point-time"]).toBe("1700000000");
@@ -181,6 +181,6 @@ describe("npm run restore-job", () => {
       "lab",
     ]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("--stack and --point are required");
+    expect(result.stderr).toContain("--stack and one of --point or --before are required");
   });
 });
