@@ -5,11 +5,8 @@
  * region loss as recoverable only when every part the failover needs is in the list. One
  * declaration read by both, so the claim cannot outrun the infrastructure.
  *
- * Also here: the names a failover reads from the stack's outputs (`FailoverTargets`), checked by
- * one schema wherever they come in (`pulumi stack output --json`, a file, a test's mocks).
+ * Imports nothing but types: config/target-design.ts reads it, and the settings read that.
  */
-import { z } from "zod";
-import { DR_STRATEGIES } from "./settings";
 import type { TargetConfig } from "./types";
 
 /** Every part a DR region can hold, in the order a failover meets them. */
@@ -106,7 +103,9 @@ export function drDesignOf(config: TargetConfig): DrDesign {
     ...(warm ? (["read-replica", "standby-workload"] as const) : []),
     "service-name",
   ];
-  const zone = `${config.stack}.pra.internal`;
+  // Under the public domain when one is given, so an ACM certificate validated in its public
+  // zone names what clients resolve in this private one (split horizon).
+  const zone = config.serviceDomain ?? `${config.stack}.pra.internal`;
   return {
     parts,
     image:
@@ -118,54 +117,3 @@ export function drDesignOf(config: TargetConfig): DrDesign {
     drContext: `pra-${config.stack}-dr`,
   };
 }
-
-/**
- * What the failover reads from the stack's outputs (the `failover` output, infra/outputs.ts): every
- * name the stack determines, so that a plan prints real names and never a placeholder for them.
- */
-export const failoverTargetsSchema = z.object({
-  stack: z.string(),
-  region: z.string(),
-  drRegion: z.string(),
-  strategy: z.enum(DR_STRATEGIES),
-  parts: z.array(z.enum(DR_PARTS)),
-  drCluster: z.object({
-    name: z.string(),
-    nodeGroups: z.array(
-      z.object({
-        name: z.string(),
-        min: z.number(),
-        desired: z.number(),
-        max: z.number(),
-      }),
-    ),
-  }),
-  database: z.object({
-    primaryIdentifier: z.string(),
-    /** The instance that serves in the DR region: the replica (warm) or the restore's target. */
-    drIdentifier: z.string(),
-    automatedBackupsArn: z.string(),
-    subnetGroupName: z.string(),
-    securityGroupId: z.string(),
-    parameterGroupName: z.string(),
-    kmsKeyArn: z.string(),
-    instanceClass: z.string(),
-    backupRetentionDays: z.number(),
-  }),
-  /** The primary region's side, for the failback. */
-  primary: z.object({
-    clusterName: z.string(),
-    subnetGroupName: z.string(),
-    securityGroupId: z.string(),
-    parameterGroupName: z.string(),
-    kmsKeyArn: z.string(),
-    secretArn: z.string(),
-  }),
-  secret: z.object({ name: z.string(), drArn: z.string() }),
-  exportBucket: z.string(),
-  appRoleArn: z.string(),
-  serviceName: z.object({ zoneId: z.string(), record: z.string(), ttl: z.number() }),
-  image: z.string(),
-});
-
-export type FailoverTargets = z.infer<typeof failoverTargetsSchema>;

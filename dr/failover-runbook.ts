@@ -10,13 +10,8 @@
  * only known while the failover runs (the restored database's host, the DR load balancer's name)
  * is captured by the step that reads it and written `$NAME` in the plan.
  */
-import {
-  DR_PART_TITLES,
-  type DrDesign,
-  type DrPart,
-  drDesignOf,
-  type FailoverTargets,
-} from "../config/dr-design";
+import { DR_PART_TITLES, type DrDesign, type DrPart, drDesignOf } from "../config/dr-design";
+import type { FailoverTargets } from "../config/failover-targets";
 import { cloudNames, describeTargetDesign, formatDuration, type TargetConfig } from "../config";
 import { App } from "cdk8s";
 import { type Manifest, ofKind, specOf, toManifests } from "../charts/manifest";

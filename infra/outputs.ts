@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { TargetConfig } from "../config";
-import type { FailoverTargets } from "../config/dr-design";
+import type { FailoverTargets } from "../config/failover-targets";
 
 /** What every stack exports. */
 export type CommonOutputs = {
@@ -48,7 +48,7 @@ export type TargetOutputs = {
   readonly drDatabaseEndpoint?: pulumi.Output<string>;
   /**
    * Every name the failover and failback read (npm run failover, dr/failover-runbook.ts), in the
-   * shape config/dr-design.ts's schema checks: `pulumi stack output --json` feeds the runbook.
+   * shape config/failover-targets.ts's schema checks: `pulumi stack output --json` feeds the runbook.
    */
   readonly failover: pulumi.Output<FailoverTargets>;
 };

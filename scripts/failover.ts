@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { formatDuration, loadStack, type TargetConfig } from "../config";
-import { type FailoverTargets, failoverTargetsSchema } from "../config/dr-design";
+import { type FailoverTargets, failoverTargetsSchema } from "../config/failover-targets";
 import {
   afterFailback,
   type Captured,

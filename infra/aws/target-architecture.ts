@@ -13,7 +13,8 @@ import {
 } from "../../config";
 import { prepareStack } from "../../charts/stacks";
 import { backupSelectionOf } from "../../dr/backup-selection";
-import { drDesignOf, ecrImage, type FailoverTargets } from "../../config/dr-design";
+import { drDesignOf, ecrImage } from "../../config/dr-design";
+import type { FailoverTargets } from "../../config/failover-targets";
 import type { TargetOutputs } from "../outputs";
 import { Alarms } from "./alarms";
 import { BackupPlan } from "./backup-plan";

@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadStack, type TargetConfig } from "../../config";
-import { DR_PARTS, type FailoverTargets, failoverTargetsSchema } from "../../config/dr-design";
+import { DR_PARTS } from "../../config/dr-design";
+import { type FailoverTargets, failoverTargetsSchema } from "../../config/failover-targets";
 import {
   failoverManifests,
   failoverSeconds,
@@ -95,7 +96,7 @@ describe.each(stacks)("%s", (stack) => {
     expect(t.exportBucket).toBe(`pra-${stack}-exports-123456789012-${t.drRegion}`);
     // The only values left open are the ones a step captures while it runs.
     expect(runtimeTokens(stdout)).toEqual(
-      ["$CHANGE_ID", "$DB_HOST", "$LB_HOST", "$STARTED"].sort(),
+      ["$CHANGE_ID", "$DB_HOST", "$LB_HOST", "$SECRET", "$STARTED"].sort(),
     );
     expect(stdout).toMatch(/the steps add up to \d+m/);
   });
