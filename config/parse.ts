@@ -448,6 +448,7 @@ function targetConfig(
         : {}),
     },
     app: { replicas: settings.replicas },
+    ...(settings.serviceDomain !== undefined ? { serviceDomain: settings.serviceDomain } : {}),
     alerts: settings.alertEmail ? { email: settings.alertEmail } : {},
   };
 }

@@ -19,6 +19,7 @@ const DERIVED: Record<string, string> = {
   storageClass: "the cluster's default",
   alertEmail: "none",
   apiAccessCidrs: "none (the API is private)",
+  serviceDomain: "none (pulumi up refuses a target without it)",
   rdsSnapshotQuota: "AWS's default (100)",
   alertWebhookUrl: "none (nobody is paged)",
   drRegion: "required",

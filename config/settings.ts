@@ -185,6 +185,15 @@ export const targetSettings = z.strictObject({
       .default("m7i.large"),
     "an EC2 instance type",
   ),
+  serviceDomain: setting(
+    z
+      .string()
+      .regex(/^(?=.{4,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/)
+      .optional(),
+    "a domain with a public Route 53 hosted zone in this account, such as pra.example.com: " +
+      "clients reach app.<domain> over TLS, with an ACM certificate validated in that zone " +
+      "(required by pulumi up; docs/aws-target.md)",
+  ),
   apiAccessCidrs: setting(
     list(z.string().refine(isPublicCidr)).optional(),
     "a list of IPv4 CIDR ranges (such as 203.0.113.0/24) that may reach the EKS API from the " +

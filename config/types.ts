@@ -94,6 +94,8 @@ export interface TargetConfig extends CommonConfig {
     readonly snapshotQuota?: number;
   };
   readonly app: { readonly replicas: number };
+  /** The public domain the service's name and certificate are under (`pra:serviceDomain`). */
+  readonly serviceDomain?: string;
   readonly alerts: { readonly email?: string };
 }
 

@@ -53,6 +53,15 @@ export function targetInfraProblems(config: TargetConfig): ConfigProblem[] {
         `found "${config.cluster.kubernetesVersion}"`,
     });
   }
+  if (config.serviceDomain === undefined) {
+    problems.push({
+      key: "pra:serviceDomain",
+      message:
+        "expected a domain with a public Route 53 hosted zone in this account, such as " +
+        "pra.example.com: the load balancer serves app.<domain> over TLS with an ACM certificate " +
+        "validated in that zone (docs/aws-target.md); found nothing (the key is missing)",
+    });
+  }
   const major = Number(config.database.engineVersion.split(".")[0]);
   if (major < OLDEST_SUPPORTED_POSTGRES_MAJOR) {
     problems.push({

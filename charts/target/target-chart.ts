@@ -15,6 +15,7 @@ import {
   type TargetConfig,
   VPC_CIDRS,
 } from "../../config";
+import { drDesignOf } from "../../config/dr-design";
 import { AppWorkload } from "../constructs/app-workload";
 import { AppAvailability } from "../constructs/availability";
 import { BackupMonitoring } from "../constructs/backup-monitoring";
@@ -34,6 +35,9 @@ export interface TargetChartProps extends ChartProps {
    */
   readonly region?: "primary" | "dr";
 }
+
+/** TLS 1.3, and 1.2 with forward secrecy only: ELB's policy for modern clients. */
+export const INGRESS_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 export class TargetChart extends Chart {
   readonly app: AppWorkload;
@@ -76,7 +80,7 @@ export class TargetChart extends Chart {
     // The autoscaler owns the replica count, from config.app.replicas up.
     this.app = new AppWorkload(this, "app", { runtime, database, spread: true });
     new AppAvailability(this, "availability", { app: this.app, minReplicas: config.app.replicas });
-    this.ingress();
+    this.ingress(drDesignOf(config).serviceName.record);
 
     const backup = new BackupSchedule(this, "export", {
       runtime: runtimeAs("export-service-account", TARGET_IDENTITIES.export.serviceAccount),
@@ -130,8 +134,10 @@ export class TargetChart extends Chart {
   }
 
   // An internal Application Load Balancer (AWS Load Balancer Controller) sending to pod IPs.
-  // Internal by default: making the service public is a decision, with a certificate, not a default.
-  private ingress(): void {
+  // Internal by default: making the service public is a decision, not a default. TLS on 443 for
+  // the service's name, whose ACM certificate (infra/aws/service-certificate.ts) the controller
+  // finds by that host; port 80 only redirects to it.
+  private ingress(host: string): void {
     new k8s.KubeIngress(this, "ingress", {
       metadata: {
         name: this.app.name,
@@ -139,12 +145,17 @@ export class TargetChart extends Chart {
           "alb.ingress.kubernetes.io/scheme": "internal",
           "alb.ingress.kubernetes.io/target-type": "ip",
           "alb.ingress.kubernetes.io/healthcheck-path": "/ready",
+          "alb.ingress.kubernetes.io/listen-ports": JSON.stringify([{ HTTP: 80 }, { HTTPS: 443 }]),
+          "alb.ingress.kubernetes.io/ssl-redirect": "443",
+          "alb.ingress.kubernetes.io/ssl-policy": INGRESS_TLS_POLICY,
         },
       },
       spec: {
         ingressClassName: "alb",
+        tls: [{ hosts: [host] }],
         rules: [
           {
+            host,
             http: {
               paths: [
                 {

@@ -1,8 +1,9 @@
 /**
  * The AWS Load Balancer Controller's permissions, scoped to what this stack uses: one internal
- * HTTP ALB per Ingress, IP targets, in one cluster's VPC. Derived from the controller's official
+ * HTTPS ALB per Ingress, IP targets, in one cluster's VPC. Derived from the controller's official
  * iam_policy.json (v2.17), with these simplifications:
- * - no WAF, WAFv2, Shield, Cognito, ACM or IAM server certificates, Outposts (COIP) or IPAM
+ * - ACM read-only, to find the certificate of the Ingress's TLS host (certificate discovery);
+ * - no WAF, WAFv2, Shield, Cognito, IAM server certificates, Outposts (COIP) or IPAM
  *   pools: no Ingress here uses them, and the release turns the WAF and Shield lookups off;
  * - read-only calls are listed one by one for EC2 (no `ec2:Describe*` over the whole account);
  *   `elasticloadbalancing:Describe*` stays a wildcard because each controller release reads a
@@ -67,6 +68,14 @@ export function loadBalancerControllerPolicy(scope: LoadBalancerControllerScope)
           "ec2:GetSecurityGroupsForVpc",
           "elasticloadbalancing:Describe*",
         ],
+        Resource: "*",
+      },
+      {
+        // Certificate discovery: the Ingress names its TLS host, not a certificate ARN. These
+        // calls support no resource-level permissions; they read certificates, never keys.
+        Sid: "DiscoverCertificates",
+        Effect: "Allow",
+        Action: ["acm:ListCertificates", "acm:DescribeCertificate"],
         Resource: "*",
       },
       {

@@ -25,6 +25,7 @@ import { DrRegion } from "./dr-region";
 import { ImageReplication } from "./image-replication";
 import { Keys } from "./kms";
 import { Network } from "./network";
+import { ServiceCertificate } from "./service-certificate";
 import { ServiceNameZone } from "./service-name";
 import { type PodIdentities, WorkloadIdentity } from "./workload-identity";
 
@@ -263,6 +264,19 @@ export class Target extends pulumi.ComponentResource {
           drRegion: config.dr.region,
         },
         inPrimary,
+      );
+    }
+    // TLS for the service's name, in both regions' load balancers (pulumi up refuses a target
+    // without pra:serviceDomain: infra/config.ts).
+    if (config.serviceDomain !== undefined) {
+      new ServiceCertificate(
+        `${name}-service-certificate`,
+        {
+          domainName: drDesign.serviceName.record,
+          publicDomain: config.serviceDomain,
+          providers: { primary, dr },
+        },
+        { parent: this },
       );
     }
     const serviceZone = new ServiceNameZone(

@@ -395,6 +395,43 @@ test("the load balancer is internal and targets pod IPs, health-checking /ready"
   });
 });
 
+describe("encryption in transit to the load balancer", () => {
+  const ingress = () => find(all, "Ingress", "pra-app");
+
+  // Polaris (Fairwinds) is a Go binary, on neither npm nor Debian: its Ingress check
+  // (tlsSettingsMissing) is that spec.tls is set; asserted here, with what makes it real on an ALB.
+  test("the Ingress has TLS for every host it serves (Polaris's tlsSettingsMissing holds)", () => {
+    const spec = specOf(ingress());
+    expect(spec.tls?.length).toBeGreaterThan(0);
+    const tlsHosts = (spec.tls ?? []).flatMap((tls) => tls.hosts ?? []);
+    const hosts = (spec.rules ?? []).map((rule) => rule.host);
+    expect(hosts).toEqual(["app.prod.pra.internal"]);
+    for (const host of hosts) expect(tlsHosts).toContain(host);
+  });
+
+  test("the ALB listens on 443 with a TLS 1.2+ policy, and port 80 only redirects", () => {
+    expect(ingress().metadata.annotations).toMatchObject({
+      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
+      "alb.ingress.kubernetes.io/ssl-redirect": "443",
+      "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    });
+  });
+
+  test("with pra:serviceDomain, the host is under that domain, where its certificate is validated", () => {
+    const config = configOf(
+      {
+        topology: "target",
+        "aws:region": "eu-west-3",
+        drRegion: "eu-central-1",
+        serviceDomain: "pra.example.com",
+      },
+      "prod",
+    );
+    const host = find(synthStackInMemory(config).synced, "Ingress", "pra-app");
+    expect(specOf(host).tls).toEqual([{ hosts: ["app.pra.example.com"] }]);
+  });
+});
+
 describe("the failover manifests (dist/<stack>/failover/), applied by a person in the DR cluster", () => {
   const outdir = mkdtempSync(join(tmpdir(), "pra-failover-"));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));

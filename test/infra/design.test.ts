@@ -102,6 +102,18 @@ describe("input checks", () => {
     ]);
   });
 
+  test("a target needs the public domain its certificate is validated in", () => {
+    const { serviceDomain: _omitted, ...withoutDomain } = prod;
+    expect(targetInfraProblems(withoutDomain)).toEqual([
+      {
+        key: "pra:serviceDomain",
+        message: expect.stringMatching(
+          /^expected a domain with a public Route 53 hosted zone/,
+        ) as unknown,
+      },
+    ]);
+  });
+
   test("the cluster's version is the one the pinned Cluster Autoscaler is built for", () => {
     const other = { ...prod, cluster: { ...prod.cluster, kubernetesVersion: "1.34" } };
     expect(targetInfraProblems(other)).toEqual([

@@ -208,6 +208,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         };
       case "aws:index/getPartition:getPartition":
         return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+      case "aws:route53/getZone:getZone": {
+        // A public zone the account holds, found by its name.
+        const name = isRecord(inputs) && typeof inputs.name === "string" ? inputs.name : "";
+        return { zoneId: `Z${hex(`zone/${name}`, 12).toUpperCase()}`, name, id: name };
+      }
       case "aws:index/getAvailabilityZones:getAvailabilityZones":
         return {
           names: ["a", "b", "c"].map((z) => `${region}${z}`),
@@ -376,6 +381,35 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           state: { nodeGroupName: groupName, arn: arn("eks", `nodegroup/${groupName}`) },
         };
       }
+      case "aws:acm/certificate:Certificate": {
+        // ACM's DNS validation record: derived from the name and the account, not the region.
+        const domainName = String(inputs.domainName);
+        const token = hex(`${ACCOUNT_ID}/${domainName}`, 12);
+        return {
+          id: arn("acm", `certificate/${h}`),
+          state: {
+            arn: arn("acm", `certificate/${h}`),
+            domainValidationOptions: [
+              {
+                domainName,
+                resourceRecordName: `_${token}.${domainName}.`,
+                resourceRecordType: "CNAME",
+                resourceRecordValue: `_${token}.acm-validations.aws.`,
+              },
+            ],
+          },
+        };
+      }
+      case "aws:acm/certificateValidation:CertificateValidation":
+        return {
+          id: String(inputs.certificateArn),
+          state: { certificateArn: inputs.certificateArn },
+        };
+      case "aws:route53/record:Record":
+        return {
+          id: `${name}-${h.slice(0, 8)}`,
+          state: { fqdn: String(inputs.name).replace(/\.$/, "") },
+        };
       case "aws:route53/zone:Zone": {
         const zoneId = `Z${h.toUpperCase()}`;
         return { id: zoneId, state: { zoneId, arn: `arn:aws:route53:::hostedzone/${zoneId}` } };

@@ -340,6 +340,51 @@ describe("cluster", () => {
   });
 });
 
+describe("TLS at the load balancers", () => {
+  test("a public ACM certificate for the service's name per region, validated by one public record", () => {
+    const certificates = mocks().ofType("aws:acm/certificate:Certificate");
+    expect(certificates.map((c) => c.region).sort()).toEqual([DR, PRIMARY]);
+    for (const certificate of certificates) {
+      expect(certificate.inputs).toMatchObject({
+        domainName: "app.pra.example.com",
+        validationMethod: "DNS",
+      });
+    }
+    const zoneLookup = mocks().calls.find((c) => c.token === "aws:route53/getZone:getZone")!;
+    expect(zoneLookup.inputs).toMatchObject({ name: "pra.example.com", privateZone: false });
+    const validation = mocks()
+      .ofType("aws:route53/record:Record")
+      .filter((r) => r.name.endsWith("-validation"));
+    expect(validation).toHaveLength(1);
+    expect(validation[0]!.inputs).toMatchObject({ type: "CNAME", allowOverwrite: true });
+    const validations = mocks().ofType("aws:acm/certificateValidation:CertificateValidation");
+    expect(validations.map((v) => v.region).sort()).toEqual([DR, PRIMARY]);
+    for (const v of validations) {
+      expect(v.inputs.validationRecordFqdns).toEqual([validation[0]!.state.fqdn]);
+    }
+  });
+
+  test("the private zone clients resolve in has the certificate's domain (split horizon)", () => {
+    expect(mocks().one("aws:route53/zone:Zone", "pra-service-name-zone").inputs.name).toBe(
+      "pra.example.com",
+    );
+  });
+
+  test("the Load Balancer Controller may find the certificate by host, and read nothing else of ACM", () => {
+    const policies = mocks()
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .filter((p) => p.name.endsWith("-load-balancer-controller"));
+    for (const policy of policies) {
+      const acm = doc(policy.inputs.policy).Statement.filter((s) =>
+        [s.Action].flat().some((a) => String(a).startsWith("acm:")),
+      );
+      expect(acm).toEqual([
+        expect.objectContaining({ Action: ["acm:ListCertificates", "acm:DescribeCertificate"] }),
+      ]);
+    }
+  });
+});
+
 describe("database", () => {
   const db = () => mocks().one("aws:rds/instance:Instance", "pra-database-postgres");
 
