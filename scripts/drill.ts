@@ -16,7 +16,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { z } from "zod";
 import { type LabConfig, loadStack } from "../config";
@@ -33,6 +32,14 @@ import {
   refuseUnmodelled,
   type TimeToAct,
 } from "./drill-analysis";
+import {
+  defineCommand,
+  type Parsed,
+  positiveNumber,
+  runCommand,
+  stackName,
+  UsageError,
+} from "./cli";
 
 // What the app answers and prints, checked rather than trusted.
 const COUNT = z.object({ count: z.number() });
@@ -41,12 +48,25 @@ const RESTORED = z.object({ restored: z.string(), last_event_id: z.number() });
 const ROWS = z.array(z.object({ id: z.number() }));
 
 const BIN = join(__dirname, "..", "node_modules", ".bin", "pra-app");
-const usage =
-  "usage: npm run drill -- [--stack <stack>] [--time-scale <factor> | --interval <s>] " +
-  "[--duration <s>] [--keep]";
+const command = defineCommand({
+  name: "npm run drill",
+  synopsis:
+    "[-- --stack <stack>] [--time-scale <factor> | --interval <s>] [--duration <s>] [--keep]",
+  details: [
+    "A disaster-recovery drill on this machine (the lab's topology only): writes, backups, the",
+    "data deleted, a restore; prints the measured RPO and RTO beside the stack's objectives.",
+    "Exit 1 when an acknowledged write before the last backup was lost or an objective missed.",
+  ],
+  options: {
+    duration: { type: "string" },
+    interval: { type: "string" },
+    "time-scale": { type: "string" },
+    stack: { type: "string", default: "lab" },
+    keep: { type: "boolean", default: false },
+  },
+});
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -65,34 +85,18 @@ interface Options {
   readonly keep: boolean;
 }
 
-function positive(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`--${name} must be a positive number, got "${text}"\n${usage}`);
-  return value;
-}
-
-function readOptions(): Options | undefined {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: "string" },
-      interval: { type: "string" },
-      "time-scale": { type: "string" },
-      stack: { type: "string", default: "lab" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return undefined;
-  const durationSeconds = positive("duration", values.duration);
-  const intervalSeconds = positive("interval", values.interval);
-  const timeScale = positive("time-scale", values["time-scale"]);
+function readOptions({ values }: Parsed<typeof command.options>): Options {
+  const optional = (name: string, text: string | undefined) =>
+    text === undefined ? undefined : positiveNumber(name, text);
+  const durationSeconds = optional("duration", values.duration);
+  const intervalSeconds = optional("interval", values.interval);
+  const timeScale = optional("time-scale", values["time-scale"]);
   const request: DrillRequest = {
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
     ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
     ...(timeScale !== undefined ? { timeScale } : {}),
   };
-  return { request, stack: values.stack, keep: values.keep };
+  return { request, stack: stackName(values.stack), keep: values.keep };
 }
 
 /** From the failure until a person starts the restore, as the DR model has it. */
@@ -103,25 +107,19 @@ function timeToAct(config: LabConfig): TimeToAct {
   return "seconds" in bound ? { seconds: bound.seconds, basis } : { basis };
 }
 
-async function main(): Promise<number> {
-  let options: Options | undefined;
+async function main(args: Parsed<typeof command.options>): Promise<number> {
+  const options = readOptions(args);
   let plan: DrillPlan;
   let config: LabConfig;
   try {
-    options = readOptions();
-    if (!options) {
-      console.log(usage);
-      return 0;
-    }
     const loaded = loadStack(options.stack);
     refuseUnmodelled(loaded);
     config = loaded;
     plan = planDrill(config, options.request);
   } catch (error) {
-    console.error(
-      error instanceof DrillRefused ? `drill refused: ${error.message}` : messageOf(error),
-    );
-    return 2;
+    // A stack the drill does not model is bad usage (2); an invalid stack file fails (1).
+    if (error instanceof DrillRefused) throw new UsageError(`drill refused: ${error.message}`);
+    throw error;
   }
   const acting = timeToAct(config);
   const dir = mkdtempSync(join(tmpdir(), "pra-drill-"));
@@ -309,10 +307,5 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    console.error(`drill failed: ${messageOf(error)}`);
-    process.exit(1);
-  },
-);
+// Exits rather than waiting: a child the drill killed may still hold a pipe open for a moment.
+runCommand(command, main, { exit: true });

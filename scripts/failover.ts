@@ -12,7 +12,6 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { formatDuration, loadStack, type TargetConfig } from "../config";
 import { type FailoverTargets, failoverTargetsSchema } from "../config/failover-targets";
 import {
@@ -27,11 +26,35 @@ import {
   missingParts,
 } from "../dr/failover-runbook";
 import { shellLine } from "../dr/lab-restore-runbook";
+import {
+  defineCommand,
+  type Parsed,
+  runCommand as runUnderConvention,
+  stackName,
+  UsageError,
+} from "./cli";
 
-const usage =
-  "usage: npm run failover -- --stack <stack> [--failback] [--dry-run] [--yes] " +
-  "[--outputs <pulumi stack output --json file>] [--from <step id>] [--service-url <url>] " +
-  "[--manifests <dir>]";
+const command = defineCommand({
+  name: "npm run failover",
+  synopsis:
+    "-- --stack <stack> [--failback] [--dry-run] [--yes] " +
+    "[--outputs <pulumi stack output --json file>] [--from <step id>] [--service-url <url>] " +
+    "[--manifests <dir>]",
+  details: [
+    "Fails the target over to its DR region (or back, --failback) step by step, after asking.",
+    "Exit 1 when a step fails (the message says where the system stands), 2 when not confirmed.",
+  ],
+  options: {
+    stack: { type: "string" },
+    failback: { type: "boolean" },
+    "dry-run": { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+    outputs: { type: "string" },
+    from: { type: "string" },
+    "service-url": { type: "string" },
+    manifests: { type: "string" },
+  },
+});
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -93,38 +116,11 @@ async function readTargets(stack: string, file: string | undefined): Promise<Fai
   return parsed.data;
 }
 
-async function readRequest(argv: string[]): Promise<Request | { usageError: string } | "help"> {
-  let values: {
-    stack?: string;
-    failback?: boolean;
-    "dry-run"?: boolean;
-    yes?: boolean;
-    outputs?: string;
-    from?: string;
-    "service-url"?: string;
-    manifests?: string;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: "string" },
-        failback: { type: "boolean" },
-        "dry-run": { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        outputs: { type: "string" },
-        from: { type: "string" },
-        "service-url": { type: "string" },
-        manifests: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    return { usageError: messageOf(error) };
-  }
-  if (values.help) return "help";
+async function readRequest({
+  values,
+}: Parsed<typeof command.options>): Promise<Request | { usageError: string }> {
   if (!values.stack) return { usageError: "--stack is required" };
+  stackName(values.stack);
   try {
     const config = loadStack(values.stack, process.cwd());
     if (config.topology !== "target")
@@ -310,16 +306,9 @@ async function confirmed(request: Request): Promise<boolean> {
   return answer.trim().toLowerCase() === "yes";
 }
 
-async function main(argv: string[]): Promise<number> {
-  const request = await readRequest(argv);
-  if (request === "help") {
-    console.log(usage);
-    return 0;
-  }
-  if ("usageError" in request) {
-    console.error(`${request.usageError}\n${usage}`);
-    return 2;
-  }
+async function main(args: Parsed<typeof command.options>): Promise<number> {
+  const request = await readRequest(args);
+  if ("usageError" in request) throw new UsageError(request.usageError);
   if (request.dryRun) {
     console.log(planText(request));
     return 0;
@@ -369,12 +358,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(messageOf(error));
-    process.exitCode = 1;
-  },
-);
+runUnderConvention(command, main);

@@ -11,7 +11,6 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { type LabConfig, loadStack } from "../config";
 import {
@@ -26,13 +25,38 @@ import {
   runbookScenario,
   shellLine,
 } from "../dr/lab-restore-runbook";
-
-const usage =
-  "usage: npm run restore -- --stack <stack> [--scenario " +
-  `${LAB_RUNBOOKS.join("|")}] [--point app-<unix-seconds>.db | --before <ISO time or unix seconds>] ` +
-  "[--context <kubectl context>] [--dry-run] [--yes]";
+import {
+  beforeSeconds,
+  defineCommand,
+  type Parsed,
+  runCommand,
+  stackName,
+  UsageError,
+} from "./cli";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const command = defineCommand({
+  name: "npm run restore",
+  synopsis:
+    `-- --stack <stack> [--scenario ${LAB_RUNBOOKS.join("|")}] ` +
+    "[--point app-<unix-seconds>.db | --before <ISO time or unix seconds>] " +
+    "[--context <kubectl context>] [--dry-run] [--yes]",
+  details: [
+    "Runs the lab's restore runbook through kubectl, after naming the kube context and asking",
+    "(--yes skips the question; --dry-run prints the steps and runs nothing).",
+    "Exit 1 when a step fails (the app is left scaled to zero), 2 when not confirmed.",
+  ],
+  options: {
+    stack: { type: "string" },
+    scenario: { type: "string" },
+    point: { type: "string" },
+    before: { type: "string" },
+    context: { type: "string" },
+    "dry-run": { type: "boolean" },
+    yes: { type: "boolean", short: "y" },
+  },
+});
 
 interface Request {
   readonly config: LabConfig;
@@ -45,78 +69,48 @@ interface Request {
 const isRunbook = (value: string): value is LabRunbook =>
   LAB_RUNBOOKS.some((scenario) => scenario === value);
 
-/** `--before`: unix seconds, or an ISO 8601 time with its zone. */
-function beforeSeconds(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text);
-  const millis = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(millis))
-    throw new Error(`--before "${text}": expected unix seconds or an ISO 8601 time with its zone`);
-  return Math.floor(millis / 1000);
-}
-
-/** The request, or a usage error's message; nothing has touched the cluster yet either way. */
-function readRequest(argv: string[]): Request | { usageError: string } | "help" {
-  let values: {
-    stack?: string;
-    scenario?: string;
-    point?: string;
-    before?: string;
-    context?: string;
-    "dry-run"?: boolean;
-    yes?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: "string" },
-        scenario: { type: "string" },
-        point: { type: "string" },
-        before: { type: "string" },
-        context: { type: "string" },
-        "dry-run": { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    return { usageError: messageOf(error) };
-  }
-  if (values.help) return "help";
-  if (!values.stack) return { usageError: "--stack is required" };
+/** The request, or a UsageError; nothing has touched the cluster yet either way. */
+function readRequest({ values }: Parsed<typeof command.options>): Request {
+  const stack = stackName(values.stack);
   if (values.scenario !== undefined && !isRunbook(values.scenario))
-    return {
-      usageError: `--scenario "${values.scenario}": expected one of ${LAB_RUNBOOKS.join(", ")}`,
-    };
-  try {
-    if (values.point !== undefined) restorePointTime(values.point);
-    const config = loadStack(values.stack, process.cwd());
-    if (config.topology !== "lab") {
-      return {
-        usageError:
-          `stack ${values.stack} has the ${config.topology} topology: this runbook restores the ` +
-          "lab's SQLite volume; the target restores with AWS tools (docs/aws-target.md)",
-      };
+    throw new UsageError(
+      `--scenario "${values.scenario}": expected one of ${LAB_RUNBOOKS.join(", ")}`,
+    );
+  if (values.point !== undefined) {
+    try {
+      restorePointTime(values.point);
+    } catch (error) {
+      throw new UsageError(messageOf(error));
     }
-    const options: RunbookOptions = {
-      ...(values.scenario !== undefined && isRunbook(values.scenario)
-        ? { scenario: values.scenario }
-        : {}),
-      ...(values.point !== undefined ? { point: values.point } : {}),
-      ...(values.before !== undefined ? { before: beforeSeconds(values.before) } : {}),
-      ...(values.context !== undefined ? { context: values.context } : {}),
-    };
-    return {
-      config,
-      options,
-      scenario: runbookScenario(options),
-      dryRun: values["dry-run"] === true,
-      yes: values.yes === true,
-    };
-  } catch (error) {
-    return { usageError: messageOf(error) };
   }
+  const config = loadStack(stack, process.cwd());
+  if (config.topology !== "lab") {
+    throw new UsageError(
+      `stack ${stack} has the ${config.topology} topology: this runbook restores the ` +
+        "lab's SQLite volume; the target restores with AWS tools (docs/aws-target.md)",
+    );
+  }
+  const options: RunbookOptions = {
+    ...(values.scenario !== undefined && isRunbook(values.scenario)
+      ? { scenario: values.scenario }
+      : {}),
+    ...(values.point !== undefined ? { point: values.point } : {}),
+    ...(values.before !== undefined ? { before: beforeSeconds(values.before) } : {}),
+    ...(values.context !== undefined ? { context: values.context } : {}),
+  };
+  let scenario: LabRunbook;
+  try {
+    scenario = runbookScenario(options);
+  } catch (error) {
+    throw new UsageError(messageOf(error));
+  }
+  return {
+    config,
+    options,
+    scenario,
+    dryRun: values["dry-run"] === true,
+    yes: values.yes === true,
+  };
 }
 
 type Outcome = { ok: true; note?: string } | { ok: false; why: string };
@@ -229,16 +223,8 @@ async function confirmed(request: Request): Promise<boolean> {
   return answer.trim().toLowerCase() === "yes";
 }
 
-async function main(argv: string[]): Promise<number> {
-  const request = readRequest(argv);
-  if (request === "help") {
-    console.log(usage);
-    return 0;
-  }
-  if ("usageError" in request) {
-    console.error(`${request.usageError}\n${usage}`);
-    return 2;
-  }
+async function main(args: Parsed<typeof command.options>): Promise<number> {
+  const request = readRequest(args);
   const steps = labRestoreSteps(request.config, request.options);
   if (request.dryRun) {
     console.log(planText(request, steps));
@@ -288,12 +274,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  },
-);
+runCommand(command, main);
