@@ -9,9 +9,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { TargetDesign } from "../../config";
 import { BACKUP_TAG } from "./cluster";
+import { POSTGRES_PORT } from "./database";
 import { restoreValidatorCode } from "./restore-validator/bundle";
 import {
+  LAMBDA_CA_BUNDLE,
   PLAN_ARN_VARIABLE,
+  SECRET_VARIABLE,
   STACK_VARIABLE,
   VALIDATOR_HANDLER,
   VALIDATOR_RUNTIME,
@@ -30,15 +33,24 @@ export interface BackupPlanArgs {
     readonly logs: pulumi.Input<string>;
   };
   readonly databaseArn: pulumi.Input<string>;
+  /** The database's credentials (the restored instance has them) and the key they are encrypted with. */
+  readonly databaseSecret: {
+    readonly arn: pulumi.Input<string>;
+    readonly keyArn: pulumi.Input<string>;
+  };
   /**
    * The claims whose volumes hold data (dr/backup-selection.ts). None: no volume selection, which
    * would otherwise back up nothing while the plan looked as if it protected volumes.
    */
   readonly volumeClaims: readonly string[];
-  /** Where restore tests put the restored database: private subnets, a closed security group. */
+  /**
+   * Where restore tests put the restored database: private subnets, a security group only the
+   * validator may enter (it queries the restored data from those subnets).
+   */
   readonly restoreTest: {
     readonly vpcId: pulumi.Input<string>;
     readonly subnetGroupName: pulumi.Input<string>;
+    readonly subnetIds: pulumi.Input<string>[];
     /** A small class: the test checks the data is there, not performance. @default "db.t4g.medium" */
     readonly instanceClass?: string;
   };
@@ -207,12 +219,57 @@ export class BackupPlan extends pulumi.ComponentResource {
       );
     }
 
-    // Restore testing: a restored copy in the private subnets, behind a group nothing may enter.
+    // Restore testing: a restored copy in the private subnets, behind a group only the validator
+    // may enter, on PostgreSQL's port; the validator may leave only for it and for AWS's APIs.
     const restoreTestGroup = new aws.ec2.SecurityGroup(
       `${name}-restore-test`,
       {
         vpcId: args.restoreTest.vpcId,
-        description: "Databases restored by AWS Backup restore tests: no inbound access",
+        description: "Databases restored by AWS Backup restore tests: the validator only",
+      },
+      parent,
+    );
+    const validatorGroup = new aws.ec2.SecurityGroup(
+      `${name}-restore-validator`,
+      {
+        vpcId: args.restoreTest.vpcId,
+        description: "The restore-test validator: to restored databases and AWS APIs only",
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-restore-test-from-validator`,
+      {
+        securityGroupId: restoreTestGroup.id,
+        referencedSecurityGroupId: validatorGroup.id,
+        ipProtocol: "tcp",
+        fromPort: POSTGRES_PORT,
+        toPort: POSTGRES_PORT,
+        description: "PostgreSQL from the restore-test validator",
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-restore-validator-to-database`,
+      {
+        securityGroupId: validatorGroup.id,
+        referencedSecurityGroupId: restoreTestGroup.id,
+        ipProtocol: "tcp",
+        fromPort: POSTGRES_PORT,
+        toPort: POSTGRES_PORT,
+        description: "PostgreSQL of the restored database",
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-restore-validator-to-aws`,
+      {
+        securityGroupId: validatorGroup.id,
+        cidrIpv4: "0.0.0.0/0",
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: "AWS Backup, RDS and Secrets Manager APIs (through the NAT gateways)",
       },
       parent,
     );
@@ -280,24 +337,42 @@ export class BackupPlan extends pulumi.ComponentResource {
       `${name}-restore-validator`,
       {
         role: validatorRole.id,
-        policy: validatorLogs.arn.apply((logArn) =>
-          policy([
-            {
-              Effect: "Allow",
-              Action: [
-                "backup:DescribeRestoreJob",
-                "backup:PutRestoreValidationResult",
-                "rds:DescribeDBInstances",
-              ],
-              Resource: "*",
-            },
-            {
-              Effect: "Allow",
-              Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-              Resource: `${logArn}:*`,
-            },
-          ]),
-        ),
+        policy: pulumi
+          .all([validatorLogs.arn, args.databaseSecret.arn, args.databaseSecret.keyArn])
+          .apply(([logArn, secretArn, keyArn]) =>
+            policy([
+              {
+                Effect: "Allow",
+                Action: [
+                  "backup:DescribeRestoreJob",
+                  "backup:PutRestoreValidationResult",
+                  "rds:DescribeDBInstances",
+                ],
+                Resource: "*",
+              },
+              {
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: `${logArn}:*`,
+              },
+              // The restored instance's login: the source's credentials.
+              { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+              { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
+              // A function in a VPC: Lambda attaches network interfaces as the function's role
+              // (these EC2 actions take no resource scoping).
+              {
+                Effect: "Allow",
+                Action: [
+                  "ec2:CreateNetworkInterface",
+                  "ec2:DescribeNetworkInterfaces",
+                  "ec2:DeleteNetworkInterface",
+                  "ec2:AssignPrivateIpAddresses",
+                  "ec2:UnassignPrivateIpAddresses",
+                ],
+                Resource: "*",
+              },
+            ]),
+          ),
       },
       parent,
     );
@@ -312,7 +387,18 @@ export class BackupPlan extends pulumi.ComponentResource {
         code: restoreValidatorCode(),
         // The stack's base name is the validation metric's dimension (alarms.ts watches it).
         environment: {
-          variables: { [PLAN_ARN_VARIABLE]: restorePlan.arn, [STACK_VARIABLE]: args.baseName },
+          variables: {
+            [PLAN_ARN_VARIABLE]: restorePlan.arn,
+            [STACK_VARIABLE]: args.baseName,
+            [SECRET_VARIABLE]: args.databaseSecret.arn,
+            // The RDS certificate authorities, for the data check's TLS (verify-full).
+            NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE,
+          },
+        },
+        // In the private subnets, beside the restored database it queries.
+        vpcConfig: {
+          subnetIds: args.restoreTest.subnetIds,
+          securityGroupIds: [validatorGroup.id],
         },
         loggingConfig: { logFormat: "JSON", logGroup: validatorLogs.name },
       },

@@ -157,7 +157,12 @@ export class Target extends pulumi.ComponentResource {
         },
         databaseArn: database.instanceArn,
         volumeClaims: backupSelectionOf(config, prepareStack(config).objects.synced).volumeClaims,
-        restoreTest: { vpcId: network.vpcId, subnetGroupName: database.subnetGroupName },
+        databaseSecret: { arn: database.secretArn, keyArn: keys.arns.secrets },
+        restoreTest: {
+          vpcId: network.vpcId,
+          subnetGroupName: database.subnetGroupName,
+          subnetIds: network.privateSubnetIds,
+        },
         plan: design.backupPlan,
         restoreTesting: design.restoreTesting,
       },

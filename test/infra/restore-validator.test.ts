@@ -5,28 +5,37 @@
  * testing plan's ARN is under `CreatedBy`) shows. Then the bundle the Lambda runs, built as the
  * Pulumi program builds it, handles an event against the same server.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { BackupClient } from "@aws-sdk/client-backup";
 import { RDSClient } from "@aws-sdk/client-rds";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { Client } from "pg";
 import { restoreValidatorBundle } from "../../infra/aws/restore-validator/bundle";
 import {
   PLAN_ARN_VARIABLE,
+  SECRET_VARIABLE,
   STACK_VARIABLE,
   VALIDATION_METRIC,
 } from "../../infra/aws/restore-validator/settings";
 import {
+  loginFromSecret,
+  type Query,
+  rdsDataCheck,
   rdsInstanceCheck,
   type RestoreCheck,
+  type RestoredData,
   restoredResourceOf,
   restoreJobIdOf,
   validateRestoreJob,
   verdictMetricLine,
 } from "../../infra/aws/restore-validator/validator";
+import { type PostgresServer, startPostgres } from "../support/postgres";
 import { jsonObject } from "./assertions";
 
 const execFileAsync = promisify(execFile);
@@ -37,6 +46,9 @@ const JOB_ID = "7A4C1E20-3B5D-4F69-8E2A-91C0D6B3F845";
 const PLAN_ARN =
   "arn:aws:backup:eu-west-3:123456789012:restore-testing-plan:pra_prod_restore_test-8f3a21";
 const RESTORED_ARN = "arn:aws:rds:eu-west-3:123456789012:db:awsbackup-restore-test-2c9e57d1";
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:pra/prod/database-Ab12Cd";
+/** The secret's fields the check uses; the restored instance has the source's login. */
+const LOGIN = { username: "postgres", password: "", dbname: "pra", engine: "postgres", port: 5432 };
 const EVENT = {
   version: "0",
   "detail-type": "Restore Job State Change",
@@ -58,6 +70,8 @@ class RecordedAws {
   restoreJob: Record<string, unknown> = RECORDED_JOB;
   /** DescribeDBInstances' status and body. */
   dbInstances = { status: 200, body: fixture("describe-db-instances.xml") };
+  /** GetSecretValue's SecretString: the database secret's JSON. */
+  secretString = JSON.stringify(LOGIN);
   private readonly server: Server = createServer((request, response) => {
     this.answer(request, response);
   });
@@ -104,6 +118,16 @@ class RecordedAws {
         return reply(204, "application/json", "");
       if (received.method === "POST" && received.body.includes("Action=DescribeDBInstances"))
         return reply(this.dbInstances.status, "text/xml", this.dbInstances.body);
+      if (request.headers["x-amz-target"] === "secretsmanager.GetSecretValue")
+        return reply(
+          200,
+          "application/x-amz-json-1.1",
+          JSON.stringify({
+            ARN: SECRET_ARN,
+            Name: "pra/prod/database",
+            SecretString: this.secretString,
+          }),
+        );
       reply(400, "application/json", JSON.stringify({ message: `unexpected ${received.path}` }));
     });
   }
@@ -116,16 +140,29 @@ beforeEach(() => {
   aws.requests.length = 0;
   aws.restoreJob = RECORDED_JOB;
   aws.dbInstances = { status: 200, body: fixture("describe-db-instances.xml") };
+  aws.secretString = JSON.stringify(LOGIN);
 });
 
-function clients(): { backup: BackupClient; rds: RDSClient } {
+/** The recorded DescribeDBInstances answer, its endpoint pointing at `host`:`port`. */
+function dbInstancesAt(host: string, port: number): string {
+  const body = fixture("describe-db-instances.xml");
+  const address = "awsbackup-restore-test-2c9e57d1.c8k2x9q4w1zt.eu-west-3.rds.amazonaws.com";
+  expect(body).toContain(address);
+  return body.replace(address, host).replace("<Port>5432</Port>", `<Port>${port}</Port>`);
+}
+
+function clients(): { backup: BackupClient; rds: RDSClient; secrets: SecretsManagerClient } {
   const config = {
     region: "eu-west-3",
     endpoint: aws.url,
     credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "not-a-secret" },
     maxAttempts: 1,
   };
-  return { backup: new BackupClient(config), rds: new RDSClient(config) };
+  return {
+    backup: new BackupClient(config),
+    rds: new RDSClient(config),
+    secrets: new SecretsManagerClient(config),
+  };
 }
 
 function validate(checks?: (rds: RDSClient) => RestoreCheck[]) {
@@ -273,6 +310,106 @@ describe("what it checks on the restored instance", () => {
   });
 });
 
+describe("what it checks in the restored data", () => {
+  let postgres: PostgresServer;
+  let port: number;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    port = Number(new URL(postgres.url).port);
+    await postgres.createDatabase("pra");
+  });
+  afterAll(() => postgres?.stop());
+
+  const sql = async (statement: string) => {
+    const client = new Client({ host: "127.0.0.1", port, user: "postgres", database: "pra" });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  /** Plain TCP to the test server; the handler's query adds TLS (the bundle test below). */
+  const query: Query = async (target, statement) => {
+    const client = new Client({
+      host: target.host,
+      port: target.port,
+      user: target.login.username,
+      database: target.login.dbname,
+    });
+    await client.connect();
+    try {
+      return (await client.query<Record<string, unknown>>(statement)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const dataCheck = (found: RestoredData[]) => (rds: RDSClient) => {
+    const { secrets } = clients();
+    return [
+      rdsDataCheck(
+        rds,
+        () => loginFromSecret(secrets, SECRET_ARN),
+        query,
+        (f) => found.push(f),
+      ),
+    ];
+  };
+
+  test("it logs in at the restored endpoint with the secret, counts the events, reads the newest's time", async () => {
+    await sql("DROP TABLE IF EXISTS events");
+    await sql(
+      "CREATE TABLE events (id BIGSERIAL PRIMARY KEY, message TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL)",
+    );
+    await sql(
+      "INSERT INTO events (message, created_at) SELECT 'e' || g, " +
+        "to_timestamp(1795000000 + g) FROM generate_series(1, 250) g",
+    );
+    aws.dbInstances = { status: 200, body: dbInstancesAt("127.0.0.1", port) };
+    const found: RestoredData[] = [];
+    expect(await validate(dataCheck(found))).toEqual({
+      restoreJobId: JOB_ID,
+      status: "SUCCESSFUL",
+      message: "restored PostgreSQL answers with its events",
+    });
+    expect(found).toEqual([{ restoreJobId: JOB_ID, events: 250, newestEventSeconds: 1795000250 }]);
+    const secretRequests = aws.received((r) => r.body.includes(SECRET_ARN));
+    expect(secretRequests).toHaveLength(1);
+  });
+
+  test("a restored database without the events table fails, naming PostgreSQL's error", async () => {
+    await sql("DROP TABLE IF EXISTS events");
+    aws.dbInstances = { status: 200, body: dbInstancesAt("127.0.0.1", port) };
+    expect(await validate(dataCheck([]))).toMatchObject({
+      status: "FAILED",
+      message: 'querying the restored events failed: relation "events" does not exist',
+    });
+  });
+
+  test("an instance that does not answer fails (the verdict is reported, not lost)", async () => {
+    aws.dbInstances = { status: 200, body: dbInstancesAt("127.0.0.1", 1) };
+    const verdict = await validate(dataCheck([]));
+    expect(verdict).toMatchObject({ status: "FAILED" });
+    expect(String("message" in verdict ? verdict.message : "")).toMatch(
+      /^querying the restored events failed: .*ECONNREFUSED/,
+    );
+    expect(reported()).toHaveLength(1);
+  });
+
+  test("a secret without a login fails without printing the secret", async () => {
+    aws.secretString = JSON.stringify({ password: "very-secret-pw" });
+    aws.dbInstances = { status: 200, body: dbInstancesAt("127.0.0.1", port) };
+    const verdict = await validate(dataCheck([]));
+    expect(verdict).toMatchObject({
+      status: "FAILED",
+      message:
+        "restored PostgreSQL answers with its events: " +
+        `the secret ${SECRET_ARN} has no username, password and dbname`,
+    });
+    expect(JSON.stringify(verdict)).not.toContain("very-secret-pw");
+  });
+});
+
 describe("the validation metric the alarm watches", () => {
   test("1 for a passing validation, 0 for a failing one, nothing for a job that is not a restore test", () => {
     const metricOf = (line: string | undefined) =>
@@ -293,22 +430,57 @@ describe("the validation metric the alarm watches", () => {
 describe("the bundle the Lambda runs", () => {
   const bundle = restoreValidatorBundle();
 
-  test("is one small CommonJS file that loads the AWS SDK from the runtime and nothing else", () => {
-    expect(bundle.length).toBeLessThan(20_000);
-    const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-    expect([...new Set(required)].sort()).toEqual([
+  test("is one CommonJS file that loads the AWS SDK from the runtime, pg bundled in", () => {
+    expect(bundle.length).toBeLessThan(400_000);
+    const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
+    const external = required.filter(
+      (name) => !builtinModules.includes(name.replace(/^node:/, "")),
+    );
+    // pg-native is pg's optional binding, required only when asked for (never here).
+    expect([...new Set(external)].sort()).toEqual([
       "@aws-sdk/client-backup",
       "@aws-sdk/client-rds",
+      "@aws-sdk/client-secrets-manager",
+      "pg-native",
     ]);
     expect(restoreValidatorBundle()).toBe(bundle);
   });
 
-  test("its handler validates a restore test end to end, with the plan ARN from its environment", async () => {
+  test("its handler validates a restore test end to end: metadata, and the data over verify-full TLS", async () => {
     // As Lambda runs it: index.js in a folder of its own, in a fresh Node.js process, the SDK
     // found through NODE_PATH (where the runtime keeps its own), credentials and region from the
-    // environment; AWS_ENDPOINT_URL points the SDK at the recorded responses.
+    // environment; AWS_ENDPOINT_URL points the SDK at the recorded responses. The restored
+    // instance is a PostgreSQL serving TLS with a certificate for localhost, whose authority
+    // NODE_EXTRA_CA_CERTS names (on Lambda: the runtime's bundle, which has RDS's).
     const folder = mkdtempSync(join(tmpdir(), "pra-restore-validator-"));
+    const certFile = join(folder, "ca.crt");
+    const keyFile = join(folder, "ca.key");
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", keyFile].concat([
+        "-out",
+        certFile,
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost",
+      ]),
+      { stdio: "ignore" },
+    );
+    const postgres = await startPostgres({ tls: { certFile, keyFile } });
     try {
+      const port = Number(new URL(postgres.url).port);
+      await postgres.createDatabase("pra");
+      const client = new Client({ host: "127.0.0.1", port, user: "postgres", database: "pra" });
+      await client.connect();
+      await client.query(
+        "CREATE TABLE events (id BIGSERIAL PRIMARY KEY, message TEXT, created_at TIMESTAMPTZ)",
+      );
+      await client.query(
+        "INSERT INTO events (message, created_at) VALUES ('e', to_timestamp(1795000000))",
+      );
+      await client.end();
+      aws.dbInstances = { status: 200, body: dbInstancesAt("localhost", port) };
       writeFileSync(join(folder, "index.js"), bundle);
       const run = `require(${JSON.stringify(join(folder, "index.js"))})
         .handler(${JSON.stringify(EVENT)})
@@ -326,20 +498,28 @@ describe("the bundle the Lambda runs", () => {
           AWS_EC2_METADATA_DISABLED: "true",
           [PLAN_ARN_VARIABLE]: PLAN_ARN,
           [STACK_VARIABLE]: "pra-prod",
+          [SECRET_VARIABLE]: SECRET_ARN,
+          NODE_EXTRA_CA_CERTS: certFile,
         },
       });
       const lines = stdout.trim().split("\n");
       const verdict = {
         restoreJobId: JOB_ID,
         status: "SUCCESSFUL",
-        message: "restored PostgreSQL is available and encrypted",
+        message:
+          "restored PostgreSQL is available and encrypted; restored PostgreSQL answers with its events",
       };
-      // The function's log line is the verdict, and so is what it returns; between them, the
-      // verdict's metric as a line of its own (embedded metric format).
-      expect(lines).toHaveLength(3);
-      expect(lines[0]).toBe(JSON.stringify(verdict));
-      expect(lines[2]).toBe(`VERDICT ${JSON.stringify(verdict)}`);
-      expect(jsonObject(lines[1]!)).toMatchObject({
+      // The function logs what the data check found, then the verdict, and returns the verdict;
+      // between them, the verdict's metric as a line of its own (embedded metric format).
+      expect(lines).toHaveLength(4);
+      expect(jsonObject(lines[0]!)).toEqual({
+        restoreJobId: JOB_ID,
+        events: 1,
+        newestEventSeconds: 1795000000,
+      });
+      expect(lines[1]).toBe(JSON.stringify(verdict));
+      expect(lines[3]).toBe(`VERDICT ${JSON.stringify(verdict)}`);
+      expect(jsonObject(lines[2]!)).toMatchObject({
         _aws: {
           CloudWatchMetrics: [
             {
@@ -354,6 +534,7 @@ describe("the bundle the Lambda runs", () => {
       });
       expect(reported()).toHaveLength(1);
     } finally {
+      postgres.stop();
       rmSync(folder, { recursive: true, force: true });
     }
   });

@@ -4,7 +4,15 @@
  * runs as `nobody`, owning its temp dir.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +61,15 @@ function asServerUser(command: string, args: string[]): [string, string[]] {
   ];
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /**
+   * Serve TLS with this certificate and key (PEM files), on `localhost` too, so a client can check
+   * the certificate's name as verify-full does. @default plain TCP on 127.0.0.1
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const binDir = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), "pra-pg-"));
   const dataDir = join(dir, "data");
@@ -65,14 +81,27 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
   const port = await freePort();
   run("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  let tls = "";
+  if (options.tls) {
+    // The server reads them as its own user, and refuses a key others can read.
+    const cert = join(dir, "server.crt");
+    const key = join(dir, "server.key");
+    copyFileSync(options.tls.certFile, cert);
+    copyFileSync(options.tls.keyFile, key);
+    chmodSync(key, 0o600);
+    if (process.getuid?.() === 0) for (const file of [cert, key]) chownSync(file, NOBODY, NOBODY);
+    tls = ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`;
+  }
+  const listen = options.tls ? "localhost" : "127.0.0.1";
+  const serverOptions =
+    `-p ${port} -k ${dir} -c listen_addresses=${listen} -c fsync=off -c full_page_writes=off` + tls;
   run("pg_ctl", [
     "-D",
     dataDir,
     "-l",
     join(dir, "server.log"),
     "-o",
-    options,
+    serverOptions,
     "-w",
     "-t",
     "30",

@@ -2,8 +2,8 @@
  * The validator's code as the Lambda runs it, built when the Pulumi program runs: esbuild
  * bundles handler.ts and what it imports into one CommonJS file (types stripped; `tsc` checks
  * them in `npm test`). The AWS SDK v3 clients stay outside the bundle: the Lambda Node.js
- * runtime provides them, which keeps the archive a few kilobytes. A dependency the runtime lacks
- * (a PostgreSQL client, for a check that queries the restored data) is bundled in.
+ * runtime provides them. A dependency the runtime lacks (pg, the PostgreSQL client the data
+ * check queries the restored instance with) is bundled in.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
@@ -19,7 +19,8 @@ export function restoreValidatorBundle(): string {
     platform: "node",
     format: "cjs",
     target: VALIDATOR_RUNTIME.esbuildTarget,
-    external: ["@aws-sdk/*"],
+    // pg-native is pg's optional native binding, loaded only when asked for: never here.
+    external: ["@aws-sdk/*", "pg-native"],
     legalComments: "none",
     charset: "utf8",
     write: false,

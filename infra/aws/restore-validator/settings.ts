@@ -26,3 +26,12 @@ export const VALIDATION_METRIC = {
   name: "ValidationSucceeded",
   dimension: "Stack",
 } as const;
+
+/** The environment variable that names the database secret (the restored instance's login). */
+export const SECRET_VARIABLE = "DATABASE_SECRET_ARN";
+
+/**
+ * The CA bundle the Lambda Node.js runtime ships, which includes the RDS certificate authorities;
+ * Node reads it only when NODE_EXTRA_CA_CERTS names it.
+ */
+export const LAMBDA_CA_BUNDLE = "/var/runtime/ca-cert.pem";

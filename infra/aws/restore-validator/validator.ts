@@ -4,8 +4,9 @@
  * result reported to AWS Backup. The AWS clients are passed in, so tests feed them recorded API
  * responses.
  *
- * A check is one `RestoreCheck`: today the restored instance's metadata (status, encryption,
- * engine); a check that connects to the instance and queries its data is added beside it.
+ * A check is one `RestoreCheck`: the restored instance's metadata (status, encryption, engine),
+ * and its data (connect with the stack's credentials over TLS, count the events, read the newest
+ * one's time).
  */
 import {
   type BackupClient,
@@ -14,6 +15,7 @@ import {
   PutRestoreValidationResultCommand,
 } from "@aws-sdk/client-backup";
 import { DescribeDBInstancesCommand, type RDSClient } from "@aws-sdk/client-rds";
+import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { VALIDATION_METRIC } from "./settings";
 
 /** The restore job a restore test started, as DescribeRestoreJob returns it. */
@@ -180,6 +182,95 @@ export function rdsInstanceCheck(rds: RDSClient): RestoreCheck {
       if (db.StorageEncrypted !== true) problems.push("storage not encrypted");
       if (db.Engine !== "postgres") problems.push(`engine ${db.Engine}`);
       return problems;
+    },
+  };
+}
+
+/** What the database secret (`pra/<stack>/database`) holds that a connection needs. */
+export interface DatabaseLogin {
+  readonly username: string;
+  readonly password: string;
+  readonly dbname: string;
+}
+
+/** The login in the database secret. The restored instance has the source's master password. */
+export async function loginFromSecret(
+  secrets: SecretsManagerClient,
+  secretId: string,
+): Promise<DatabaseLogin> {
+  const found = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const parsed: unknown = JSON.parse(found.SecretString ?? "null");
+  if (
+    typeof parsed === "object" &&
+    parsed !== null &&
+    "username" in parsed &&
+    typeof parsed.username === "string" &&
+    "password" in parsed &&
+    typeof parsed.password === "string" &&
+    "dbname" in parsed &&
+    typeof parsed.dbname === "string"
+  )
+    return { username: parsed.username, password: parsed.password, dbname: parsed.dbname };
+  // Never the secret's text in a message: it holds the password.
+  throw new Error(`the secret ${secretId} has no username, password and dbname`);
+}
+
+/** Where and as whom to connect. */
+export interface QueryTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly login: DatabaseLogin;
+}
+
+/** Runs one query and returns its rows (the handler's runs it over TLS, verify-full). */
+export type Query = (target: QueryTarget, sql: string) => Promise<Record<string, unknown>[]>;
+
+/** What the data check found, for the function's log. */
+export interface RestoredData {
+  readonly restoreJobId: string;
+  readonly events: number;
+  /** Unix seconds of the newest event, or null when there is none. */
+  readonly newestEventSeconds: number | null;
+}
+
+const EVENTS_QUERY =
+  "SELECT count(*)::text AS events, floor(extract(epoch FROM max(created_at)))::text AS newest FROM events";
+
+/**
+ * The restored instance's data: a connection with the stack's credentials succeeds and the app's
+ * events table answers (rows counted, the newest one's time read). What it found goes to `record`
+ * (the function's log); a missing table or a failed connection is a problem.
+ */
+export function rdsDataCheck(
+  rds: RDSClient,
+  login: () => Promise<DatabaseLogin>,
+  query: Query,
+  record: (found: RestoredData) => void,
+): RestoreCheck {
+  return {
+    name: "restored PostgreSQL answers with its events",
+    resourceType: "RDS",
+    async check(restored) {
+      const found = await rds.send(
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: restored.arn }),
+      );
+      const endpoint = found.DBInstances?.[0]?.Endpoint;
+      if (!endpoint?.Address || endpoint.Port === undefined)
+        return ["the restored instance has no endpoint to query"];
+      const target = { host: endpoint.Address, port: endpoint.Port, login: await login() };
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await query(target, EVENTS_QUERY);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return [`querying the restored events failed: ${message}`];
+      }
+      const [row] = rows;
+      const events = Number(row?.events);
+      if (!Number.isInteger(events)) return ["the restored events could not be counted"];
+      const newest = typeof row?.newest === "string" ? Number(row.newest) : null;
+      record({ restoreJobId: restored.restoreJobId, events, newestEventSeconds: newest });
+      return [];
     },
   };
 }
