@@ -3,7 +3,9 @@
  * 1 when the command failed, 143 when SIGTERM or SIGINT stopped it; one JSON summary line on stdout,
  * human-readable errors on stderr.
  */
+import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
+import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { describePoints, directoryStore } from "./backup/directory-store";
 import { DEFAULT_KEEP_ASIDE } from "./backup/restore";
@@ -144,6 +146,14 @@ const dbOption = () =>
 const backupDirOption = () =>
   new Option("--backup-dir <dir>", "restore point directory (default: $BACKUP_DIR or /backup)");
 
+/** The version in the app's package.json (beside src/ and dist/, and in the image). */
+function appVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+  return typeof manifest === "object" && manifest !== null && "version" in manifest
+    ? String(manifest.version)
+    : "unknown";
+}
+
 export function buildProgram(settings: Settings): Command {
   const program = new Command("pra-app")
     .description(
@@ -154,6 +164,7 @@ export function buildProgram(settings: Settings): Command {
         "AWS_ENDPOINT_URL_S3, PG_BIN_DIR (where pg_dump/pg_restore are; default: PATH).\n" +
         "Exit codes: 0 success, 1 the command failed, 2 bad usage, 143 stopped by SIGTERM/SIGINT.",
     )
+    .version(appVersion(), "--version", "print the version and exit")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .hook("preAction", (_program, action) => {
