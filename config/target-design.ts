@@ -22,6 +22,12 @@ export const TLS_ONLY_PARAMETERS: readonly { readonly name: string; readonly val
   { name: "ssl_min_protocol_version", value: "TLSv1.2" },
 ];
 
+/**
+ * Days between rotations of the app's database password (alternating users): frequent enough to
+ * bound a leaked password's life, rare enough that a pod restarted at least monthly never meets
+ * rejected credentials.
+ */
+export const CREDENTIAL_ROTATION_DAYS = 30;
 /** AWS Backup runs a backup rule at most once an hour. */
 export const AWS_BACKUP_MIN_INTERVAL_HOURS = 1;
 /** Backup rule intervals that divide a day evenly, so a cron expression keeps them evenly spaced. */
@@ -92,6 +98,12 @@ export interface TargetDesign {
     readonly replicaLagAlarmSeconds: number;
     /** Alarm when free storage falls below this many bytes. */
     readonly freeStorageAlarmBytes: number;
+    /**
+     * The app's database password is rotated every this many days by Secrets Manager, alternating
+     * two users: the previous credentials stay valid until the next rotation, so this is also how
+     * long a running pod's credentials keep working (the overlap External Secrets must beat).
+     */
+    readonly credentialRotationDays: number;
   };
   readonly backupPlan: {
     /** AWS Backup schedule, in its six-field cron syntax (UTC). */
@@ -227,6 +239,7 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
       replicaLagAlarmSeconds: Math.max(60, Math.floor(config.objectives.rpoSeconds / 2)),
       freeStorageAlarmBytes:
         Math.max(2, Math.ceil(config.database.allocatedStorageGb / 10)) * 1024 ** 3,
+      credentialRotationDays: CREDENTIAL_ROTATION_DAYS,
     },
     backupPlan: {
       schedule: backupCron(intervalHours),

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CredentialRotation } from "./credential-rotation";
 import { RDS_MAX_BACKUP_RETENTION_DAYS, type TargetDesign } from "../../config";
 
 export const POSTGRES_PORT = 5432;
@@ -33,8 +34,15 @@ export interface DatabaseArgs {
   readonly secretReplica?: { readonly region: string; readonly kmsKeyArn: pulumi.Input<string> };
   /** @default "pra" */
   readonly databaseName?: string;
-  /** @default "pra_admin" */
+  /** The master user, whose password RDS manages and rotates in Secrets Manager. @default "pra_admin" */
   readonly username?: string;
+  /**
+   * The app's own user, with no power over other databases or roles (the master's secret never
+   * reaches the cluster). @default "pra_app"
+   */
+  readonly appUsername?: string;
+  /** The region, for the rotation function's Secrets Manager endpoint. */
+  readonly region: string;
 }
 
 export function validateDatabaseArgs(args: DatabaseArgs): void {
@@ -69,6 +77,8 @@ export class Database extends pulumi.ComponentResource {
   public readonly parameterGroupName: pulumi.Output<string>;
   public readonly secretName: pulumi.Output<string>;
   public readonly secretArn: pulumi.Output<string>;
+  /** The RDS-managed secret of the master user (rotated by RDS): for the rotation function only. */
+  public readonly masterSecretArn: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:aws:Database", name, {}, opts);
@@ -120,9 +130,12 @@ export class Database extends pulumi.ComponentResource {
       parent,
     );
 
-    // Write-only password: sent to RDS and to the secret only when its version changes, never
-    // stored in Pulumi's state. Rotating it is bumping CREDENTIALS_VERSION (see docs/aws-target.md).
+    // The master password is RDS's: it keeps it in a Secrets Manager secret of its own and rotates
+    // it (every 7 days); nothing in Pulumi's state or the cluster holds it. The app's user gets a
+    // first password here, write-only (never in the state), that Secrets Manager then rotates
+    // (credential-rotation.ts); the version stays 1, so Pulumi never writes over a rotated value.
     const CREDENTIALS_VERSION = 1;
+    const appUsername = args.appUsername ?? "pra_app";
     const password = pulumi.secret(generatePassword());
 
     const instance = new aws.rds.Instance(
@@ -140,8 +153,8 @@ export class Database extends pulumi.ComponentResource {
         multiAz: args.design.multiAz,
         dbName: databaseName,
         username,
-        passwordWo: password,
-        passwordWoVersion: CREDENTIALS_VERSION,
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: args.keys.secrets,
         port: POSTGRES_PORT,
         dbSubnetGroupName: subnetGroup.name,
         vpcSecurityGroupIds: [securityGroup.id],
@@ -164,6 +177,11 @@ export class Database extends pulumi.ComponentResource {
       parent,
     );
 
+    const masterSecretArn = instance.masterUserSecrets.apply((secrets) => {
+      const arn = secrets[0]?.secretArn;
+      if (arn === undefined) throw new Error(`${args.identifier}: RDS reports no master secret`);
+      return arn;
+    });
     const secret = new aws.secretsmanager.Secret(
       `${name}-credentials`,
       {
@@ -177,20 +195,22 @@ export class Database extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.secretsmanager.SecretVersion(
+    const secretVersion = new aws.secretsmanager.SecretVersion(
       `${name}-credentials`,
       {
         secretId: secret.id,
         secretStringWo: pulumi.secret(
-          pulumi.all([instance.address, password]).apply(([host, pass]) =>
+          pulumi.all([instance.address, password, masterSecretArn]).apply(([host, pass, master]) =>
             JSON.stringify({
               engine: "postgres",
               host,
               port: POSTGRES_PORT,
               dbname: databaseName,
-              username,
+              username: appUsername,
               password: pass,
               sslmode: "verify-full",
+              // The rotation function signs in as the master to set the app users' passwords.
+              masterarn: master,
             }),
           ),
         ),
@@ -199,6 +219,24 @@ export class Database extends pulumi.ComponentResource {
       parent,
     );
 
+    new CredentialRotation(
+      `${name}-rotation`,
+      {
+        baseName: args.identifier,
+        region: args.region,
+        vpcId: args.vpcId,
+        subnetIds: args.subnetIds,
+        databaseSecurityGroupId: securityGroup.id,
+        port: POSTGRES_PORT,
+        secretArn: secret.arn,
+        masterSecretArn,
+        secretsKeyArn: args.keys.secrets,
+        rotationDays: args.design.credentialRotationDays,
+      },
+      { parent: this, dependsOn: [secretVersion] },
+    );
+
+    this.masterSecretArn = masterSecretArn;
     this.instanceArn = instance.arn;
     this.identifier = instance.identifier;
     this.endpoint = instance.endpoint;

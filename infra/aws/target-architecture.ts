@@ -128,6 +128,7 @@ export class Target extends pulumi.ComponentResource {
         design: design.database,
         keys: { rds: keys.arns.rds, secrets: keys.arns.secrets },
         secretName: names.databaseSecretName,
+        region: config.region,
         secretReplica: { region: config.dr.region, kmsKeyArn: drKeys.arns.secrets },
       },
       inPrimary,

@@ -177,6 +177,7 @@ describe("input checks", () => {
       design: { ...design, backupRetentionDays: 0 },
       keys: { rds: "k", secrets: "k" },
       secretName: "s",
+      region: "eu-west-3",
     };
     expect(() => validateDatabaseArgs(args)).toThrow("0 turns point-in-time recovery off");
     expect(() =>

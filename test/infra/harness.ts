@@ -309,7 +309,29 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             endpoint: `${address}:5432`,
             port: 5432,
             resourceId: `db-${h.toUpperCase()}`,
+            // RDS's own secret of the master user, when it manages the password.
+            ...(inputs.manageMasterUserPassword === true
+              ? {
+                  masterUserSecrets: [
+                    {
+                      secretArn: arn("secretsmanager", `secret:rds!db-${h.slice(0, 8)}-AbCdEf`),
+                      kmsKeyId: inputs.masterUserSecretKmsKeyId,
+                      secretStatus: "active",
+                    },
+                  ],
+                }
+              : {}),
           },
+        };
+      }
+      case "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": {
+        // The rotation application's stack: the function it creates.
+        const functionName = isRecord(inputs.parameters)
+          ? String(inputs.parameters.functionName)
+          : name;
+        return {
+          id: arn("cloudformation", `stack/serverlessrepo-${name}/${h}`),
+          state: { outputs: { RotationLambdaARN: arn("lambda", `function:${functionName}`) } },
         };
       }
       case "aws:rds/subnetGroup:SubnetGroup":

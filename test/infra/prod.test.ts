@@ -408,7 +408,7 @@ describe("database", () => {
     expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
   });
 
-  test("only the cluster's nodes can reach it", () => {
+  test("only the cluster's nodes and the credential rotation function can reach it", () => {
     const groups = inputOf(db(), "vpcSecurityGroupIds", shapes.strings);
     expect(groups).toHaveLength(1);
     const sg = mocks().byIdOrArn(groups[0])!;
@@ -421,16 +421,32 @@ describe("database", () => {
       "vpcConfig",
       shapes.stringMap,
     ).clusterSecurityGroupId;
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.inputs).toMatchObject({
-      referencedSecurityGroupId: clusterSg,
-      fromPort: 5432,
-      toPort: 5432,
-    });
-    expect(rules[0]!.inputs.cidrIpv4).toBeUndefined();
+    const rotationSg = mocks().one(
+      "aws:ec2/securityGroup:SecurityGroup",
+      "pra-database-rotation-function",
+    ).id;
+    expect(rules.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual(
+      [clusterSg, rotationSg].sort(),
+    );
+    for (const rule of rules) {
+      expect(rule.inputs).toMatchObject({ fromPort: 5432, toPort: 5432 });
+      expect(rule.inputs.cidrIpv4).toBeUndefined();
+    }
   });
 
-  test("its credentials are in Secrets Manager under a name derived from the stack, the same password as RDS's", () => {
+  test("RDS manages and rotates the master password; no password of it is in Pulumi's inputs", () => {
+    const secretsKey = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials")
+      .inputs.kmsKeyId;
+    expect(db().inputs).toMatchObject({
+      username: "pra_admin",
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: secretsKey,
+    });
+    expect(db().inputs.password).toBeUndefined();
+    expect(db().inputs.passwordWo).toBeUndefined();
+  });
+
+  test("the app's secret names its own user, write-only, and the master's secret for the rotation", () => {
     const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
     expect(secret.inputs.name).toBe("pra/prod/database");
     const version = mocks().one(
@@ -439,12 +455,41 @@ describe("database", () => {
     );
     expect(version.inputs.secretId).toBe(secret.id);
     const stored = jsonObject(version.inputs.secretStringWo);
-    expect(stored.host).toBe(db().state.address);
-    expect(stored.password).toBe(db().inputs.passwordWo);
+    expect(stored).toMatchObject({ host: db().state.address, username: "pra_app", dbname: "pra" });
     expect(String(stored.password)).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(db().inputs.password).toBeUndefined();
-    expect(db().secretInputs).toContain("passwordWo");
+    const masterSecrets = stateOf(
+      db(),
+      "masterUserSecrets",
+      z.array(z.looseObject({ secretArn: z.string() })),
+    );
+    expect(stored.masterarn).toBe(masterSecrets[0]!.secretArn);
     expect(version.secretInputs).toContain("secretStringWo");
+  });
+
+  test("Secrets Manager rotates the app's password every 30 days with AWS's pinned alternating-users function", () => {
+    const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
+    const application = mocks().one(
+      "aws:serverlessrepository/cloudFormationStack:CloudFormationStack",
+      "pra-database-rotation-function",
+    );
+    expect(application.inputs).toMatchObject({
+      applicationId:
+        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationMultiUser",
+      semanticVersion: "1.1.671",
+      parameters: {
+        endpoint: "https://secretsmanager.eu-west-3.amazonaws.com",
+        masterSecretKmsKeyArn: secret.inputs.kmsKeyId,
+      },
+    });
+    const rotation = mocks().one(
+      "aws:secretsmanager/secretRotation:SecretRotation",
+      "pra-database-rotation-schedule",
+    );
+    expect(rotation.inputs).toMatchObject({
+      secretId: secret.state.arn ?? secret.id,
+      rotationRules: { automaticallyAfterDays: 30 },
+    });
+    expect(String(rotation.inputs.rotationLambdaArn)).toContain(":function:pra-prod-db-rotation");
   });
 
   test("its automated backups are replicated to the DR region with a key of that region", () => {
