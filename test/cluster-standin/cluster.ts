@@ -315,7 +315,17 @@ export class Cluster {
     const manifest: ManifestOf<"Job"> = {
       apiVersion: "batch/v1",
       kind: "Job",
-      metadata: { name, namespace, labels: cron.metadata.labels ?? {} },
+      // As the CronJob controller (and `kubectl create job --from`) writes them: its owner, so
+      // that a reader (npm run status) finds a CronJob's Jobs, and when it was created.
+      metadata: {
+        name,
+        namespace,
+        labels: cron.metadata.labels ?? {},
+        ownerReferences: [
+          { apiVersion: "batch/v1", kind: "CronJob", name: cron.metadata.name, uid: "" },
+        ],
+        creationTimestamp: new Date(this.now()).toISOString(),
+      },
       ...(cron.spec?.jobTemplate.spec ? { spec: cron.spec.jobTemplate.spec } : {}),
     };
     this.jobs.set(key(namespace, name), { manifest, createdAt: this.now(), pods: [] });

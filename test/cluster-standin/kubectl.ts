@@ -228,7 +228,16 @@ async function dispatch(
     }
     case "get": {
       const { kind, name } = target(words);
-      if (name === undefined) throw new KubectlError("error: the stand-in gets one named object");
+      if (name === undefined) {
+        // A list, as `kubectl get jobs -o json` gives it (npm run status reads a CronJob's Jobs).
+        if (kind !== "job") throw new KubectlError("error: the stand-in lists jobs only");
+        const items = await locked(() =>
+          [...cluster.jobs.values()]
+            .filter((job) => (job.manifest.metadata.namespace ?? "default") === namespace)
+            .map((job) => describe(cluster, kind, namespace, job.manifest.metadata.name)),
+        );
+        return ok(`${JSON.stringify({ apiVersion: "v1", kind: "List", items })}\n`);
+      }
       const value = await locked(() => describe(cluster, kind, namespace, name));
       if (value === undefined) {
         if (args.flags.has("--ignore-not-found")) return ok("");
@@ -376,14 +385,42 @@ function describe(cluster: Cluster, kind: string, namespace: string, name: strin
   if (kind === "job") {
     const job = cluster.jobs.get(id);
     if (!job) return undefined;
-    return { ...job.manifest, status: { condition: job.condition, reason: job.reason } };
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      ...job.manifest,
+      status: {
+        condition: job.condition,
+        reason: job.reason,
+        // The API server's fields (npm run status reads these).
+        startTime: iso(job.createdAt),
+        ...(job.condition === "Complete" && job.finishedAt !== undefined
+          ? { completionTime: iso(job.finishedAt) }
+          : {}),
+        conditions:
+          job.condition === undefined
+            ? []
+            : [{ type: job.condition, status: "True", reason: job.reason }],
+      },
+    };
   }
   if (kind === "pod") {
     const pod = cluster.pods.get(id);
     if (!pod) return undefined;
     return { metadata: { name, namespace }, status: { phase: pod.phase, reason: pod.reason } };
   }
-  if (kind === "deployment") return cluster.deployments.get(id);
+  if (kind === "deployment") {
+    const deployment = cluster.deployments.get(id);
+    if (!deployment) return undefined;
+    const pods = [...cluster.pods.values()].filter(
+      (pod) =>
+        pod.namespace === namespace &&
+        pod.owner.kind === "Deployment" &&
+        pod.owner.name === name &&
+        pod.deletingSince === undefined,
+    );
+    const readyReplicas = pods.filter((pod) => pod.ready).length;
+    return { ...deployment, status: { replicas: pods.length, readyReplicas } };
+  }
   if (kind === "cronjob") return cluster.cronJobs.get(id);
   return undefined;
 }

@@ -46,6 +46,16 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     metrics.setWritable(value);
   };
 
+  // /status and /backups cannot answer without the listing: a 503 that says so, not a 500.
+  const listPoints = async () => {
+    try {
+      return await listRestorePoints();
+    } catch (error) {
+      log.warn("listing restore points failed", { error: errorMessage(error) });
+      throw new HttpError(503, "the restore points cannot be listed right now");
+    }
+  };
+
   const addEvent = async (message: unknown) => {
     const check = checkMessage(message);
     if (!check.ok) throw new HttpError(400, check.error);
@@ -134,7 +144,7 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     },
     "/status": {
       GET: async () => {
-        const [count, points] = await Promise.all([storage.countEvents(), listRestorePoints()]);
+        const [count, points] = await Promise.all([storage.countEvents(), listPoints()]);
         const now = nowSeconds();
         // A point dated in the future is never the newest backup: it would make the age negative.
         const { current, future } = splitByDate(points, now);
@@ -153,7 +163,7 @@ export function createApp(storage: Storage, listRestorePoints: ListRestorePoints
     "/backups": {
       GET: async () => {
         const now = nowSeconds();
-        const points = await listRestorePoints();
+        const points = await listPoints();
         return {
           status: 200,
           body: {

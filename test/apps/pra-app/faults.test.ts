@@ -16,8 +16,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { connect, type AddressInfo } from "node:net";
+import { S3Client } from "@aws-sdk/client-s3";
 import Database from "better-sqlite3";
 import { z } from "zod";
+import { cachedExportListing } from "../../../apps/pra-app/src/export/cache";
 import { createApp, type App } from "../../../apps/pra-app/src/server";
 import { openSqliteDatabase, sqliteStorage } from "../../../apps/pra-app/src/storage/sqlite";
 import {
@@ -610,10 +612,36 @@ describe("10. /metrics serves what it can and reports what failed", () => {
     expect(metricValue(text, "pra_events")).toBe(1);
     // No restore point can be confirmed: the age is counted from the epoch, so age alerts fire.
     expect(metricValue(text, "pra_restore_point_newest_age_seconds")).toBeGreaterThan(1e9);
+    const status = await fetch(`${url}/status`);
+    expect(status.status).toBe(503);
+    expect(await status.json()).toEqual({ error: "the restore points cannot be listed right now" });
     await storage.close();
     const second = await (await fetch(`${url}/metrics`)).text();
     expect(metricValue(second, 'pra_metrics_source_up{source="database"}')).toBe(0);
     expect(second).toContain("pra_http_requests_total");
+  });
+
+  test("with S3 unreachable: the export listing's failure is reported, not hidden behind a stale one", async () => {
+    const storage = sqliteStorage(openSqliteDatabase(dir.join("data", "app.db")));
+    const unreachable = new S3Client({
+      endpoint: "http://127.0.0.1:1",
+      forcePathStyle: true,
+      region: "eu-west-3",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      maxAttempts: 1,
+    });
+    const listing = cachedExportListing(unreachable, {
+      bucket: "b",
+      prefix: "exports/",
+      kmsKeyId: undefined,
+    });
+    const app = createApp(storage, listing);
+    cleanups.push(() => app.shutdown());
+    await new Promise<void>((resolveListen) => app.server.listen(0, "127.0.0.1", resolveListen));
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(text, 'pra_metrics_source_up{source="restore_points"}')).toBe(0);
+    expect(metricValue(text, "pra_restore_point_newest_age_seconds")).toBeGreaterThan(1e9);
   });
 });
 
