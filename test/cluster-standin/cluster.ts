@@ -17,7 +17,13 @@
  * - scheduling: a pod waits (Pending) while a claim it mounts is missing or Terminating, or while
  *   its required pod affinity has no match; ReadWriteOnce claims bind to the one node;
  * - deletion: a pod gets SIGTERM and is gone when its process exits, or at the end of its grace
- *   period; `delete` and `wait` honour --timeout, and time out instead of hanging.
+ *   period; `delete` and `wait` honour --timeout, and time out instead of hanging;
+ * - for the target's failover (test/dr/failover-replay.test.ts): containers read their environment
+ *   from Secrets and ConfigMaps (`valueFrom`, `envFrom`); an Ingress gets a load balancer's name
+ *   in its status, as the AWS Load Balancer Controller gives it; External Secrets is played by
+ *   `externalSecrets`: an ExternalSecret annotated (force-sync) renders its template (only
+ *   `{{ .key }}` and `{{ .key | urlquery }}`) from what the test's secrets source holds into its
+ *   target Secret, and is Ready once that Secret exists.
  *
  * Volumes are real directories. A Job's container runs the real `pra-app` CLI in this process
  * (test/support/pra-app.ts's runPraApp) with its mounts mapped to those directories; a Deployment's
@@ -136,8 +142,78 @@ export class Cluster {
   /** The waits under way, for moving the clock only when all of them are idle. */
   private readonly waits = new Set<Wait>();
 
+  /**
+   * External Secrets, as the test plays it: the entry a key names (a secret's JSON fields), and a
+   * rewrite of each rendered value (a test's PostgreSQL has no TLS). Unset: nothing is synced.
+   */
+  externalSecrets?: {
+    readonly source: (key: string) => Record<string, string> | undefined;
+    readonly rewrite?: (value: string) => string;
+  };
+
   /** `root` holds the volumes' directories. */
   constructor(private readonly root: string) {}
+
+  /** A stored object the stand-in does not run (a ConfigMap, a Secret, an Ingress ...). */
+  inertObject(kind: string, namespace: string, name: string): Manifest | undefined {
+    const id = key(namespace, name).toLowerCase();
+    for (const [k, manifest] of this.inert)
+      if (k.toLowerCase() === `${kind.toLowerCase()}/${id}`) return manifest;
+    return undefined;
+  }
+
+  /**
+   * External Secrets' sync of `externalsecret/name` (on a force-sync annotation): its target
+   * Secret, with the template rendered from the source's entry. False when nothing was synced.
+   */
+  syncExternalSecret(namespace: string, name: string): boolean {
+    const external = this.inertObject("ExternalSecret", namespace, name);
+    if (!external || !isKind(external, "ExternalSecret") || !external.spec)
+      throw notFound("externalsecrets.external-secrets.io", name);
+    const { spec } = external;
+    const entry = spec.dataFrom
+      ?.map((from) => from.extract?.key)
+      .filter((k): k is string => k !== undefined)
+      .map((k) => this.externalSecrets?.source(k))
+      .find((found) => found !== undefined);
+    if (!entry) {
+      this.note(`externalsecret ${namespace}/${name}: no entry in the secrets source`);
+      return false;
+    }
+    const render = (template: string) =>
+      template.replace(/\{\{ \.(\w+)( \| urlquery)? \}\}/g, (_, field: string, query?: string) => {
+        const value = entry[field] ?? "";
+        return query ? encodeURIComponent(value) : value;
+      });
+    const rewrite = this.externalSecrets?.rewrite ?? ((value: string) => value);
+    const data = Object.fromEntries(
+      Object.entries(spec.target.template?.data ?? entry).map(([k, v]) => [k, rewrite(render(v))]),
+    );
+    const secret: Manifest = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: spec.target.name, namespace },
+      stringData: data,
+    };
+    this.store(this.inert, `Secret/${key(namespace, spec.target.name)}`, secret, "");
+    this.note(`externalsecret ${namespace}/${name} synced into secret ${spec.target.name}`);
+    return true;
+  }
+
+  /** A value from a Secret or ConfigMap, as a container's environment reads it. */
+  private referenced(kind: "Secret" | "ConfigMap", namespace: string, name: string) {
+    const object = this.inertObject(kind, namespace, name);
+    if (!object) return undefined;
+    const values: Record<string, string> = {};
+    const record = (value: unknown, decode: boolean) => {
+      if (typeof value !== "object" || value === null) return;
+      for (const [k, v] of Object.entries(value))
+        if (typeof v === "string") values[k] = decode ? Buffer.from(v, "base64").toString() : v;
+    };
+    if ("data" in object) record(object.data, kind === "Secret");
+    if ("stringData" in object) record(object.stringData, false);
+    return values;
+  }
 
   now(): number {
     // Not Date.now(): in-process CLI runs see Date.now() mocked to a cluster's clock.
@@ -689,8 +765,25 @@ export class Cluster {
       return mount ? mount.dir + value.slice(mount.path.length) : value;
     };
     const env: Record<string, string> = {};
-    for (const variable of container.env ?? [])
+    for (const from of container.envFrom ?? []) {
+      const source = from.configMapRef
+        ? this.referenced("ConfigMap", pod.namespace, from.configMapRef.name ?? "")
+        : from.secretRef
+          ? this.referenced("Secret", pod.namespace, from.secretRef.name ?? "")
+          : undefined;
+      Object.assign(env, source ?? {});
+    }
+    for (const variable of container.env ?? []) {
       if (variable.value !== undefined) env[variable.name] = map(variable.value);
+      const secretRef = variable.valueFrom?.secretKeyRef;
+      const configRef = variable.valueFrom?.configMapKeyRef;
+      const value = secretRef
+        ? this.referenced("Secret", pod.namespace, secretRef.name ?? "")?.[secretRef.key]
+        : configRef
+          ? this.referenced("ConfigMap", pod.namespace, configRef.name ?? "")?.[configRef.key]
+          : undefined;
+      if (value !== undefined) env[variable.name] = value;
+    }
     return { args: command.slice(1), env };
   }
 

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { manifestsFromYaml } from "../../charts/manifest";
+import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
 import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
 
 const KINDS: Readonly<Record<string, string>> = {
@@ -28,6 +28,21 @@ const KINDS: Readonly<Record<string, string>> = {
   persistentvolumeclaims: "persistentvolumeclaim",
   namespace: "namespace",
   ns: "namespace",
+  configmap: "configmap",
+  cm: "configmap",
+  secret: "secret",
+  ingress: "ingress",
+  ing: "ingress",
+  externalsecret: "externalsecret",
+  es: "externalsecret",
+};
+
+/** Kinds the stand-in stores without running them, by their kubectl name. */
+const INERT_KINDS: Readonly<Record<string, string>> = {
+  configmap: "ConfigMap",
+  secret: "Secret",
+  ingress: "Ingress",
+  externalsecret: "ExternalSecret",
 };
 
 const kindOf = (word: string): string => {
@@ -92,9 +107,12 @@ function selector(text: string | undefined): Record<string, string> | undefined 
 function jsonPath(template: string, value: unknown): string {
   return template.replace(/\{\.([^}]*)\}/g, (_match, path: string) => {
     let current: unknown = value;
-    for (const part of path.split(".")) {
+    // Fields and list indexes: `.status.loadBalancer.ingress[0].hostname`.
+    for (const part of path.split(/\.|(?=\[)/)) {
+      const index = /^\[(\d+)\]$/.exec(part)?.[1];
+      const field = index ?? part;
       current =
-        typeof current === "object" && current !== null ? Reflect.get(current, part) : undefined;
+        typeof current === "object" && current !== null ? Reflect.get(current, field) : undefined;
     }
     if (current === undefined || current === null) return "";
     if (typeof current === "string") return current;
@@ -261,6 +279,14 @@ async function dispatch(
       await locked(() => cluster.createJobFrom(namespace, from.slice(8), name));
       return ok(`job.batch/${name} created\n`);
     }
+    case "annotate": {
+      // External Secrets re-reads its entry when an ExternalSecret's annotations change.
+      const { kind, name } = target(words);
+      if (kind !== "externalsecret" || name === undefined)
+        throw new KubectlError("error: the stand-in annotates externalsecret/NAME only");
+      await locked(() => cluster.syncExternalSecret(namespace, name));
+      return ok(`externalsecret.external-secrets.io/${name} annotated\n`);
+    }
     case "exec": {
       const { kind, name } = target(words);
       if (kind !== "deployment" || name === undefined)
@@ -308,6 +334,25 @@ async function wait(
     );
     return gone
       ? { code: 0, stdout: `${kind}/${name} condition met\n`, stderr: "" }
+      : { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
+  }
+  if (kind === "externalsecret" && /^condition=Ready$/i.test(condition) && name !== undefined) {
+    // Ready once External Secrets has written its target Secret.
+    const external = cluster.inertObject("ExternalSecret", namespace, name);
+    if (!external) throw notFound("externalsecrets.external-secrets.io", name);
+    const targetName = readyTarget(external) ?? name;
+    const met = await cluster.until(
+      () => cluster.inertObject("Secret", namespace, targetName) !== undefined,
+      timeoutSeconds,
+      line,
+      signal,
+    );
+    return met
+      ? {
+          code: 0,
+          stdout: `externalsecret.external-secrets.io/${name} condition met\n`,
+          stderr: "",
+        }
       : { code: 1, stdout: "", stderr: "error: timed out waiting for the condition\n" };
   }
   const match = /^condition=(Complete|Failed)$/i.exec(condition);
@@ -366,9 +411,22 @@ function podFor(cluster: Cluster, kind: string, namespace: string, name: string)
   throw new KubectlError(`error: the stand-in reads logs of pods, jobs and deployments`);
 }
 
+/** The Secret an ExternalSecret writes. */
+function readyTarget(external: Manifest): string | undefined {
+  return isKind(external, "ExternalSecret") ? external.spec?.target.name : undefined;
+}
+
 /** What `get -o json` shows of an object: the fields the runbooks read. */
 function describe(cluster: Cluster, kind: string, namespace: string, name: string): unknown {
   const id = `${namespace}/${name}`;
+  const inertKind = INERT_KINDS[kind];
+  if (inertKind !== undefined) {
+    const object = cluster.inertObject(inertKind, namespace, name);
+    if (!object || inertKind !== "Ingress") return object;
+    // The Load Balancer Controller's part: an internal ALB, named after the Ingress.
+    const hostname = `internal-k8s-${namespace}-${name}-standin.elb.local`;
+    return { ...object, status: { loadBalancer: { ingress: [{ hostname }] } } };
+  }
   if (kind === "persistentvolumeclaim") {
     const claim = cluster.claims.get(id);
     if (!claim) return undefined;

@@ -3,6 +3,17 @@
  * the names the Pulumi program exports under mocks (test/infra/harness.ts): `npm run failover
  * -- --dry-run` reads the same `failover` output a real `pulumi stack output --json` holds, so a
  * plan that prints a placeholder, or a name the stack does not create, fails here.
+ *
+ * Then `npm run failover` runs end to end, as a person runs it, for both stacks, against
+ * stand-ins: the AWS CLI is a recording stand-in (test/support/aws-standin.ts; nothing here calls
+ * AWS) modelling what the runbook relies on (a replica must be promoted before it is writable, a
+ * replicated secret made standalone before it is written, a record switch is an UPSERT); kubectl
+ * is the cluster stand-in (test/cluster-standin/) holding what `pulumi up` leaves in the DR
+ * cluster (infra/kubernetes/dr-workloads.ts), where External Secrets renders the secret the
+ * runbook rewrote and the app's pods run the real `pra-app serve` on a real PostgreSQL. The last
+ * steps write and read through the service's name: a proxy standing for the DR load balancer,
+ * answering only once the record names it. TLS is not replayed: the test's PostgreSQL has none,
+ * so the rendered URL's TLS settings are replaced by sslmode=disable.
  */
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -18,6 +29,25 @@ import {
   withHost,
 } from "../../dr/failover-runbook";
 import { evaluateProgram, pulumiConfigOf } from "../infra/harness";
+import { createServer, type Server } from "node:http";
+import { Client } from "pg";
+import { isManifest, type Manifest } from "../../charts/manifest";
+import { synthStack } from "../../charts/stacks";
+import { drDesignOf } from "../../config/dr-design";
+import { cloudSettingsData } from "../../infra/kubernetes/cloud-settings";
+import { standbyManifests } from "../../infra/kubernetes/dr-workloads";
+import { Cluster } from "../cluster-standin/cluster";
+import { serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
+import {
+  type AwsAnswer,
+  type AwsCall,
+  type AwsStandin,
+  commandOf,
+  flag,
+  startAwsStandin,
+} from "../support/aws-standin";
+import { type PostgresServer, startPostgres } from "../support/postgres";
+
 import { REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 
 const stacks = ["prod", "staging"] as const;
@@ -45,7 +75,7 @@ beforeAll(async () => {
       JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))),
     );
   }
-}, 120_000);
+}, 240_000);
 
 afterAll(() => dir.remove());
 
@@ -226,3 +256,324 @@ test("without the Pulumi CLI and without --outputs, the command says how to give
   expect(code).toBe(2);
   expect(stderr).toContain("pass the stack's outputs with --outputs <file>");
 });
+
+const PASSWORD = "pw-never-printed-7f3a";
+let postgres: PostgresServer;
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+  for (const stack of stacks) synthStack(get(configs, stack), join(dir.path, "dist", stack));
+}, 120_000);
+
+afterAll(() => postgres.stop());
+
+/** The AWS side as the runbook relies on it, for one stack's DR region. */
+class AwsModel {
+  replica: "replicating" | "promoting" | "standalone" = "replicating";
+  restored = false;
+  secretReplicated = true;
+  secret: Record<string, string>;
+  record: string | undefined = undefined;
+  readonly failOn: string | undefined;
+
+  constructor(
+    private readonly t: FailoverTargets,
+    databasePort: string,
+    databaseName: string,
+    failOn?: string,
+  ) {
+    this.failOn = failOn;
+    // The secret as the primary left it: the primary's host, which is gone with its region.
+    this.secret = {
+      username: "postgres",
+      password: PASSWORD,
+      host: `${t.database.primaryIdentifier}.cabc.${t.region}.rds.amazonaws.com`,
+      port: databasePort,
+      dbname: databaseName,
+    };
+  }
+
+  answer(call: AwsCall): AwsAnswer {
+    const ok = (stdout = ""): AwsAnswer => ({ code: 0, stdout, stderr: "" });
+    const fail = (stderr: string): AwsAnswer => ({ code: 254, stdout: "", stderr: `${stderr}\n` });
+    const { argv } = call;
+    const command = commandOf(argv);
+    if (this.failOn === command) return fail(`An error occurred (Throttling) calling ${command}`);
+    const region = flag(argv, "--region");
+    const t = this.t;
+    if (command !== "route53 change-resource-record-sets" && command !== "route53 wait")
+      if (region !== t.drRegion) return fail(`expected --region ${t.drRegion}, got ${region}`);
+    const db = flag(argv, "--db-instance-identifier");
+    switch (command) {
+      case "eks describe-cluster":
+        return flag(argv, "--name") === t.drCluster.name
+          ? ok("ACTIVE\n")
+          : fail("ResourceNotFound");
+      case "eks update-kubeconfig":
+      case "eks update-nodegroup-config":
+      case "eks wait":
+        return ok();
+      case "rds describe-db-instance-automated-backups":
+        return flag(argv, "--db-instance-automated-backups-arn") === t.database.automatedBackupsArn
+          ? ok("2026-11-29T11:02:00+00:00\n")
+          : fail("DBInstanceAutomatedBackupNotFound");
+      case "rds restore-db-instance-to-point-in-time":
+        this.restored =
+          db === undefined &&
+          flag(argv, "--target-db-instance-identifier") === t.database.drIdentifier;
+        return this.restored ? ok("{}") : fail("InvalidParameterCombination");
+      case "rds promote-read-replica":
+        if (db !== t.database.drIdentifier) return fail("DBInstanceNotFound");
+        this.replica = "standalone";
+        return ok("{}");
+      case "rds wait":
+        return this.replica === "standalone" || this.restored
+          ? ok()
+          : fail("Waiter DBInstanceAvailable failed: Max attempts exceeded");
+      case "rds modify-db-instance":
+        return ok("{}");
+      case "rds describe-db-instances": {
+        if (db !== t.database.drIdentifier) return fail("DBInstanceNotFound");
+        const query = flag(argv, "--query") ?? "";
+        if (query.endsWith("DBInstanceStatus")) return ok("available\n");
+        // The DR instance is the test's PostgreSQL.
+        if (query.endsWith("Endpoint.Address")) return ok("127.0.0.1\n");
+        return fail(`the stand-in does not answer --query ${query}`);
+      }
+      case "secretsmanager stop-replication-to-replica":
+        this.secretReplicated = false;
+        return ok("{}");
+      case "secretsmanager get-secret-value":
+        return flag(argv, "--secret-id") === t.secret.drArn
+          ? ok(`${JSON.stringify(this.secret)}\n`)
+          : fail("ResourceNotFoundException");
+      case "secretsmanager put-secret-value": {
+        if (this.secretReplicated)
+          return fail("InvalidRequestException: You can't modify a replica secret");
+        const written: unknown = JSON.parse(call.stdin ?? "null");
+        if (typeof written !== "object" || written === null)
+          return fail("InvalidParameterException");
+        this.secret = Object.fromEntries(Object.entries(written).map(([k, v]) => [k, String(v)]));
+        return ok("{}");
+      }
+      case "route53 change-resource-record-sets": {
+        if (flag(argv, "--hosted-zone-id") !== t.serviceName.zoneId)
+          return fail("NoSuchHostedZone");
+        const batch: unknown = JSON.parse(flag(argv, "--change-batch") ?? "null");
+        const value = JSON.stringify(batch).match(/"Value":"([^"]*)"/)?.[1];
+        this.record = value;
+        return ok("/change/C0123456789\n");
+      }
+      case "route53 wait":
+        return flag(argv, "--id") === "/change/C0123456789" ? ok() : fail("NoSuchChange");
+    }
+    return fail(`the stand-in does not know aws ${argv.join(" ")}`);
+  }
+}
+
+interface Replay {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly aws: AwsStandin;
+  readonly model: AwsModel;
+  readonly kube: StandinEndpoint;
+  readonly cluster: Cluster;
+  readonly database: string;
+}
+
+/** The DR cluster as pulumi up leaves it: the add-ons' objects are not modelled, only ours. */
+function drClusterState(config: TargetConfig, t: FailoverTargets): Manifest[] {
+  const failover = failoverManifests(config);
+  const namespace = failover.filter((m) => m.kind === "Namespace");
+  const standby = drDesignOf(config).parts.includes("standby-workload")
+    ? standbyManifests(failover).filter((m) => m.kind !== "Namespace")
+    : [];
+  const cloud: Manifest = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "pra-cloud", namespace: config.namespace },
+    data: cloudSettingsData({
+      bucketName: t.exportBucket,
+      kmsKeyArn: `arn:aws:kms:${t.drRegion}:123456789012:key/standin`,
+      region: t.drRegion,
+    }),
+  };
+  return [...namespace, ...standby, cloud].filter(isManifest);
+}
+
+async function replay(
+  stack: Stack,
+  options: { failOn?: string; from?: string } = {},
+): Promise<Replay> {
+  const config = get(configs, stack);
+  const t = get(targets, stack);
+  const database = `failover_${stack}_${Math.random().toString(36).slice(2, 8)}`;
+  await postgres.createDatabase(database);
+  const port = new URL(postgres.url).port;
+  const model = new AwsModel(t, port, database, options.failOn);
+  const aws = await startAwsStandin((call) => model.answer(call));
+  const cluster = new Cluster(dir.join(`${stack}-${database}`));
+  cluster.externalSecrets = {
+    source: (key) => (key === t.secret.name ? model.secret : undefined),
+    rewrite: (value) => value.replace(/sslmode=verify-full&sslrootcert=[^&]*/, "sslmode=disable"),
+  };
+  cluster.apply(drClusterState(config, t), config.namespace);
+  const context = drDesignOf(config).drContext;
+  const kube = await serveKubectl(cluster, { cwd: dir.path, context });
+  // The DR load balancer: it serves the app once the service's name points at it.
+  const lbHost = `internal-k8s-${config.namespace}-pra-app-standin.elb.local`;
+  const proxy: Server = createServer((request, response) => {
+    if (model.record !== lbHost) {
+      response.statusCode = 502;
+      response.end(`the name points at ${model.record ?? "the primary"}`);
+      return;
+    }
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      const url = `${cluster.serviceUrl(config.namespace, "pra-app")}${request.url ?? "/"}`;
+      fetch(url, {
+        method: request.method ?? "GET",
+        ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+      }).then(
+        async (answer) => {
+          response.statusCode = answer.status;
+          response.end(await answer.text());
+        },
+        (error: unknown) => {
+          response.statusCode = 502;
+          response.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const address = proxy.address();
+  const proxyPort = typeof address === "object" && address !== null ? address.port : 0;
+  const args = [
+    "--require",
+    "tsx/cjs",
+    "scripts/failover.ts",
+    "--stack",
+    stack,
+    "--yes",
+    "--outputs",
+    join(dir.path, `${stack}.json`),
+    "--manifests",
+    join(dir.path, "dist", stack, "failover"),
+    "--service-url",
+    `http://127.0.0.1:${proxyPort}`,
+    ...(options.from ? ["--from", options.from] : []),
+  ];
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { cwd: REPO_ROOT, env: kube.env(aws.env()), timeout: 150_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+  proxy.closeAllConnections();
+  await new Promise((resolve) => proxy.close(resolve));
+  return { ...result, aws, model, kube, cluster, database };
+}
+
+async function finish(replayed: Replay): Promise<void> {
+  await replayed.cluster.shutdown();
+  await replayed.kube.close();
+  await replayed.aws.close();
+}
+
+async function messages(database: string): Promise<string[]> {
+  const client = new Client({
+    connectionString: postgres.url.replace(/\/postgres$/, `/${database}`),
+  });
+  await client.connect();
+  try {
+    const rows = await client.query<{ message: string }>("SELECT message FROM events ORDER BY id");
+    return rows.rows.map((row) => row.message);
+  } finally {
+    await client.end();
+  }
+}
+
+const story = (r: Replay) =>
+  [
+    `exit ${r.code}`,
+    "--- stdout",
+    r.stdout,
+    "--- stderr",
+    r.stderr,
+    "--- cluster",
+    ...r.cluster.events,
+  ].join("\n");
+
+describe.each(stacks)("%s, replayed", (stack) => {
+  test("the failover ends with the app serving from the DR region, a write and a read through its name", async () => {
+    const r = await replay(stack);
+    try {
+      if (r.code !== 0 || r.cluster.timeouts.length > 0) throw new Error(story(r));
+      const t = get(targets, stack);
+      const config = get(configs, stack);
+      // The database the DR app writes to is the one the runbook pointed the secret at.
+      expect(r.model.secret).toMatchObject({ host: "127.0.0.1", password: PASSWORD });
+      expect((await messages(r.database)).some((m) => m.startsWith("pra failover check "))).toBe(
+        true,
+      );
+      // The app runs at the autoscaler's floor, its schedules resumed.
+      const deployment = r.cluster.deployments.get(`${config.namespace}/pra-app`);
+      expect(deployment?.spec?.replicas).toBe(config.app.replicas);
+      for (const cronJob of r.cluster.cronJobs.values()) expect(cronJob.spec?.suspend).toBe(false);
+      expect(r.model.record).toBe(`internal-k8s-${config.namespace}-pra-app-standin.elb.local`);
+      // Every kubectl call went to the DR cluster's context; no AWS call left the DR region but DNS.
+      for (const call of r.kube.calls)
+        expect(call.slice(0, 2)).toEqual(["--context", `pra-${stack}-dr`]);
+      const commands = r.aws.calls.map((call) => commandOf(call.argv));
+      if (t.strategy === "warm-standby") {
+        expect(commands).toContain("rds promote-read-replica");
+        expect(commands).not.toContain("rds restore-db-instance-to-point-in-time");
+      } else {
+        expect(commands).toContain("rds restore-db-instance-to-point-in-time");
+        expect(commands).toContain("eks update-nodegroup-config");
+      }
+      // The secret's value never reaches the output.
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    } finally {
+      await finish(r);
+    }
+  }, 200_000);
+});
+
+test.each([
+  ["rds promote-read-replica", "promote-replica", /UNCHANGED: nothing was changed/],
+  [
+    "secretsmanager put-secret-value",
+    "point-secret",
+    /the database pra-prod-dr serves writes in eu-central-1; .*the secret in eu-central-1 still names the primary's host/,
+  ],
+  [
+    "route53 change-resource-record-sets",
+    "switch-name",
+    /the app runs in eu-central-1 on pra-prod-dr; clients still resolve the primary's load balancer/,
+  ],
+])(
+  "prod: a failing %s stops at step %s and says where the system stands",
+  async (command, step, stands) => {
+    const r = await replay("prod", { failOn: command });
+    try {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`FAILOVER STOPPED at \\[\\d+/\\d+\\]`));
+      expect(r.stderr).toMatch(stands);
+      expect(r.stderr).toContain(`npm run failover -- --stack prod --from ${step}`);
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+      // Nothing after the failed step ran.
+      const last = r.aws.calls.at(-1);
+      expect(last && commandOf(last.argv)).toBe(command);
+    } finally {
+      await finish(r);
+    }
+  },
+  200_000,
+);

@@ -1,0 +1,95 @@
+/**
+ * A RECORDING STAND-IN for the AWS CLI, for replaying the failover runbook (nothing here calls
+ * AWS): an `aws` executable on the runbook's PATH (aws-shim.js) sends each call here, where it is
+ * recorded and answered by `answer`, the test's model of the few AWS behaviours the runbook relies
+ * on. A call the model does not know fails, as an unknown command would.
+ */
+import { createServer, type Server } from "node:http";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface AwsCall {
+  readonly argv: readonly string[];
+  readonly stdin?: string;
+}
+
+export interface AwsAnswer {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface AwsStandin {
+  readonly calls: AwsCall[];
+  /** PATH with the stand-in's `aws` first, and its URL. */
+  env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** `aws <service> <command>`, and a flag's value. */
+export function commandOf(argv: readonly string[]): string {
+  return argv.slice(0, 2).join(" ");
+}
+
+export function flag(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export async function startAwsStandin(answer: (call: AwsCall) => AwsAnswer): Promise<AwsStandin> {
+  const calls: AwsCall[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      const parsed: unknown = JSON.parse(body);
+      const argv =
+        typeof parsed === "object" &&
+        parsed !== null &&
+        "argv" in parsed &&
+        Array.isArray(parsed.argv)
+          ? parsed.argv.filter((a): a is string => typeof a === "string")
+          : [];
+      const stdin =
+        typeof parsed === "object" &&
+        parsed !== null &&
+        "stdin" in parsed &&
+        typeof parsed.stdin === "string"
+          ? parsed.stdin
+          : undefined;
+      const call: AwsCall = stdin === undefined ? { argv } : { argv, stdin };
+      calls.push(call);
+      let reply: AwsAnswer;
+      try {
+        reply = answer(call);
+      } catch (error) {
+        reply = { code: 255, stdout: "", stderr: `stand-in failure: ${String(error)}\n` };
+      }
+      response.end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const binDir = mkdtempSync(join(tmpdir(), "pra-aws-standin-"));
+  const shim = join(__dirname, "aws-shim.js");
+  writeFileSync(join(binDir, "aws"), `#!/bin/sh\nexec "${process.execPath}" "${shim}" "$@"\n`);
+  chmodSync(join(binDir, "aws"), 0o755);
+  return {
+    calls,
+    env: (base = process.env) => ({
+      ...base,
+      PATH: `${binDir}:${base.PATH ?? ""}`,
+      STANDIN_AWS_URL: `http://127.0.0.1:${port}/`,
+    }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(binDir, { recursive: true, force: true });
+    },
+  };
+}
