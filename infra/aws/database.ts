@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CredentialRotation } from "./credential-rotation";
+import { DatabaseBootstrap } from "./database-bootstrap/function";
 import { RDS_MAX_BACKUP_RETENTION_DAYS, type TargetDesign } from "../../config";
 
 export const POSTGRES_PORT = 5432;
@@ -219,6 +220,21 @@ export class Database extends pulumi.ComponentResource {
       parent,
     );
 
+    // The app's user exists before the first rotation or the app's first start.
+    const bootstrap = new DatabaseBootstrap(
+      `${name}-bootstrap`,
+      {
+        baseName: args.identifier,
+        vpcId: args.vpcId,
+        subnetIds: args.subnetIds,
+        databaseSecurityGroupId: securityGroup.id,
+        port: POSTGRES_PORT,
+        masterSecretArn,
+        appSecretArn: secret.arn,
+        secretsKeyArn: args.keys.secrets,
+      },
+      { parent: this, dependsOn: [instance, secretVersion] },
+    );
     new CredentialRotation(
       `${name}-rotation`,
       {
@@ -233,7 +249,7 @@ export class Database extends pulumi.ComponentResource {
         secretsKeyArn: args.keys.secrets,
         rotationDays: args.design.credentialRotationDays,
       },
-      { parent: this, dependsOn: [secretVersion] },
+      { parent: this, dependsOn: [secretVersion, bootstrap] },
     );
 
     this.masterSecretArn = masterSecretArn;

@@ -408,7 +408,7 @@ describe("database", () => {
     expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
   });
 
-  test("only the cluster's nodes and the credential rotation function can reach it", () => {
+  test("only the cluster's nodes and the credential rotation and bootstrap functions can reach it", () => {
     const groups = inputOf(db(), "vpcSecurityGroupIds", shapes.strings);
     expect(groups).toHaveLength(1);
     const sg = mocks().byIdOrArn(groups[0])!;
@@ -425,8 +425,12 @@ describe("database", () => {
       "aws:ec2/securityGroup:SecurityGroup",
       "pra-database-rotation-function",
     ).id;
+    const bootstrapSg = mocks().one(
+      "aws:ec2/securityGroup:SecurityGroup",
+      "pra-database-bootstrap-function",
+    ).id;
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId).sort()).toEqual(
-      [clusterSg, rotationSg].sort(),
+      [clusterSg, rotationSg, bootstrapSg].sort(),
     );
     for (const rule of rules) {
       expect(rule.inputs).toMatchObject({ fromPort: 5432, toPort: 5432 });
@@ -464,6 +468,27 @@ describe("database", () => {
     );
     expect(stored.masterarn).toBe(masterSecrets[0]!.secretArn);
     expect(version.secretInputs).toContain("secretStringWo");
+  });
+
+  test("a function in the VPC creates the app's user once, reading only the two secrets", () => {
+    const secret = mocks().one("aws:secretsmanager/secret:Secret", "pra-database-credentials");
+    const fn = mocks().one("aws:lambda/function:Function", "pra-database-bootstrap-function");
+    expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler" });
+    const policy = mocks().one("aws:iam/rolePolicy:RolePolicy", "pra-database-bootstrap-function");
+    const read = doc(policy.inputs.policy).Statement.find(
+      (s) => s.Action === "secretsmanager:GetSecretValue",
+    )!;
+    const masterSecrets = stateOf(
+      db(),
+      "masterUserSecrets",
+      z.array(z.looseObject({ secretArn: z.string() })),
+    );
+    expect(read.Resource).toEqual([masterSecrets[0]!.secretArn, secret.state.arn ?? secret.id]);
+    const invocation = mocks().one(
+      "aws:lambda/invocation:Invocation",
+      "pra-database-bootstrap-run",
+    );
+    expect(invocation.inputs.functionName).toBe(fn.state.name ?? fn.inputs.name ?? fn.id);
   });
 
   test("Secrets Manager rotates the app's password every 30 days with AWS's pinned alternating-users function", () => {
