@@ -126,7 +126,7 @@ const figure = (seconds: number, source: string): Figure => ({ seconds, source }
 export interface FailoverOptions {
   /** Where `kubectl apply` reads the failover manifests. @default dist/<stack>/failover/ */
   readonly manifestsDir?: string;
-  /** Where the read and write checks go. @default http://<the service's record> */
+  /** Where the read and write checks go. @default https://<the service's record> */
   readonly serviceUrl?: string;
 }
 
@@ -223,7 +223,8 @@ function verify(
   options: FailoverOptions,
   standing: string,
 ): FailoverStep[] {
-  const url = options.serviceUrl ?? `http://${t.serviceName.record}`;
+  // HTTPS: the load balancers present the service name's certificate (infra/aws/service-certificate.ts).
+  const url = options.serviceUrl ?? `https://${t.serviceName.record}`;
   const message = `pra failover check $STARTED`;
   return [
     {

@@ -175,7 +175,7 @@ describe.each(["prod", "staging"])("%s", (stack) => {
     const ingress = mocks().one("kubernetes:networking.k8s.io/v1:Ingress", "pra-primary-ingress");
     expect(record.inputs).toMatchObject({
       zoneId: zone.state.zoneId,
-      name: `app.${stack}.pra.internal`,
+      name: drDesignOf(config).serviceName.record,
       type: "CNAME",
       ttl: 60,
       records: [expect.stringMatching(/^internal-k8s-.*\.elb\.amazonaws\.com$/)],
