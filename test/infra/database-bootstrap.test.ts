@@ -127,3 +127,28 @@ test("the rotation's clone user (a member of the app's role) runs the app on the
     await storage.close();
   }
 });
+
+test("a process whose login the server refuses stops, to restart with the Secret's current credentials", async () => {
+  const rejected = jest.fn();
+  const storage = await createPostgresStorage(urlAs("pra_app"), undefined, rejected);
+  try {
+    expect(await storage.countEvents()).toBe(2);
+    expect(rejected).not.toHaveBeenCalled();
+    // As when a rotation outlived this process's credentials: the server refuses the next login.
+    await as(
+      "postgres",
+      async (client) => {
+        await client.query("ALTER ROLE pra_app NOLOGIN");
+        await client.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'pra_app'",
+        );
+      },
+      "postgres",
+    );
+    await expect(storage.countEvents()).rejects.toMatchObject({ code: "28000" });
+    expect(rejected).toHaveBeenCalledTimes(1);
+  } finally {
+    await as("postgres", (client) => client.query("ALTER ROLE pra_app LOGIN"), "postgres");
+    await storage.close();
+  }
+});

@@ -43,9 +43,50 @@ export function poolConfig(databaseUrl: string, caFile: string | undefined): Poo
   };
 }
 
+/**
+ * True when the server refused the login itself (SQLSTATE class 28: a wrong password, a role that
+ * may not log in): the credentials this process read at start are no longer valid.
+ */
+export function isRejectedLogin(error: unknown): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    error.code.startsWith("28")
+  );
+}
+
+/**
+ * What the process does when its credentials are rejected: they come from the environment,
+ * fixed when the container started, and Secrets Manager rotates them (alternating users, so a
+ * rejection means they are older than a rotation). Stopping gracefully (SIGTERM, as Kubernetes
+ * would) lets the kubelet restart the container, which reads the Secret External Secrets has
+ * kept current. A pool cannot reconnect with credentials it does not have.
+ */
+export function restartForNewCredentials(): void {
+  log.error("the database rejected this process's credentials: restarting to read current ones");
+  process.kill(process.pid, "SIGTERM");
+}
+
+function guarded<Args extends unknown[], Result>(
+  action: (...args: Args) => Promise<Result>,
+  onRejectedLogin: () => void,
+): (...args: Args) => Promise<Result> {
+  return async (...args) => {
+    try {
+      return await action(...args);
+    } catch (error) {
+      if (isRejectedLogin(error)) onRejectedLogin();
+      throw error;
+    }
+  };
+}
+
 export async function createPostgresStorage(
   databaseUrl: string,
   caFile?: string,
+  onRejectedLogin: () => void = restartForNewCredentials,
 ): Promise<Storage> {
   const pool = new Pool(poolConfig(databaseUrl, caFile));
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -63,7 +104,7 @@ export async function createPostgresStorage(
     throw error;
   }
   client.release();
-  return {
+  const storage: Storage = {
     kind: "postgres",
     addEvent: async (message) => {
       const result = await pool.query<EventRow>(
@@ -110,5 +151,13 @@ export async function createPostgresStorage(
     close: async () => {
       if (!pool.ended) await pool.end();
     },
+  };
+  return {
+    ...storage,
+    addEvent: guarded((message: string) => storage.addEvent(message), onRejectedLogin),
+    countEvents: guarded(() => storage.countEvents(), onRejectedLogin),
+    recentEvents: guarded((limit: number) => storage.recentEvents(limit), onRejectedLogin),
+    ping: guarded(() => storage.ping(), onRejectedLogin),
+    probeWrite: guarded(() => storage.probeWrite(), onRejectedLogin),
   };
 }
