@@ -12,7 +12,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsActionNeed } from "../../apps/pra-app/src/contract";
+import { type AwsActionNeed, RESTORE_TEST_REPORT_DIR } from "../../apps/pra-app/src/contract";
 import {
   awsActionsOf,
   TARGET_IDENTITIES,
@@ -112,11 +112,13 @@ export function commandPolicy(identity: TargetIdentity, resources: ExportResourc
   const arnOf: Record<AwsActionNeed["resource"], string> = {
     "export-bucket": resources.bucketArn,
     "export-objects": `${resources.bucketArn}/${EXPORT_PREFIX}*`,
+    "restore-test-report": `${resources.bucketArn}/${EXPORT_PREFIX}${RESTORE_TEST_REPORT_DIR}*`,
     "export-key": resources.keyArn,
   };
   const sids: Record<AwsActionNeed["resource"], string> = {
     "export-bucket": "ListExports",
     "export-objects": "Exports",
+    "restore-test-report": "RestoreTestReport",
     "export-key": "ExportKey",
   };
   const byResource = new Map<AwsActionNeed["resource"], string[]>();

@@ -18,6 +18,7 @@ import {
   invocationOf,
   needsOf,
   RDS_CA_BUNDLE,
+  RESTORE_TEST_REPORT_DIR,
 } from "../../apps/pra-app/src/contract";
 import type { IContainer, IPodSpec } from "../../charts/manifest";
 import { describeTargetDesign, loadStack, quantityBytes, type TargetConfig } from "../../config";
@@ -298,6 +299,8 @@ describe("every AWS action a pod performs is allowed by its role, and nothing mo
           `${bucketArn()}/${EXPORT_PREFIX}app-1700000000.dump`,
           `${bucketArn()}/${EXPORT_PREFIX}.staging/app-1700000000.dump.0a1b2c3d`,
         ];
+      case "restore-test-report":
+        return [`${bucketArn()}/${EXPORT_PREFIX}${RESTORE_TEST_REPORT_DIR}latest.json`];
       case "export-key":
         return [String(run.outputs.exportBucketKeyArn!.value)];
     }

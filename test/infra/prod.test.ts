@@ -328,7 +328,8 @@ describe("cluster", () => {
     expect(staticCredentials).toEqual([]);
   });
 
-  test("the app's role may list the export bucket, nothing more (test/contract checks every command)", () => {
+  test("the app's role may list the exports and read the restore test's report, nothing more", () => {
+    // test/contract checks every command's role against the app's contract; this is serve's.
     const app = mocks().byIdOrArn(run.outputs.appRoleArn!.value)!;
     const policy = mocks()
       .ofType("aws:iam/rolePolicy:RolePolicy")
@@ -336,6 +337,18 @@ describe("cluster", () => {
     const bucketArn = `arn:aws:s3:::${String(run.outputs.exportBucketName!.value)}`;
     expect(doc(policy.inputs.policy).Statement).toEqual([
       { Sid: "ListExports", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn },
+      {
+        Sid: "RestoreTestReport",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: `${bucketArn}/exports/.restore-tests/*`,
+      },
+      {
+        Sid: "ExportKey",
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: run.outputs.exportBucketKeyArn!.value,
+      },
     ]);
   });
 });

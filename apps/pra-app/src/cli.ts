@@ -12,7 +12,12 @@ import { DEFAULT_KEEP_ASIDE } from "./backup/restore";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
 import { handleInterrupts, releaseInterrupts } from "./interrupt";
 import { errorMessage, log } from "./log";
-import type { ListRestorePoints, Outcome, RestorePointStore } from "./restore-points";
+import type {
+  LatestRestoreTest,
+  ListRestorePoints,
+  Outcome,
+  RestorePointStore,
+} from "./restore-points";
 import {
   type DatabaseSettings,
   type ExportSettings,
@@ -343,15 +348,19 @@ async function serve(settings: Settings): Promise<void> {
   const storage = await openStorage(settings.database);
   const backend = restorePointBackend(settings, {});
   let restorePoints: ListRestorePoints;
+  let latestRestoreTest: LatestRestoreTest | undefined;
   if (backend.kind === "unconfigured") {
     // The service still runs; with nothing to list, the restore point age counts from the epoch and
     // the age alerts say that no backup is being made.
     log.warn("no restore points to report", { reason: backend.reason });
     restorePoints = () => Promise.resolve([]);
   } else {
-    restorePoints = openStore(backend, "serve").serviceListing();
+    const store = openStore(backend, "serve");
+    restorePoints = store.serviceListing();
+    // Exports: the restore test's result too (its achieved RPO), which it records beside them.
+    latestRestoreTest = store.serviceRestoreTest?.();
   }
-  const app = createApp(storage, restorePoints);
+  const app = createApp(storage, restorePoints, latestRestoreTest);
   await new Promise<void>((resolveListen, reject) => {
     app.server.once("error", reject);
     app.server.listen(settings.port, () => resolveListen());

@@ -94,11 +94,17 @@ export type Destination =
       readonly purpose: string;
     };
 
+/** Under the export prefix, the restore test's report (never an export: those are app-*.dump). */
+export const RESTORE_TEST_REPORT_DIR = ".restore-tests/";
+
 /** What an IAM policy must allow: an action on one of the resources the platform gives the app. */
 export interface AwsActionNeed {
   readonly action: string;
-  /** The export bucket itself, the objects under the export prefix, or the bucket's KMS key. */
-  readonly resource: "export-bucket" | "export-objects" | "export-key";
+  /**
+   * The export bucket itself, the objects under the export prefix, the restore test's report
+   * (under RESTORE_TEST_REPORT_DIR there), or the bucket's KMS key.
+   */
+  readonly resource: "export-bucket" | "export-objects" | "restore-test-report" | "export-key";
   readonly purpose: string;
 }
 
@@ -290,6 +296,8 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
         destinations: [db, S3, CREDENTIALS],
         awsActions: [
           { ...LIST, purpose: "report the newest export (/status, /backups, /metrics)" },
+          action("s3:GetObject", "restore-test-report", "report the restore test's RPO (/metrics)"),
+          { ...DECRYPT, purpose: "read the SSE-KMS restore test report" },
         ],
         scratch: constant("nothing beyond the runtime's own"),
         ports: [port],
@@ -330,7 +338,13 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
         files: pgTools(pgBinDir, ["pg_restore", "initdb", "pg_ctl", "postgres"]),
         // The throwaway server listens on a Unix socket in the scratch directory: no network.
         destinations: [S3, CREDENTIALS],
-        awsActions: [LIST, READ, DECRYPT],
+        awsActions: [
+          LIST,
+          READ,
+          DECRYPT,
+          action("s3:PutObject", "restore-test-report", "record the result for the service"),
+          action("kms:GenerateDataKey", "export-key", "write the SSE-KMS report"),
+        ],
         scratch: {
           path: "/tmp",
           bytes: (dataBytes) =>

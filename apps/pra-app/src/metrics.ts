@@ -7,7 +7,12 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { ageSeconds, splitByDate } from "./backup/points";
 import { errorMessage, log } from "./log";
-import type { ListRestorePoints, PointSummary } from "./restore-points";
+import type {
+  LatestRestoreTest,
+  ListRestorePoints,
+  PointSummary,
+  RestoreTestSummary,
+} from "./restore-points";
 import type { Storage } from "./storage";
 
 export interface Metrics {
@@ -21,7 +26,11 @@ export interface Metrics {
   setWritable(writable: boolean): void;
 }
 
-export function createMetrics(storage: Storage, listRestorePoints: ListRestorePoints): Metrics {
+export function createMetrics(
+  storage: Storage,
+  listRestorePoints: ListRestorePoints,
+  latestRestoreTest?: LatestRestoreTest,
+): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -50,7 +59,9 @@ export function createMetrics(storage: Storage, listRestorePoints: ListRestorePo
   writable.set(1);
   const sourceUp = new Gauge({
     name: "pra_metrics_source_up",
-    help: "1 when this scrape could read the source (database, restore_points), 0 when it failed.",
+    help:
+      "1 when this scrape could read the source (database, restore_points, restore_test), " +
+      "0 when it failed.",
     labelNames: ["source"],
     registers: [registry],
   });
@@ -76,6 +87,21 @@ export function createMetrics(storage: Storage, listRestorePoints: ListRestorePo
     registers: [registry],
   });
 
+  // Written by the restore test (exports: a throwaway PostgreSQL restore of the newest export).
+  const restoreTestVerified = new Gauge({
+    name: "pra_restore_test_verified_timestamp_seconds",
+    help: "Unix time the newest passing restore test checked its restored data (0 when none has).",
+    registers: [registry],
+  });
+  const restoreTestRpo = new Gauge({
+    name: "pra_restore_test_achieved_rpo_seconds",
+    help:
+      "The RPO the newest passing restore test achieved: when it checked, minus the newest " +
+      "restored event's time (NaN when it restored none).",
+    registers: [registry],
+  });
+  let lastRestoreTest: RestoreTestSummary | undefined;
+
   // When the listing fails, the last one that worked stands: the age keeps growing, so age alerts
   // still fire, and pra_metrics_source_up says why.
   let lastListing: PointSummary[] = [];
@@ -92,6 +118,17 @@ export function createMetrics(storage: Storage, listRestorePoints: ListRestorePo
     newestTimestamp.set(timestamp);
     newestAge.set(ageSeconds(timestamp, Date.now() / 1000));
     futureDated.set(future.length);
+    if (latestRestoreTest) {
+      try {
+        lastRestoreTest = await latestRestoreTest();
+        sourceUp.set({ source: "restore_test" }, 1);
+      } catch (error) {
+        sourceUp.set({ source: "restore_test" }, 0);
+        warn("restore_test", error);
+      }
+      restoreTestVerified.set(lastRestoreTest?.verifiedAt ?? 0);
+      restoreTestRpo.set(lastRestoreTest?.achievedRpoSeconds ?? Number.NaN);
+    }
     return registry.metrics();
   };
 

@@ -13,6 +13,17 @@ export interface PointSummary {
 /** Restore points (or exports), newest first. */
 export type ListRestorePoints = () => Promise<PointSummary[]>;
 
+/** What the newest passing restore test proved (exports: export/restore-test-report.ts). */
+export interface RestoreTestSummary {
+  /** Unix seconds the restore was checked. */
+  readonly verifiedAt: number;
+  /** verifiedAt minus the newest restored event's time; null when nothing was restored. */
+  readonly achievedRpoSeconds: number | null;
+}
+
+/** The newest restore test's summary, or undefined when none has passed. */
+export type LatestRestoreTest = () => Promise<RestoreTestSummary | undefined>;
+
 /** What a command reports: its JSON summary fields, and lines for a person on stderr. */
 export interface Outcome {
   readonly summary: Readonly<Record<string, unknown>>;
@@ -40,6 +51,8 @@ export interface RestorePointStore {
   list(): Promise<PointSummary[]>;
   /** The listing the service reports from (cached where a listing costs a request). */
   serviceListing(): ListRestorePoints;
+  /** Where the service reads the newest restore test's result, where the test records one. */
+  serviceRestoreTest?(): LatestRestoreTest;
   backup(retention: RetentionPolicy, pace: BackupPace): Promise<Outcome>;
   verify(maxAgeSeconds: number): Promise<Outcome>;
   restore(request: RestoreRequest): Promise<Outcome>;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { errorMessage, log } from "./log";
 import { ageSeconds, isFutureDated, nowSeconds, splitByDate } from "./backup/points";
 import { createMetrics } from "./metrics";
-import type { ListRestorePoints } from "./restore-points";
+import type { LatestRestoreTest, ListRestorePoints } from "./restore-points";
 import type { Storage } from "./storage";
 import { checkMessage } from "./validation";
 
@@ -36,8 +36,12 @@ export interface App {
   shutdown(): Promise<void>;
 }
 
-export function createApp(storage: Storage, listRestorePoints: ListRestorePoints): App {
-  const metrics = createMetrics(storage, listRestorePoints);
+export function createApp(
+  storage: Storage,
+  listRestorePoints: ListRestorePoints,
+  latestRestoreTest?: LatestRestoreTest,
+): App {
+  const metrics = createMetrics(storage, listRestorePoints, latestRestoreTest);
   // False from a failed write until a probe write succeeds (/ready): meanwhile the pod leaves the
   // Service's endpoints instead of answering 503 to every write.
   let writable = true;

@@ -12,7 +12,10 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { needsOf, invocationOf } from "../../../apps/pra-app/src/contract";
 import { copyObject, createExport } from "../../../apps/pra-app/src/export/create";
+import { cachedRestoreTestReport } from "../../../apps/pra-app/src/export/restore-test-report";
 import { createS3Client } from "../../../apps/pra-app/src/export/s3";
+import { createApp } from "../../../apps/pra-app/src/server";
+import { createPostgresStorage } from "../../../apps/pra-app/src/storage/postgres";
 import { type PostgresServer, startPostgres } from "../../support/postgres";
 import { REPO_ROOT, runPraApp } from "../../support/pra-app";
 import { type S3Stub, startS3Stub } from "../../support/s3-stub";
@@ -71,7 +74,7 @@ function runChild(
 }
 
 const exportKeys = () =>
-  [...(s3.buckets.get(BUCKET)?.keys() ?? [])].filter((key) => !key.includes(".staging/"));
+  [...(s3.buckets.get(BUCKET)?.keys() ?? [])].filter((key) => /\/app-\d+\.dump$/.test(key));
 
 test("an export and its check write nothing to scratch space: TMPDIR may be read-only", async () => {
   expect(needsOf(invocationOf(["backup"], "postgres")).scratch.streams).toBe(true);
@@ -223,6 +226,7 @@ test("pra-app verify reports the rows restored and the RPO the newest export ach
     DATABASE_URL: databaseUrl,
     EXPORT_BUCKET: BUCKET,
     EXPORT_PREFIX: settings.prefix,
+    EXPORT_KMS_KEY_ID: settings.kmsKeyId,
   });
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
@@ -232,4 +236,33 @@ test("pra-app verify reports the rows restored and the RPO the newest export ach
   const rpo = Number(summary.achieved_rpo_seconds);
   expect(rpo).toBeGreaterThan(3600);
   expect(rpo).toBe(Math.floor(Date.now() / 1000) - Number(summary.newest_event_time));
+
+  // Recorded beside the exports (with their encryption), and served by the app as metrics.
+  const report = s3.buckets.get(BUCKET)!.get("exports/.restore-tests/latest.json")!;
+  expect(report.headers["x-amz-server-side-encryption-aws-kms-key-id"]).toBe(settings.kmsKeyId);
+  expect(JSON.parse(report.body.toString())).toMatchObject({
+    achievedRpoSeconds: rpo,
+    rows: { events: 2000 },
+  });
+  const storage = await createPostgresStorage(databaseUrl);
+  const exportSettings = { bucket: BUCKET, prefix: settings.prefix, kmsKeyId: undefined };
+  const app = createApp(
+    storage,
+    () => Promise.resolve([]),
+    cachedRestoreTestReport(createS3Client(), exportSettings),
+  );
+  await new Promise<void>((resolveListen) =>
+    app.server.listen(0, "127.0.0.1", () => resolveListen()),
+  );
+  try {
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(new RegExp(`^pra_restore_test_achieved_rpo_seconds ${rpo}$`, "m"));
+    expect(text).toMatch(/^pra_metrics_source_up\{source="restore_test"\} 1$/m);
+    const verified = /^pra_restore_test_verified_timestamp_seconds (\d+)$/m.exec(text)?.[1];
+    expect(Number(verified)).toBe(Number(summary.newest_event_time) + rpo);
+  } finally {
+    await app.shutdown();
+  }
 });

@@ -2,6 +2,7 @@
 import type { Outcome, RestorePointStore } from "../restore-points";
 import type { DatabaseSettings, ExportSettings } from "../settings";
 import { cachedExportListing } from "./cache";
+import { cachedRestoreTestReport } from "./restore-test-report";
 import { createExport } from "./create";
 import { createS3Client, listExports } from "./s3";
 import { verifyNewestExport } from "./verify";
@@ -14,6 +15,7 @@ export function exportStore(
   return {
     list: () => listExports(client, settings),
     serviceListing: () => cachedExportListing(client, settings),
+    serviceRestoreTest: () => cachedRestoreTestReport(client, settings),
 
     async backup(retention): Promise<Outcome> {
       const result = await createExport(client, {

@@ -6,6 +6,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ageSeconds as ageOf, nowSeconds, splitByDate } from "../backup/points";
 import { VerifyFailed } from "../backup/verify";
+import { writeRestoreTestReport } from "./restore-test-report";
 import { type ExportSettings, listExports } from "./s3";
 import { restoreTestExport } from "./throwaway";
 
@@ -52,6 +53,25 @@ export async function verifyNewestExport(
   if (!check.tables.includes("events")) {
     throw new VerifyFailed(`newest export ${newest.file} holds no data for the events table`);
   }
+  const verifiedAt = nowSeconds();
+  const achievedRpoSeconds =
+    check.newestEventSeconds === undefined ? undefined : verifiedAt - check.newestEventSeconds;
+  // Recorded for the service's metrics. A test that passed but could not say so fails: the
+  // metric would otherwise age as if the restore tests had stopped, without a failed Job to show.
+  try {
+    await writeRestoreTestReport(client, settings, {
+      export: newest.file,
+      verifiedAt,
+      achievedRpoSeconds: achievedRpoSeconds ?? null,
+      newestEventSeconds: check.newestEventSeconds ?? null,
+      rows: check.rows,
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `the restore of ${newest.file} passed, but its report was not written: ${reason}`,
+    );
+  }
   return {
     file: newest.file,
     key: newest.key,
@@ -60,8 +80,7 @@ export async function verifyNewestExport(
     tables: check.tables,
     rows: check.rows,
     newestEventSeconds: check.newestEventSeconds,
-    achievedRpoSeconds:
-      check.newestEventSeconds === undefined ? undefined : nowSeconds() - check.newestEventSeconds,
+    achievedRpoSeconds,
     futureExports,
   };
 }
