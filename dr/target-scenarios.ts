@@ -71,8 +71,10 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
         .map((step) => `${stepSummary(step)} [${step.figure.source}]`)
         .join("; "),
     warm
-      ? "nodes already run in every DR zone"
-      : "the node groups grow while the database restores",
+      ? "warm standby: nodes run in every DR zone and the workload is deployed at zero"
+      : "pilot light: the DR cluster holds the add-ons, identities and settings but no workload; " +
+        "the failover adds the database (a restore), the nodes (the node groups grow meanwhile) " +
+        "and the workload (dist/<stack>/failover/)",
   ];
   const drRunbook = [
     `npm run failover -- --stack ${config.stack}   # every step below, names from pulumi stack output`,
