@@ -63,3 +63,41 @@ test("fails, naming the scenario, both figures and the fix, for one whose object
     "Fix: pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto, or remove region-loss from pra:drScenarios.",
   );
 });
+
+test("--json: one document with each stack's verdict, the same as the text's", () => {
+  project.writeStack("typo", { "pra:topology": "lab", "pra:rpoo": "5m" });
+  const result = project.run("npm", [
+    "run",
+    "--silent",
+    "check",
+    "--",
+    "--json",
+    "--stack",
+    "thin",
+    "--stack",
+    "lab",
+    "--stack",
+    "typo",
+  ]);
+  expect(result.status).toBe(1);
+  expect(result.stderr).toBe("");
+  const report: unknown = JSON.parse(result.stdout);
+  const scenario: unknown = expect.stringContaining("Pulumi.thin.yaml: region-loss: RPO declared");
+  const key: unknown = expect.any(String);
+  const violations: unknown = expect.arrayContaining([
+    { scenario: "region-loss", message: scenario },
+  ]);
+  expect(report).toMatchObject({
+    ok: false,
+    stacks: [
+      {
+        stack: "thin",
+        ok: false,
+        objectives: { rpo: "15m" },
+        violations,
+      },
+      { stack: "lab", file: "Pulumi.lab.yaml", ok: true, violations: [], quotaProblems: [] },
+      { stack: "typo", ok: false, settingsProblems: [{ key: "pra:rpoo", message: key }] },
+    ],
+  });
+});
