@@ -6,6 +6,7 @@
  */
 
 import { type BackupSelection, backupSelectionOf } from "./backup-selection";
+import { type CredentialRotationFacts, credentialRotationOf } from "./credentials";
 import {
   isKind,
   type Kind,
@@ -90,6 +91,8 @@ export interface TargetFacts extends CommonFacts {
   readonly design: TargetDesign;
   /** What AWS Backup snapshots, from the deployed objects (dr/backup-selection.ts). */
   readonly backupSelection: BackupSelection;
+  /** How the database credentials rotate and reach the pods (dr/credentials.ts). */
+  readonly credentials: CredentialRotationFacts;
   readonly allocatedStorageGb: number;
 }
 
@@ -160,6 +163,7 @@ function targetFacts(
     topology: "target",
     design: describeTargetDesign(config),
     backupSelection: backupSelectionOf(config, synced),
+    credentials: credentialRotationOf(config, synced),
     allocatedStorageGb: config.database.allocatedStorageGb,
   };
 }

@@ -6,6 +6,7 @@
 import { formatDuration } from "../config";
 import type { Assessment } from "./assess";
 import { describeSelection } from "./backup-selection";
+import { describeRotation } from "./credentials";
 import { mermaidDiagram } from "./diagram";
 import type { Bound, Recovery } from "./recovery";
 
@@ -101,6 +102,10 @@ function protection({ facts }: Assessment): string[] {
       `${plan.intervalHours}h, keeps them ${plan.retentionDays}d and copies them to the ` +
       `${facts.design.regions.dr} vault; the database also keeps ` +
       `${facts.design.database.backupRetentionDays}d of point-in-time recovery.`,
+    "",
+    "## Credentials",
+    "",
+    `${describeRotation(facts.credentials)}.`,
     "",
   ];
 }

@@ -7,6 +7,7 @@
 import { ConfigError, formatDuration, listStacks, loadStack } from "../config";
 import { assess } from "../dr/assess";
 import { describeSelection } from "../dr/backup-selection";
+import { credentialProblems, describeRotation } from "../dr/credentials";
 import { quotaProblems } from "../dr/quotas";
 import { defineCommand, EXIT_FAILED, EXIT_OK, runCommand, stackName } from "./cli";
 
@@ -32,6 +33,9 @@ export interface StackCheck {
   readonly quotaProblems: readonly string[];
   /** What AWS Backup selects (the target only). */
   readonly backupSelection?: string;
+  /** How the database credentials rotate and reach the pods (the target only). */
+  readonly credentialRotation?: string;
+  readonly credentialProblems: readonly string[];
 }
 
 function checkStack(stack: string): StackCheck {
@@ -47,15 +51,20 @@ function checkStack(stack: string): StackCheck {
       settingsProblems: error.problems.map(({ key, message }) => ({ key, message })),
       violations: [],
       quotaProblems: [],
+      credentialProblems: [],
     };
   }
   const { violations, facts } = assess(config);
   const quotas = quotaProblems(config);
+  const credentials =
+    facts.topology === "target" && config.topology === "target"
+      ? credentialProblems(config, facts.credentials)
+      : [];
   const o = config.objectives;
   return {
     stack,
     file: config.file,
-    ok: violations.length === 0 && quotas.length === 0,
+    ok: violations.length === 0 && quotas.length === 0 && credentials.length === 0,
     settingsProblems: [],
     objectives: {
       rpo: formatDuration(o.rpoSeconds),
@@ -64,8 +73,12 @@ function checkStack(stack: string): StackCheck {
     },
     violations: violations.map(({ scenario, message }) => ({ scenario, message })),
     quotaProblems: quotas,
+    credentialProblems: credentials,
     ...(facts.topology === "target"
-      ? { backupSelection: describeSelection(facts.backupSelection) }
+      ? {
+          backupSelection: describeSelection(facts.backupSelection),
+          credentialRotation: describeRotation(facts.credentials),
+        }
       : {}),
   };
 }
@@ -75,6 +88,9 @@ function printText(check: StackCheck): void {
     console.error(new ConfigError(check.file, check.settingsProblems).message);
   if (check.backupSelection !== undefined)
     console.log(`${check.file}: AWS Backup selects ${check.backupSelection}`);
+  if (check.credentialRotation !== undefined)
+    console.log(`${check.file}: ${check.credentialRotation}`);
+  for (const problem of check.credentialProblems) console.error(problem);
   if (check.quotaProblems.length > 0) {
     console.error(`${check.file}: the plan exceeds an account quota:`);
     for (const problem of check.quotaProblems) console.error(`  ${problem}`);
