@@ -19,6 +19,8 @@ export interface AppTaskOptions {
    * @default true: a small emptyDir
    */
   readonly smallScratch?: boolean;
+  /** The memory limit, in MiB (the app's contract says what a command needs). @default 256 */
+  readonly memoryLimitMi?: number;
 }
 
 /** The pod part of a Job or CronJob running `pra-app <args>`. */
@@ -41,7 +43,10 @@ export function appTaskPod(scope: Construct, options: AppTaskOptions) {
           ...(options.smallScratch === false ? [] : [scratchMount(scope, "tmp")]),
         ],
         securityContext: HARDENED_CONTAINER,
-        resources: resources({ request: 50, limit: 500 }, { request: 64, limit: 256 }),
+        resources: resources(
+          { request: 50, limit: 500 },
+          { request: 64, limit: options.memoryLimitMi ?? 256 },
+        ),
       },
     ],
   } satisfies Partial<kplus.JobProps>;

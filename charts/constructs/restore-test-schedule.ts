@@ -31,6 +31,8 @@ export type RestoreTestScheduleProps = TaskDatabase & {
    * volumes are deleted too. @default a small emptyDir
    */
   readonly scratch?: { readonly sizeBytes: number; readonly storageClass: string };
+  /** The memory limit, in MiB. @default 256 */
+  readonly memoryLimitMi?: number;
 };
 
 export class RestoreTestSchedule extends Construct {
@@ -59,6 +61,7 @@ export class RestoreTestSchedule extends Construct {
         database: props.database,
         args: ["verify", "--max-age", formatDuration(props.maxAgeSeconds)],
         smallScratch: props.scratch === undefined,
+        ...(props.memoryLimitMi === undefined ? {} : { memoryLimitMi: props.memoryLimitMi }),
       }),
     });
     placeTask("RestoreTestSchedule", this.cronJob, props);

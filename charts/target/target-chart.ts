@@ -106,6 +106,7 @@ export class TargetChart extends Chart {
         sizeBytes: restoreTestNeeds.scratch.bytes(design.workload.dataBytes),
         storageClass: PLATFORM.scratchStorageClass,
       },
+      memoryLimitMi: Math.ceil(restoreTestNeeds.memoryBytes / 1024 ** 2),
     });
 
     new NetworkRules(this, "network", {

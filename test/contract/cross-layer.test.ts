@@ -505,6 +505,19 @@ describe("every pod's scratch space fits the volume mounted for it", () => {
   });
 });
 
+// --- memory: within the container's limit -------------------------------------------------------
+
+describe("every pod's memory limit holds what its command needs, child processes included", () => {
+  test.each(pods.map((p) => [p.name, p] as const))("%s", (_name, pod) => {
+    const limit = pod.container.resources?.limits?.memory;
+    const given = limit === undefined ? 0 : (quantityBytes(String(limit)) ?? 0);
+    expect({ needed: pod.needs.memoryBytes, enough: given >= pod.needs.memoryBytes }).toEqual({
+      needed: pod.needs.memoryBytes,
+      enough: true,
+    });
+  });
+});
+
 // --- ports, autoscaling, spreading --------------------------------------------------------------
 
 test("the service listens where its container, probes and Service say", () => {

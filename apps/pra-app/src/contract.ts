@@ -126,11 +126,18 @@ export interface CommandNeeds {
   readonly destinations: readonly Destination[];
   readonly awsActions: readonly AwsActionNeed[];
   readonly scratch: ScratchNeed;
+  /**
+   * Memory the container needs at most, its child processes included (pg_dump, pg_restore, the
+   * restore test's PostgreSQL): an estimate with headroom, not a measurement.
+   */
+  readonly memoryBytes: number;
   /** TCP ports the command listens on. */
   readonly ports: readonly number[];
 }
 
 const MiB = 1024 ** 2;
+/** Node.js with the AWS SDK and pg loaded, and a client program beside it. */
+const BASE_MEMORY_BYTES = 256 * MiB;
 /** What Node.js, pg and the AWS SDK write under TMPDIR at most, whatever the data: nothing today. */
 const BASE_SCRATCH_BYTES = 16 * MiB;
 /**
@@ -267,6 +274,7 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
     purpose,
   });
   const none = {
+    memoryBytes: BASE_MEMORY_BYTES,
     environment: COMMON_ENVIRONMENT,
     files: [] as FileNeed[],
     destinations: [] as Destination[],
@@ -300,6 +308,7 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
           { ...DECRYPT, purpose: "read the SSE-KMS restore test report" },
         ],
         scratch: constant("nothing beyond the runtime's own"),
+        memoryBytes: BASE_MEMORY_BYTES,
         ports: [port],
       };
     case "backup": {
@@ -326,6 +335,8 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
         ],
         // pg_dump streams into a multipart upload, and the check streams the object into pg_restore.
         scratch: constant("nothing: the dump and its check stream"),
+        // The upload's parts in flight are held in memory.
+        memoryBytes: BASE_MEMORY_BYTES,
         ports: [],
       };
     }
@@ -354,6 +365,8 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
           streams: false,
           purpose: "a throwaway PostgreSQL the newest export is restored into (streamed from S3)",
         },
+        // The throwaway server (32 MB shared buffers, its backends) runs in the same container.
+        memoryBytes: 2 * BASE_MEMORY_BYTES,
         ports: [],
       };
     case "backups":
@@ -364,6 +377,7 @@ export function needsOf(invocation: Invocation, context: NeedsContext = {}): Com
         destinations: [S3, CREDENTIALS],
         awsActions: [LIST],
         scratch: constant("nothing"),
+        memoryBytes: BASE_MEMORY_BYTES,
         ports: [],
       };
     case "restore":
