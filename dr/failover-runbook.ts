@@ -75,6 +75,8 @@ export interface WorkloadNames {
   readonly cronJobs: readonly string[];
   readonly externalSecret: string;
   readonly ingress: string;
+  /** The app's pods, `key=value,...` as kubectl -l reads it. */
+  readonly selector: string;
   /** Kinds whose controllers are add-ons, for the readiness check. */
   readonly needs: readonly DrPart[];
 }
@@ -109,6 +111,9 @@ export function workloadNames(manifests: readonly Manifest[]): WorkloadNames {
     cronJobs: ofKind(manifests, "CronJob").map((m) => m.metadata.name),
     externalSecret: externalSecret.metadata.name,
     ingress: ingress.metadata.name,
+    selector: Object.entries(deployment.spec?.selector.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(","),
     needs: [...needs],
   };
 }
@@ -921,14 +926,7 @@ function failback(
       id: "wait-dr-gone",
       description: "Wait until the DR app's pods are gone: no write after this point",
       tool: "kubectl",
-      argv: drK(
-        "wait",
-        "--for=delete",
-        "pod",
-        "-l",
-        `app.kubernetes.io/name=${n.deployment}`,
-        timeout,
-      ),
+      argv: drK("wait", "--for=delete", "pod", "-l", n.selector, timeout),
       standsIfFailed: `${down}; a DR pod may still be terminating`,
       figure: POD_START,
       needs: [],

@@ -274,13 +274,15 @@ class AwsModel {
   secretReplicated = true;
   secret: Record<string, string>;
   record: string | undefined = undefined;
-  readonly failOn: string | undefined;
+  /** The call that fails: the `nth` (from 0) of `command`. */
+  readonly failOn: { readonly command: string; readonly nth: number } | undefined;
+  private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly t: FailoverTargets,
     databasePort: string,
     databaseName: string,
-    failOn?: string,
+    failOn?: { readonly command: string; readonly nth: number },
   ) {
     this.failOn = failOn;
     // The secret as the primary left it: the primary's host, which is gone with its region.
@@ -298,7 +300,10 @@ class AwsModel {
     const fail = (stderr: string): AwsAnswer => ({ code: 254, stdout: "", stderr: `${stderr}\n` });
     const { argv } = call;
     const command = commandOf(argv);
-    if (this.failOn === command) return fail(`An error occurred (Throttling) calling ${command}`);
+    const nth = this.seen.get(command) ?? 0;
+    this.seen.set(command, nth + 1);
+    if (this.failOn?.command === command && this.failOn.nth === nth)
+      return fail(`An error occurred (Throttling) calling ${command}`);
     const region = flag(argv, "--region");
     const t = this.t;
     if (command !== "route53 change-resource-record-sets" && command !== "route53 wait")
@@ -404,7 +409,7 @@ function drClusterState(config: TargetConfig, t: FailoverTargets): Manifest[] {
 
 async function replay(
   stack: Stack,
-  options: { failOn?: string; from?: string } = {},
+  options: { failOn?: { command: string; nth: number }; from?: string } = {},
 ): Promise<Replay> {
   const config = get(configs, stack);
   const t = get(targets, stack);
@@ -561,7 +566,7 @@ test.each([
 ])(
   "prod: a failing %s stops at step %s and says where the system stands",
   async (command, step, stands) => {
-    const r = await replay("prod", { failOn: command });
+    const r = await replay("prod", { failOn: { command, nth: 0 } });
     try {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`FAILOVER STOPPED at \\[\\d+/\\d+\\]`));
@@ -577,3 +582,46 @@ test.each([
   },
   200_000,
 );
+
+/**
+ * Every AWS step of both failovers, made to fail in turn: the run stops at that step, prints the
+ * step's own "where the system stands", runs nothing after it, and says how to go on from it.
+ */
+describe.each(stacks)("%s: each AWS step's failure", (stack) => {
+  const cases = () => {
+    const steps = failoverSteps(
+      get(configs, stack),
+      get(targets, stack),
+      failoverManifests(get(configs, stack)),
+    );
+    const seen = new Map<string, number>();
+    return steps.flatMap((step, index) => {
+      if (step.tool !== "aws") return [];
+      const command = commandOf(step.argv.slice(1));
+      const nth = seen.get(command) ?? 0;
+      seen.set(command, nth + 1);
+      return [{ step, index, total: steps.length, command, nth }];
+    });
+  };
+
+  test("stops at the step, with its message", async () => {
+    const all = cases();
+    expect(all.length).toBeGreaterThanOrEqual(12);
+    for (const { step, index, total, command, nth } of all) {
+      const r = await replay(stack, { failOn: { command, nth } });
+      try {
+        expect({ step: step.id, code: r.code }).toEqual({ step: step.id, code: 1 });
+        expect(r.stderr).toContain(
+          `FAILOVER STOPPED at [${index + 1}/${total}] ${step.description}`,
+        );
+        expect(r.stderr).toContain(`Where the system stands: ${step.standsIfFailed}.`);
+        expect(r.stderr).toContain(`--from ${step.id}`);
+        const last = r.aws.calls.at(-1);
+        expect(last && commandOf(last.argv)).toBe(command);
+        expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+      } finally {
+        await finish(r);
+      }
+    }
+  }, 600_000);
+});
