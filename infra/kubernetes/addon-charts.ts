@@ -3,6 +3,7 @@
  * data, free of any SDK import: the AWS side (Pod Identity associations) and the Kubernetes side
  * (the releases) read the same names, and tests check the pins without loading a provider.
  */
+import { ALERTMANAGER_SERVICE_ACCOUNT } from "../../charts/addon-values";
 
 export interface AddonChart {
   readonly chart: string;
@@ -67,7 +68,10 @@ export const ADDON_SERVICE_ACCOUNTS = {
     name: "aws-load-balancer-controller",
   },
   // kube-prometheus-stack's Alertmanager: it publishes the target's alerts to SNS.
-  alertmanager: { namespace: ADDON_CHARTS.prometheusStack.namespace, name: "alertmanager" },
+  alertmanager: {
+    namespace: ADDON_CHARTS.prometheusStack.namespace,
+    name: ALERTMANAGER_SERVICE_ACCOUNT,
+  },
   clusterAutoscaler: {
     namespace: ADDON_CHARTS.clusterAutoscaler.namespace,
     name: "cluster-autoscaler",

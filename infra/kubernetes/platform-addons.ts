@@ -8,10 +8,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { prometheusStackValues } from "../../charts/addon-values";
 import type { AlertmanagerConfig } from "../../charts/alertmanager-config";
-import { ALERT_TIMING } from "../../charts/constructs/alert-timing";
 import { TARGET } from "../../charts/constructs/names";
-import { formatDuration } from "../../config";
 import {
   ADDON_CHARTS,
   ADDON_SERVICE_ACCOUNTS,
@@ -23,48 +22,6 @@ import { KubernetesObject } from "./kubernetes-object";
 
 /** Seconds a release may take to become ready; the Prometheus stack's first install is slow. */
 const RELEASE_TIMEOUT_SECONDS = 600;
-
-/** The Prometheus stack's values: the same in the lab and on EKS. */
-export const PROMETHEUS_STACK_VALUES = {
-  prometheus: {
-    prometheusSpec: {
-      // Pick up every ServiceMonitor and PrometheusRule, not only the chart's own.
-      serviceMonitorSelectorNilUsesHelmValues: false,
-      ruleSelectorNilUsesHelmValues: false,
-      retention: "15d",
-      // The intervals the DR model's time-to-alert counts (charts/constructs/alert-timing.ts):
-      // kube-state-metrics is scraped at this default; the charts' own rules and ServiceMonitor
-      // state theirs.
-      scrapeInterval: formatDuration(ALERT_TIMING.scrapeIntervalSeconds),
-      evaluationInterval: formatDuration(ALERT_TIMING.evaluationIntervalSeconds),
-    },
-  },
-  // The label and value the charts' dashboard ConfigMap carries (charts/constructs/backup-monitoring.ts).
-  grafana: {
-    sidecar: {
-      dashboards: {
-        enabled: true,
-        label: "grafana_dashboard",
-        labelValue: "1",
-        searchNamespace: "ALL",
-      },
-    },
-  },
-} as const;
-
-/**
- * The values with the stack's Alertmanager configuration (charts/alertmanager-config.ts) and the
- * service account that EKS Pod Identity binds to its SNS role (on the target).
- */
-export function prometheusStackValues(alertmanagerConfig: pulumi.Input<AlertmanagerConfig>) {
-  return {
-    ...PROMETHEUS_STACK_VALUES,
-    alertmanager: {
-      config: alertmanagerConfig,
-      serviceAccount: { create: true, name: ADDON_SERVICE_ACCOUNTS.alertmanager.name },
-    },
-  };
-}
 
 /**
  * Cluster Autoscaler's values: it finds the node groups by the tags EKS puts on their Auto

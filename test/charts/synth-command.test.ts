@@ -48,6 +48,7 @@ describe("npm run synth", () => {
     expect(readdirSync(join(dist, "lab")).sort()).toEqual([
       "0000-lab-namespace.k8s.yaml",
       "0001-lab.k8s.yaml",
+      "addons",
       "alertmanager",
       "kustomization.yaml",
       "ops",

@@ -437,6 +437,7 @@ describe("the failover manifests (dist/<stack>/failover/), applied by a person i
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
   const files = synthStack(prodConfig, outdir);
   const failover = readdirSync(join(outdir, "failover"))
+    .filter((file) => file.endsWith(".k8s.yaml"))
     .sort()
     .flatMap((file) =>
       manifestsFromYaml(readFileSync(join(outdir, "failover", file), "utf8"), file),
@@ -451,6 +452,15 @@ describe("the failover manifests (dist/<stack>/failover/), applied by a person i
     );
     const resources = kustomizationResources(join(outdir, "kustomization.yaml"));
     expect(resources.some((r) => r.includes("failover"))).toBe(false);
+  });
+
+  test("failover/ has its own kustomization, listing exactly its manifests, that apply -f skips", () => {
+    // No .yaml extension: `kubectl apply -f dist/<stack>/failover/` reads only .yaml/.yml/.json.
+    expect(files).toContain("failover/Kustomization");
+    expect(kustomizationResources(join(outdir, "failover", "Kustomization"))).toEqual([
+      "0000-prod-failover-namespace.k8s.yaml",
+      "0001-prod-failover.k8s.yaml",
+    ]);
   });
 
   test("run the same workload, with the network rules naming the DR VPC's ranges", () => {

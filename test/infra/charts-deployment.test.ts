@@ -47,7 +47,7 @@ async function evaluate(stack: string, overrides: Record<string, string> = {}): 
   const values = pulumiConfigOf(stack, overrides);
   const config = parseStackConfig({ stack, file: stackFileName(stack), values });
   const run = await evaluateProgram(stack, values);
-  return { config, run, files: synthesized(config) };
+  return { config, run, files: synthesized(config, ACCOUNT_ID) };
 }
 
 const evaluations = new Map<string, Promise<StackRun>>();
@@ -178,6 +178,12 @@ describe("lab (the committed stack file), in the configured kube context", () =>
     if (releases[0]) expectRelease(releases[0], ADDON_CHARTS.prometheusStack);
   });
 
+  test("the Prometheus stack's values synth writes for GitOps are exactly the release's", () => {
+    const release = lab.run.mocks.one(RELEASE, "pra-addons-prometheus-stack");
+    expect(lab.files.prometheusStackValues).toBeDefined();
+    expect(release.inputs.values).toEqual(lab.files.prometheusStackValues);
+  });
+
   test("Alertmanager sends the lab's alerts to pra:alertWebhookUrl", () => {
     if (lab.config.topology !== "lab") throw new Error("the lab stack is a lab");
     const release = lab.run.mocks.one(RELEASE, "pra-addons-prometheus-stack");
@@ -249,6 +255,11 @@ describe.each(["prod", "staging"])("target stack %s", (stack) => {
     );
     expect(workloads.length).toBeGreaterThan(deployedObjects(target.run).length);
     for (const resource of workloads) expect(mocks().providerOf(resource)).toBe(provider);
+  });
+
+  test("the Prometheus stack's values synth writes for GitOps are the release's (account id filled in)", () => {
+    expect(target.files.prometheusStackValues).toBeDefined();
+    expect(release("prometheus-stack").inputs.values).toEqual(target.files.prometheusStackValues);
   });
 
   test("installs the five add-ons at their pinned chart versions", () => {
