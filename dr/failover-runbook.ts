@@ -56,6 +56,11 @@ export interface FailoverStep {
   /** The captured value is a secret: never echoed, never printed. */
   readonly secret?: boolean;
   readonly check?: (stdout: string, captured: Captured) => CheckResult;
+  /**
+   * A failure whose stderr matches this is success: kubectl reports "no matching resources found"
+   * when a wait for deletion is already met (the pods were already gone).
+   */
+  readonly succeedsOnStderr?: RegExp;
   /** Where the system stands when this step fails: what serves, what changed, what did not. */
   readonly standsIfFailed: string;
   /** What to inspect or decide when it fails. */
@@ -927,6 +932,7 @@ function failback(
       description: "Wait until the DR app's pods are gone: no write after this point",
       tool: "kubectl",
       argv: drK("wait", "--for=delete", "pod", "-l", n.selector, timeout),
+      succeedsOnStderr: /no matching resources found/,
       standsIfFailed: `${down}; a DR pod may still be terminating`,
       figure: POD_START,
       needs: [],

@@ -249,7 +249,8 @@ async function runCommand(step: FailoverStep, captured: Captured): Promise<Outco
     child.on("close", (code) => resolve({ code }));
   });
   if (exit.error) return { ok: false, why: `${exit.error.message} (is ${argv[0]} on the PATH?)` };
-  if (exit.code !== 0) {
+  const accepted = exit.code !== null && step.succeedsOnStderr?.test(stderr) === true;
+  if (exit.code !== 0 && !accepted) {
     const last = stderr.trim().split("\n").pop();
     return { ok: false, why: `exited with code ${exit.code}${last ? `: ${last}` : ""}` };
   }

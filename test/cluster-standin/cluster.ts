@@ -151,6 +151,9 @@ export class Cluster {
     readonly rewrite?: (value: string) => string;
   };
 
+  /** Tells clusters apart where they name things (their load balancers). */
+  name = "standin";
+
   /** `root` holds the volumes' directories. */
   constructor(private readonly root: string) {}
 

@@ -220,6 +220,17 @@ async function dispatch(
       return wait(cluster, args, words, namespace, timeout(30), line, signal);
     case "rollout": {
       const { kind, name } = target(words.slice(1));
+      if (words[0] === "restart" && kind === "deployment" && name !== undefined) {
+        // New pods, which read their environment again; the controller replaces the deleted ones.
+        const pods = await locked(() => {
+          if (!cluster.exists("deployment", namespace, name))
+            throw notFound("deployments.apps", name);
+          const owned = ownedBy(cluster, namespace, name);
+          for (const pod of owned) cluster.delete("pod", namespace, pod.name);
+          return owned.length;
+        });
+        return ok(`deployment.apps/${name} restarted (${pods} pods replaced)\n`);
+      }
       if (words[0] !== "status" || kind !== "deployment" || name === undefined)
         throw new KubectlError("error: the stand-in knows rollout status deployment/NAME");
       if (!(await locked(() => cluster.exists("deployment", namespace, name))))
@@ -424,7 +435,7 @@ function describe(cluster: Cluster, kind: string, namespace: string, name: strin
     const object = cluster.inertObject(inertKind, namespace, name);
     if (!object || inertKind !== "Ingress") return object;
     // The Load Balancer Controller's part: an internal ALB, named after the Ingress.
-    const hostname = `internal-k8s-${namespace}-${name}-standin.elb.local`;
+    const hostname = `internal-k8s-${namespace}-${name}-${cluster.name}.elb.local`;
     return { ...object, status: { loadBalancer: { ingress: [{ hostname }] } } };
   }
   if (kind === "persistentvolumeclaim") {

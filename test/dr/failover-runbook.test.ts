@@ -32,7 +32,7 @@ import { evaluateProgram, pulumiConfigOf } from "../infra/harness";
 import { createServer, type Server } from "node:http";
 import { Client } from "pg";
 import { isManifest, type Manifest } from "../../charts/manifest";
-import { synthStack } from "../../charts/stacks";
+import { prepareStack, synthStack } from "../../charts/stacks";
 import { drDesignOf } from "../../config/dr-design";
 import { cloudSettingsData } from "../../infra/kubernetes/cloud-settings";
 import { standbyManifests } from "../../infra/kubernetes/dr-workloads";
@@ -624,4 +624,299 @@ describe.each(stacks)("%s: each AWS step's failure", (stack) => {
       }
     }
   }, 600_000);
+});
+
+/**
+ * The primary region back, the service running in the DR region: AWS as the failback relies on
+ * it (the stale primary renamed aside before a replica takes its name, the replica promoted
+ * before it is written, the primary's secret writable), in both regions.
+ */
+class FailbackModel {
+  readonly instances = new Map<string, "stale" | "replica" | "standalone">();
+  primarySecret: Record<string, string>;
+  record: string | undefined;
+
+  constructor(
+    private readonly t: FailoverTargets,
+    databasePort: string,
+    databaseName: string,
+    drLoadBalancer: string,
+  ) {
+    this.instances.set(t.database.primaryIdentifier, "stale");
+    this.record = drLoadBalancer;
+    this.primarySecret = {
+      username: "postgres",
+      password: PASSWORD,
+      host: `${t.database.primaryIdentifier}.cabc.${t.region}.rds.amazonaws.com`,
+      port: databasePort,
+      dbname: databaseName,
+    };
+  }
+
+  answer(call: AwsCall): AwsAnswer {
+    const ok = (stdout = ""): AwsAnswer => ({ code: 0, stdout, stderr: "" });
+    const fail = (stderr: string): AwsAnswer => ({ code: 254, stdout: "", stderr: `${stderr}\n` });
+    const { argv } = call;
+    const t = this.t;
+    const region = flag(argv, "--region");
+    const db = flag(argv, "--db-instance-identifier");
+    switch (commandOf(argv)) {
+      case "eks describe-cluster":
+        return region === t.region && flag(argv, "--name") === t.primary.clusterName
+          ? ok("ACTIVE\n")
+          : fail("ResourceNotFoundException");
+      case "eks update-kubeconfig":
+        return ok();
+      case "rds modify-db-instance": {
+        if (region !== t.region || db === undefined || !this.instances.has(db))
+          return fail("DBInstanceNotFound");
+        const renamed = flag(argv, "--new-db-instance-identifier");
+        if (renamed !== undefined) {
+          this.instances.set(renamed, this.instances.get(db) ?? "stale");
+          this.instances.delete(db);
+        }
+        return ok("{}");
+      }
+      case "rds create-db-instance-read-replica": {
+        const source = flag(argv, "--source-db-instance-identifier");
+        if (region !== t.region || db === undefined || this.instances.has(db))
+          return fail(`DBInstanceAlreadyExists: ${db}`);
+        if (source !== `arn:aws:rds:${t.drRegion}:123456789012:db:${t.database.drIdentifier}`)
+          return fail(`DBInstanceNotFound: ${source}`);
+        for (const [name, value] of [
+          ["--db-subnet-group-name", t.primary.subnetGroupName],
+          ["--vpc-security-group-ids", t.primary.securityGroupId],
+          ["--db-parameter-group-name", t.primary.parameterGroupName],
+          ["--kms-key-id", t.primary.kmsKeyArn],
+        ] as const)
+          if (flag(argv, name) !== value) return fail(`InvalidParameterValue: ${name}`);
+        this.instances.set(db, "replica");
+        return ok("{}");
+      }
+      case "rds wait":
+        return db !== undefined && this.instances.has(db) ? ok() : fail("Waiter failed");
+      case "rds promote-read-replica":
+        if (db === undefined || this.instances.get(db) !== "replica")
+          return fail("InvalidDBInstanceState");
+        this.instances.set(db, "standalone");
+        return ok("{}");
+      case "rds describe-db-instances":
+        return db !== undefined && this.instances.get(db) === "standalone"
+          ? ok("127.0.0.1\n")
+          : fail("DBInstanceNotFound");
+      case "secretsmanager get-secret-value":
+        return flag(argv, "--secret-id") === t.primary.secretArn && region === t.region
+          ? ok(`${JSON.stringify(this.primarySecret)}\n`)
+          : fail("ResourceNotFoundException");
+      case "secretsmanager put-secret-value": {
+        if (flag(argv, "--secret-id") !== t.primary.secretArn)
+          return fail("ResourceNotFoundException");
+        const written: unknown = JSON.parse(call.stdin ?? "null");
+        if (typeof written !== "object" || written === null)
+          return fail("InvalidParameterException");
+        this.primarySecret = Object.fromEntries(
+          Object.entries(written).map(([k, v]) => [k, String(v)]),
+        );
+        return ok("{}");
+      }
+      case "route53 change-resource-record-sets": {
+        const batch = flag(argv, "--change-batch") ?? "";
+        this.record = /"Value":"([^"]*)"/.exec(batch)?.[1];
+        return ok("/change/C0123456789\n");
+      }
+      case "route53 wait":
+        return ok();
+    }
+    return fail(`the stand-in does not know aws ${argv.join(" ")}`);
+  }
+}
+
+/** Routes each kubectl call to the stand-in cluster of its --context. */
+async function kubectlRouter(endpoints: Record<string, StandinEndpoint>) {
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      const parsed: unknown = JSON.parse(body);
+      const argv =
+        typeof parsed === "object" &&
+        parsed !== null &&
+        "argv" in parsed &&
+        Array.isArray(parsed.argv)
+          ? parsed.argv.map(String)
+          : [];
+      const context = argv[argv.indexOf("--context") + 1] ?? "";
+      const url = endpoints[context]?.env({}).STANDIN_KUBE_URL;
+      if (url === undefined) {
+        response.end(
+          JSON.stringify({
+            code: 1,
+            stdout: "",
+            stderr: `error: context "${context}" does not exist\n`,
+          }),
+        );
+        return;
+      }
+      fetch(url, { method: "POST", body }).then(
+        async (answer) => response.end(await answer.text()),
+        (error: unknown) =>
+          response.end(JSON.stringify({ code: 1, stdout: "", stderr: String(error) })),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return { server, url: `http://127.0.0.1:${port}/` };
+}
+
+describe.each(stacks)("%s, failback replayed", (stack) => {
+  test("the primary is re-seeded from the DR region, serves again behind the name, the DR app stopped", async () => {
+    const config = get(configs, stack);
+    const t = get(targets, stack);
+    const database = `failback_${stack}_${Math.random().toString(36).slice(2, 8)}`;
+    await postgres.createDatabase(database);
+    const port = new URL(postgres.url).port;
+    const drLb = `internal-k8s-${config.namespace}-pra-app-dr.elb.local`;
+    const primaryLb = `internal-k8s-${config.namespace}-pra-app-primary.elb.local`;
+    const model = new FailbackModel(t, port, database, drLb);
+    const aws = await startAwsStandin((call) => model.answer(call));
+    const tls = (value: string) =>
+      value.replace(/sslmode=verify-full&sslrootcert=[^&]*/, "sslmode=disable");
+    // The DR cluster serving since the failover, on the DR database (the test's PostgreSQL).
+    const dr = new Cluster(dir.join(`${stack}-${database}-dr`));
+    dr.name = "dr";
+    dr.externalSecrets = {
+      source: (key) =>
+        key === t.secret.name ? { ...model.primarySecret, host: "127.0.0.1" } : undefined,
+      rewrite: tls,
+    };
+    dr.apply(
+      [
+        ...drClusterState(config, t),
+        ...failoverManifests(config).filter((m) => m.kind !== "Namespace"),
+      ],
+      config.namespace,
+    );
+    dr.syncExternalSecret(config.namespace, "pra-database");
+    dr.patch("deployment", config.namespace, "pra-app", {
+      spec: { replicas: config.app.replicas },
+    });
+    // The primary cluster as the region came back: its app on the stale primary's address.
+    const primary = new Cluster(dir.join(`${stack}-${database}-primary`));
+    primary.name = "primary";
+    primary.externalSecrets = {
+      source: (key) => (key === t.secret.name ? model.primarySecret : undefined),
+      rewrite: tls,
+    };
+    const synced = prepareStack(config, dir.join(`${stack}-${database}-dist`)).objects.synced;
+    primary.apply(
+      [
+        ...synced,
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "pra-cloud", namespace: config.namespace },
+          data: cloudSettingsData({
+            bucketName: "primary-bucket",
+            kmsKeyArn: "primary-key",
+            region: t.region,
+          }),
+        },
+      ],
+      config.namespace,
+    );
+    primary.syncExternalSecret(config.namespace, "pra-database");
+    const contexts = { [`pra-${stack}-dr`]: dr, [`pra-${stack}`]: primary };
+    const endpoints: Record<string, StandinEndpoint> = {};
+    for (const [context, cluster] of Object.entries(contexts))
+      endpoints[context] = await serveKubectl(cluster, { cwd: dir.path, context });
+    const router = await kubectlRouter(endpoints);
+    const proxy: Server = createServer((request, response) => {
+      if (model.record !== primaryLb) {
+        response.statusCode = 502;
+        response.end(`the name points at ${model.record ?? "nothing"}`);
+        return;
+      }
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        fetch(`${primary.serviceUrl(config.namespace, "pra-app")}${request.url ?? "/"}`, {
+          method: request.method ?? "GET",
+          ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+        }).then(
+          async (answer) => {
+            response.statusCode = answer.status;
+            response.end(await answer.text());
+          },
+          (error: unknown) => {
+            response.statusCode = 502;
+            response.end(String(error));
+          },
+        );
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const address = proxy.address();
+    const proxyPort = typeof address === "object" && address !== null ? address.port : 0;
+    const first = Object.values(endpoints)[0];
+    if (!first) throw new Error("no endpoint");
+    const env = { ...first.env(aws.env()), STANDIN_KUBE_URL: router.url };
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          "--require",
+          "tsx/cjs",
+          "scripts/failover.ts",
+          "--stack",
+          stack,
+          "--failback",
+          "--yes",
+          "--outputs",
+          join(dir.path, `${stack}.json`),
+          "--service-url",
+          `http://127.0.0.1:${proxyPort}`,
+        ],
+        { cwd: REPO_ROOT, env, timeout: 150_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    try {
+      if (r.code !== 0 || dr.timeouts.length > 0 || primary.timeouts.length > 0)
+        throw new Error(
+          [
+            `exit ${r.code}`,
+            r.stdout,
+            r.stderr,
+            "--- dr",
+            ...dr.events,
+            "--- primary",
+            ...primary.events,
+          ].join("\n"),
+        );
+      // The stack's names again: the re-seeded primary under the primary's identifier, the stale one aside.
+      expect(model.instances.get(t.database.primaryIdentifier)).toBe("standalone");
+      expect(model.instances.get(`${t.database.primaryIdentifier}-before-failback`)).toBe("stale");
+      expect(model.primarySecret).toMatchObject({ host: "127.0.0.1", password: PASSWORD });
+      // The DR app stopped before the promotion; the primary serves and is named again.
+      expect(dr.deployments.get(`${config.namespace}/pra-app`)?.spec?.replicas).toBe(0);
+      for (const cronJob of dr.cronJobs.values()) expect(cronJob.spec?.suspend).toBe(true);
+      expect(model.record).toBe(primaryLb);
+      expect((await messages(database)).some((m) => m.startsWith("pra failover check "))).toBe(
+        true,
+      );
+      expect(r.stdout).toContain("Then, by hand:");
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      router.server.closeAllConnections();
+      await new Promise((resolve) => router.server.close(resolve));
+      for (const cluster of [dr, primary]) await cluster.shutdown();
+      for (const endpoint of Object.values(endpoints)) await endpoint.close();
+      await aws.close();
+    }
+  }, 300_000);
 });
