@@ -21,6 +21,8 @@ export interface DrRegionArgs {
   readonly design: TargetDesign;
   readonly clusterName: string;
   readonly nodeInstanceType: string;
+  /** Ranges that may reach the DR cluster's API from the internet: the primary's (pra:apiAccessCidrs). */
+  readonly apiAccessCidrs: readonly string[];
   /** Keys of the DR region. */
   readonly keys: {
     readonly eks: pulumi.Input<string>;
@@ -95,6 +97,8 @@ export class DrRegion extends pulumi.ComponentResource {
         nodesPerZone: design.cluster.drNodesPerZone,
         nodeInstanceType: args.nodeInstanceType,
         keys: { eks: args.keys.eks, ebs: args.keys.ebs, logs: args.keys.logs },
+        // The failover runbook reaches it from where it reaches the primary.
+        publicAccessCidrs: args.apiAccessCidrs,
       },
       parent,
     );

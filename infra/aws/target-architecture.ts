@@ -178,6 +178,7 @@ export class Target extends pulumi.ComponentResource {
         design,
         clusterName: names.drClusterName,
         nodeInstanceType: config.cluster.nodeInstanceType,
+        apiAccessCidrs: config.cluster.apiAccessCidrs,
         keys: {
           eks: drKeys.arns.eks,
           ebs: drKeys.arns.ebs,
