@@ -225,6 +225,7 @@ function resolve(
     backup,
     restoreTest,
     monitoring: settings.monitoring ?? defaults.monitoring,
+    deployWorkloads: settings.deployWorkloads,
   };
   return settings.topology === "lab"
     ? labConfig(settings, common, problems)

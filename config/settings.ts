@@ -79,6 +79,11 @@ const commonSettings = {
     `${DURATION_EXPECTED} (how often a restore test runs)`,
   ),
   monitoring: setting(flag.optional(), "true or false"),
+  deployWorkloads: setting(
+    flag.default(true),
+    "true or false (false: pulumi up creates the cloud and the add-ons and leaves the workload " +
+      "in dist/<stack>/ to a GitOps tool; docs/deploying.md#gitops)",
+  ),
   drScenarios: setting(
     list(z.enum(SCENARIO_IDS)).optional(),
     `a list of failures the objectives must hold for, from: ${SCENARIO_IDS.join(", ")}`,

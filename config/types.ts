@@ -47,6 +47,11 @@ interface CommonConfig {
   readonly restoreTest: RestoreTestPolicy;
   /** Prometheus rules, ServiceMonitor and dashboard. */
   readonly monitoring: boolean;
+  /**
+   * Whether `pulumi up` deploys the workload charts (`pra:deployWorkloads`); false leaves them,
+   * as synth writes them to dist/<stack>/, to a GitOps tool. The add-ons are deployed either way.
+   */
+  readonly deployWorkloads: boolean;
 }
 
 export interface VolumeSettings {

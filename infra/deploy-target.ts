@@ -56,19 +56,13 @@ export function deployTarget(config: TargetConfig): TargetStackOutputs {
     podIdentities: target.dr.podIdentities,
   });
 
-  // The primary's Ingress as the cluster reports it once its load balancer exists.
-  const ingresses = [...workloads.charts.objects.entries()].filter(([key]) =>
-    key.startsWith("Ingress/"),
-  );
-  const [only, ...more] = ingresses;
-  if (!only || more.length > 0)
-    throw new Error(`the target's charts declare ${ingresses.length} Ingresses, not one`);
-  const [key, object] = only;
-  const ingress = k8s.networking.v1.Ingress.get(
-    "pra-primary-ingress",
-    key.split("/").slice(1).join("/"),
-    { provider: target.kubernetesProvider, dependsOn: [object] },
-  );
+  // The primary's Ingress as the cluster reports it once its load balancer exists. With
+  // pra:deployWorkloads: false a GitOps tool creates it: until its first sync has, `pulumi up`
+  // stops here (run it again then; docs/deploying.md#gitops).
+  const ingress = k8s.networking.v1.Ingress.get("pra-primary-ingress", workloads.ingress.id, {
+    provider: target.kubernetesProvider,
+    ...(workloads.ingress.object ? { dependsOn: [workloads.ingress.object] } : {}),
+  });
   const name = drDesignOf(config).serviceName;
   serviceRecord(
     "pra-service-name",

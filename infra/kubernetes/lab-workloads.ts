@@ -2,7 +2,7 @@
  * The lab in the cluster of a kube context: the synced charts through the same bridge as the
  * target and, when monitoring is on, the Prometheus stack whose operator defines the kinds of
  * the chart's ServiceMonitor and PrometheusRule. Nothing else: no cloud resource, and without
- * monitoring no Helm release.
+ * monitoring no Helm release. With `pra:deployWorkloads: false` only the Prometheus stack.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,7 +22,8 @@ export interface LabWorkloadsArgs {
 export class LabWorkloads extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
   public readonly addons?: PlatformAddons;
-  public readonly charts: ChartDeployment;
+  /** Undefined with `pra:deployWorkloads: false`: a GitOps tool syncs dist/<stack>/ instead. */
+  public readonly charts?: ChartDeployment;
 
   constructor(name: string, args: LabWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:LabWorkloads", name, {}, opts);
@@ -42,6 +43,10 @@ export class LabWorkloads extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+    }
+    if (!config.deployWorkloads) {
+      this.registerOutputs({});
+      return;
     }
     const charts = defineStack(config, { synced: new App(), ops: new App() });
     this.charts = new ChartDeployment(

@@ -1,9 +1,12 @@
 /**
  * Everything the target runs in its EKS cluster: the platform add-ons, the synced charts
  * (through the same bridge as the lab) and the `pra-cloud` ConfigMap only Pulumi can write.
+ * With `pra:deployWorkloads: false` only the add-ons: a GitOps tool syncs dist/<stack>/ and
+ * `pra-cloud` is written from the stack's outputs (docs/deploying.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { App } from "cdk8s";
+import { isManifest } from "../../charts/manifest";
 import { alertmanagerConfig, alertReceiverOf } from "../../charts/alertmanager-config";
 import { defineStack } from "../../charts/stacks";
 import type { TargetConfig } from "../../config";
@@ -35,8 +38,11 @@ export interface TargetWorkloadsArgs {
 
 export class TargetWorkloads extends pulumi.ComponentResource {
   public readonly addons: PlatformAddons;
-  public readonly charts: ChartDeployment;
-  public readonly cloudSettings: pulumi.Resource;
+  /** Undefined with `pra:deployWorkloads: false`. */
+  public readonly charts?: ChartDeployment;
+  public readonly cloudSettings?: pulumi.Resource;
+  /** The app's Ingress (`namespace/name`), and what creates it when Pulumi does. */
+  public readonly ingress: { readonly id: string; readonly object?: pulumi.Resource };
 
   constructor(name: string, args: TargetWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:TargetWorkloads", name, {}, opts);
@@ -59,6 +65,19 @@ export class TargetWorkloads extends pulumi.ComponentResource {
       { parent: this },
     );
     const charts = defineStack(config, { synced: new App(), ops: new App() });
+    const ingresses = charts.synced
+      .flatMap((chart): unknown[] => chart.toJson())
+      .filter(isManifest)
+      .filter((o) => o.kind === "Ingress")
+      .map((o) => `${o.metadata.namespace ?? config.namespace}/${o.metadata.name}`);
+    const [ingressId, ...moreIngresses] = ingresses;
+    if (ingressId === undefined || moreIngresses.length > 0)
+      throw new Error(`the target's charts declare ${ingresses.length} Ingresses, not one`);
+    if (!config.deployWorkloads) {
+      this.ingress = { id: ingressId };
+      this.registerOutputs({});
+      return;
+    }
     this.charts = new ChartDeployment(
       `${name}-charts`,
       {
@@ -91,6 +110,9 @@ export class TargetWorkloads extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const ingressObject = this.charts.objects.get(`Ingress/${ingressId}`);
+    if (!ingressObject) throw new Error(`TargetWorkloads: no deployed Ingress ${ingressId}`);
+    this.ingress = { id: ingressId, object: ingressObject };
     this.registerOutputs({});
   }
 }

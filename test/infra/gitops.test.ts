@@ -1,0 +1,88 @@
+/**
+ * `pra:deployWorkloads: false` under mocks: `pulumi up` creates the cloud and the add-ons and
+ * leaves the workload charts (dist/<stack>/) to a GitOps tool, while the objectives are checked
+ * as before (npm run check and synth read the same config).
+ */
+import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
+import { parseStackConfig, stackFileName } from "../../config";
+import { assess } from "../../dr/assess";
+import { type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const OFF = { "pra:deployWorkloads": "false" };
+
+/** The workload's objects: its namespace, and anything in it (not the cluster's or add-ons'). */
+const workloadObjects = (run: Evaluation) =>
+  run.mocks.resources.filter((r) => {
+    if (!r.type.startsWith("kubernetes:") || r.type === RELEASE) return false;
+    if (r.name.startsWith("pra-dr-") || r.name === "pra-primary-ingress") return false;
+    const metadata = r.inputs.metadata;
+    if (typeof metadata !== "object" || metadata === null) return false;
+    const namespace = "namespace" in metadata ? metadata.namespace : undefined;
+    const name = "name" in metadata ? metadata.name : undefined;
+    return namespace === "pra" || (r.type === "kubernetes:core/v1:Namespace" && name === "pra");
+  });
+
+describe("lab with pra:deployWorkloads: false", () => {
+  let run: Evaluation;
+  beforeAll(async () => {
+    run = await evaluateProgram("lab", pulumiConfigOf("lab", OFF));
+  });
+
+  test("installs the Prometheus stack and no workload object", () => {
+    expect(run.mocks.ofType(RELEASE).map((r) => r.inputs.chart)).toEqual([
+      ADDON_CHARTS.prometheusStack.chart,
+    ]);
+    expect(run.mocks.ofType("pra:kubernetes:ChartDeployment")).toEqual([]);
+    expect(workloadObjects(run)).toEqual([]);
+  });
+});
+
+describe("prod with pra:deployWorkloads: false", () => {
+  let run: Evaluation;
+  beforeAll(async () => {
+    run = await evaluateProgram("prod", pulumiConfigOf("prod", OFF));
+  }, 120_000);
+
+  test("creates the cloud and the five add-ons, and no workload object or pra-cloud", () => {
+    expect(run.mocks.ofType("aws:eks/cluster:Cluster").length).toBeGreaterThan(0);
+    expect(
+      run.mocks
+        .ofType(RELEASE)
+        .filter((r) => !r.name.startsWith("pra-dr-"))
+        .map((r) => r.inputs.chart)
+        .sort(),
+    ).toEqual(
+      Object.values(ADDON_CHARTS)
+        .map((c) => c.chart)
+        .sort(),
+    );
+    expect(
+      run.mocks
+        .ofType("pra:kubernetes:ChartDeployment")
+        .filter((r) => !r.name.startsWith("pra-dr-")),
+    ).toEqual([]);
+    expect(workloadObjects(run)).toEqual([]);
+  });
+
+  test("reads the GitOps tool's Ingress back for the service's record, creating none", () => {
+    const ingresses = run.mocks
+      .ofType("kubernetes:networking.k8s.io/v1:Ingress")
+      .filter((r) => !r.name.startsWith("pra-dr-"));
+    expect(ingresses.map((r) => r.name)).toEqual(["pra-primary-ingress"]);
+    expect(run.outputs.clusterName?.value).toBeDefined();
+  });
+});
+
+test.each(["lab", "prod", "staging"])(
+  "%s: the objectives are judged the same with the workloads left to GitOps",
+  (stack) => {
+    const parse = (values: Record<string, string>) =>
+      parseStackConfig({ stack, file: stackFileName(stack), values });
+    const gitops = parse(pulumiConfigOf(stack, OFF));
+    expect(gitops.deployWorkloads).toBe(false);
+    expect(parse(pulumiConfigOf(stack)).deployWorkloads).toBe(true);
+    const messages = (config: typeof gitops) => assess(config).violations.map((v) => v.message);
+    expect(messages(gitops)).toEqual(messages(parse(pulumiConfigOf(stack))));
+  },
+);
