@@ -24,6 +24,16 @@ export type TargetOutputs = {
   readonly drRegion: string;
   readonly drStrategy: TargetConfig["dr"]["strategy"];
   readonly clusterName: pulumi.Output<string>;
+  /**
+   * The role the cluster's access entry makes administrator: `aws eks update-kubeconfig
+   * --role-arn` with it (docs/aws-target.md).
+   */
+  readonly adminRoleArn: pulumi.Output<string>;
+  /**
+   * The ECR repository pra:image names, where the image is built and pushed to
+   * (docs/aws-target.md#the-image). Absent when pra:image is not in ECR.
+   */
+  readonly imageRepository?: string;
   /** Secret: it names the endpoint and CA (and no credential: `aws eks get-token`). */
   readonly kubeconfig: pulumi.Output<string>;
   readonly databaseEndpoint: pulumi.Output<string>;

@@ -379,6 +379,14 @@ export class Target extends pulumi.ComponentResource {
       drRegion: config.dr.region,
       drStrategy: config.dr.strategy,
       clusterName: cluster.clusterName,
+      adminRoleArn: cluster.adminRoleArn,
+      ...(image
+        ? {
+            imageRepository:
+              `${image.account}.dkr.ecr.${image.region}.amazonaws.com/` +
+              image.rest.replace(/[:@].*$/, ""),
+          }
+        : {}),
       kubeconfig: pulumi.secret(cluster.kubeconfig),
       databaseEndpoint: database.endpoint,
       databaseSecretName: database.secretName,

@@ -65,6 +65,16 @@ describe("prod with pra:deployWorkloads: false", () => {
     expect(workloadObjects(run)).toEqual([]);
   });
 
+  // The outputs a newcomer's first deployment reads (README, docs/aws-target.md): the same
+  // whatever deploys the workload, so checked on this evaluation.
+  test("outputs the admin role's ARN and the image's ECR repository, from pra:image", () => {
+    const role = run.mocks.one("aws:iam/role:Role", "pra-cluster-admin");
+    expect(run.outputs.adminRoleArn?.value).toBe(role.state.arn);
+    expect(run.outputs.imageRepository?.value).toBe(
+      "123456789012.dkr.ecr.eu-west-3.amazonaws.com/pra-app",
+    );
+  });
+
   test("reads the GitOps tool's Ingress back for the service's record, creating none", () => {
     const ingresses = run.mocks
       .ofType("kubernetes:networking.k8s.io/v1:Ingress")
