@@ -190,6 +190,17 @@ describe.each(["prod", "staging"])("%s", (stack) => {
     );
   });
 
+  test("every StorageClass the failover manifests claim from exists in the DR cluster", () => {
+    const claimed = [
+      ...JSON.stringify(failoverManifests(config)).matchAll(/"storageClassName":"([^"]+)"/g),
+    ].map((match) => match[1]);
+    expect(claimed.length).toBeGreaterThan(0);
+    const classes = inDrCluster()
+      .filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass")
+      .map((r) => (isManifest(r.inputs) ? r.inputs.metadata.name : undefined));
+    for (const name of claimed) expect(classes).toContain(name);
+  });
+
   test("nothing deployed in the DR cluster names the primary region", () => {
     for (const resource of inDrCluster()) {
       const text = JSON.stringify(resource.inputs);
