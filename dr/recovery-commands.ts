@@ -50,52 +50,6 @@ function names(config: TargetConfig) {
   };
 }
 
-/** Restore the database in the DR region from its replicated automated backups (pilot light). */
-export function restoreInDrRegion(config: TargetConfig): string[] {
-  const n = names(config);
-  return [
-    line(
-      `SRC=$(aws rds describe-db-instance-automated-backups --region ${n.dr}`,
-      `--query "DBInstanceAutomatedBackups[?DBInstanceIdentifier=='${n.db}'].DBInstanceAutomatedBackupsArn"`,
-      "--output text)",
-    ),
-    line(
-      `DB_SG=$(aws ec2 describe-security-groups --region ${n.dr}`,
-      `--filters Name=group-name,Values=${n.db}-dr-db`,
-      "--query 'SecurityGroups[0].GroupId' --output text)",
-    ),
-    line(
-      `aws rds restore-db-instance-to-point-in-time --region ${n.dr}`,
-      '--source-db-instance-automated-backups-arn "$SRC"',
-      `--target-db-instance-identifier ${n.db}-restored --use-latest-restorable-time --multi-az`,
-      `--db-instance-class ${config.database.instanceClass} --kms-key-id alias/pra-${config.stack}-rds`,
-      `--deletion-protection --db-subnet-group-name ${n.db}-dr-subnets`,
-      `--db-parameter-group-name ${n.db}-dr-params --vpc-security-group-ids "$DB_SG"`,
-    ),
-    `aws rds wait db-instance-available --region ${n.dr} --db-instance-identifier ${n.db}-restored`,
-  ];
-}
-
-/** Promote the cross-Region read replica (warm standby). */
-export function promoteReplica(config: TargetConfig): string[] {
-  const n = names(config);
-  return [
-    line(
-      `aws rds describe-db-instances --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
-      "--query 'DBInstances[0].StatusInfos'",
-    ),
-    line(
-      `aws rds promote-read-replica --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
-      `--backup-retention-period ${config.database.backupRetentionDays}`,
-    ),
-    `aws rds wait db-instance-available --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
-    line(
-      `aws rds modify-db-instance --region ${n.dr} --db-instance-identifier ${n.db}-dr`,
-      "--multi-az --apply-immediately",
-    ),
-  ];
-}
-
 /** Scale the DR cluster, point the replicated secret at the new database, deploy, move DNS. */
 export function failOverCluster(config: TargetConfig, instance: string): string[] {
   const n = names(config);
