@@ -7,9 +7,12 @@
  * disaster: the service is killed and its data directory deleted. `pra-app restore` and a restart
  * follow. Prints the measured RPO (time and acknowledged rows lost) and RTO (disaster to the first
  * read of restored data) beside the stack's objectives; the RTO it judges adds the modelled time
- * until someone acts (the app-down alert and the on-call response, dr/alerting.ts). Exits 1 when
- * an acknowledged write older than the last successful backup was lost, or an objective was
- * missed; 2 on bad usage or a stack whose topology it does not model (the target).
+ * until someone acts (the app-down alert and the on-call response, dr/alerting.ts). A real
+ * Prometheus and Alertmanager (scripts/drill-alerting.ts) run the stack's rules and routes against
+ * the service, at the drill's time scale: the drill prints when the first alert fired and when
+ * the page arrived, beside the DR model's figures. Exits 1 when an acknowledged write older than
+ * the last successful backup was lost, or an objective was missed; 2 on bad usage or a stack whose
+ * topology it does not model (the target).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +24,7 @@ import { z } from "zod";
 import { type LabConfig, loadStack } from "../config";
 import { assess } from "../dr/assess";
 import { labTimeToAct } from "../dr/lab-scenarios";
+import { type DrillAlerting, startDrillAlerting } from "./drill-alerting";
 import {
   type AckedWrite,
   analyzeDrill,
@@ -179,12 +183,21 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     throw new Error("the service did not serve restored data in time");
   };
 
+  let alerting: DrillAlerting | undefined;
   try {
     console.log(
       `DR drill, stack ${config.stack}: writes for ${plan.durationSeconds} s, ${plan.description}`,
     );
     const first = await startService();
     await waitForCount(first.url, 0, Date.now() + 20_000);
+    // A real Prometheus and Alertmanager watch the service as the cluster's would (drill-alerting.ts).
+    alerting = await startDrillAlerting(
+      config,
+      first.url,
+      join(dir, "alerting"),
+      track,
+      plan.timeScale,
+    );
 
     const acked: AckedWrite[] = [];
     let writing = true;
@@ -225,6 +238,7 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     // A drill without a single restore point measures nothing: on a slow machine, wait for the first.
     const firstBackupDeadline = Date.now() + 120_000;
     while (backupStartsMs.length === 0 && Date.now() < firstBackupDeadline) await sleep(100);
+    await alerting.ready();
     // The disaster: the node is gone with the data volume.
     const disasterAtMs = Date.now();
     first.child.kill("SIGKILL");
@@ -234,6 +248,9 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     await writer;
     const ackedBeforeDisaster = acked.filter((write) => write.ackedAtMs <= disasterAtMs);
     console.log(`disaster: service killed, ${dataDir} deleted`);
+    // Measured while the restore runs: the time to act the RTO adds is the model's.
+    const alerted = alerting.measure(disasterAtMs);
+    void alerted.catch(() => undefined);
 
     const restoreRun = await runCommand(["restore"]);
     if (restoreRun.code !== 0) throw new Error(`pra-app restore failed: ${restoreRun.stderr}`);
@@ -272,6 +289,8 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     );
     console.log(`restored ${restored.restored} (events up to id ${restored.last_event_id})`);
     for (const line of judged.lines) console.log(line);
+    const alert = await alerted;
+    console.log(alert.line);
     const o = config.objectives;
     if (verdict.lostBeforeLastBackup > 0) {
       console.log(
@@ -291,6 +310,9 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
         rows_lost: verdict.rowsLost,
         rto_seconds: verdict.rtoSeconds,
         time_to_act_seconds: acting.seconds ?? null,
+        time_to_alert_seconds: alert.firedSeconds,
+        time_to_page_seconds: alert.pagedSeconds,
+        model_time_to_page_seconds: alert.model.pagedWithinSeconds,
         rto_total_seconds: rtoTotal ?? null,
         rpo_objective_seconds: o.rpoSeconds,
         rto_objective_seconds: o.rtoSeconds,
@@ -301,6 +323,7 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     );
     return passed ? 0 : 1;
   } finally {
+    await alerting?.stop();
     for (const child of children) child.kill("SIGKILL");
     if (options.keep) console.log(`files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { z } from "zod";
 import { loadStack } from "../../../config";
 import { analyzeDrill } from "../../../scripts/drill-analysis";
+import { modelFigures } from "../../../scripts/drill-alerting";
 import { REPO_ROOT } from "../../support/pra-app";
 
 test("a short drill restores, measures RPO and RTO within the lab's objectives, and exits 0", () => {
@@ -33,6 +34,17 @@ test("a short drill restores, measures RPO and RTO within the lab's objectives, 
   );
   expect(run.stdout).toMatch(
     new RegExp(`RTO measured: [\\d.]+ s .* \\(objective ${rtoSeconds} s\\) ok`),
+  );
+  // A real Prometheus and Alertmanager ran the lab's rules and routes: the first alert and page.
+  const lab = loadStack("lab");
+  if (lab.topology !== "lab") throw new Error("lab is a lab stack");
+  const model = modelFigures(lab);
+  expect(run.stdout).toMatch(
+    new RegExp(
+      "time to alert measured: PraAppNotScraped fired [\\d.]+ s after the disaster, paged the " +
+        `webhook at [\\d.]+ s \\(model: fires within ${model.firesWithinSeconds} s, pages within ` +
+        `${model.pagedWithinSeconds} s\\)`,
+    ),
   );
   const result = z
     .object({ backups: z.number(), acknowledged: z.number() })
