@@ -75,7 +75,7 @@ beforeAll(async () => {
       JSON.stringify(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))),
     );
   }
-}, 240_000);
+}, 300_000);
 
 afterAll(() => dir.remove());
 

@@ -28,7 +28,7 @@ const runs = new Map<string, Evaluation>();
 beforeAll(async () => {
   for (const stack of ["prod", "staging"])
     runs.set(stack, await evaluateProgram(stack, pulumiConfigOf(stack)));
-}, 120_000);
+}, 300_000);
 
 function configOf(stack: string): TargetConfig {
   const config = loadStack(stack, REPO_ROOT);
