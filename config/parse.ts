@@ -13,8 +13,11 @@ import {
   FASTEST_TIMING,
   longestGapSeconds,
   mostRunsWithin,
+  runsOverlap,
   type Timing,
+  timingCovering,
   timingFor,
+  timingOf,
   timingWithin,
 } from "./schedule";
 import {
@@ -27,7 +30,12 @@ import {
   TOPOLOGIES,
   type Topology,
 } from "./settings";
-import { RDS_MAX_BACKUP_RETENTION_DAYS } from "./target-design";
+import {
+  exportSecondsFor,
+  LOGICAL_COPY_BYTES_PER_SECOND,
+  provisionedDataBytes,
+  RDS_MAX_BACKUP_RETENTION_DAYS,
+} from "./target-design";
 import type {
   BackupPolicy,
   LabConfig,
@@ -239,20 +247,12 @@ function backupPolicy(
 ): BackupPolicy | undefined {
   const rpo = formatDuration(objectives.rpoSeconds);
   let timing: Timing | undefined;
-  if (settings.backupSchedule !== undefined) {
-    let gap: number;
-    try {
-      gap = longestGapSeconds(settings.backupSchedule);
-    } catch (error) {
-      problems.push({
-        key: "pra:backupSchedule",
-        message:
-          `expected ${expectationOf(settings.topology, "backupSchedule")}; ` +
-          `found ${describeFound(settings.backupSchedule)} ` +
-          `(${error instanceof Error ? error.message : String(error)})`,
-      });
-      return undefined;
-    }
+  if (settings.topology === "target") {
+    timing = exportTiming(settings, problems);
+    if (!timing) return undefined;
+  } else if (settings.backupSchedule !== undefined) {
+    const gap = scheduleGap(settings, problems);
+    if (gap === undefined) return undefined;
     timing = timingFor(settings.backupSchedule, gap);
     if (timing.worstCaseAgeSeconds > objectives.rpoSeconds) {
       const fits = timingWithin(objectives.rpoSeconds);
@@ -289,12 +289,73 @@ function backupPolicy(
     });
     return undefined;
   }
+  const holdsRpo = settings.topology === "lab";
   return {
     timing,
     scheduleIsExplicit: settings.backupSchedule !== undefined,
     keepWithinSeconds: objectives.retentionSeconds,
     keepLast: settings.backupKeepLast,
+    holdsRpo,
+    overdueAfterSeconds: holdsRpo ? objectives.rpoSeconds : timing.worstCaseAgeSeconds,
   };
+}
+
+/** The longest gap of pra:backupSchedule, or a problem saying why it is not a schedule. */
+function scheduleGap(settings: StackSettings, problems: ConfigProblem[]): number | undefined {
+  if (settings.backupSchedule === undefined) return undefined;
+  try {
+    return longestGapSeconds(settings.backupSchedule);
+  } catch (error) {
+    problems.push({
+      key: "pra:backupSchedule",
+      message:
+        `expected ${expectationOf(settings.topology, "backupSchedule")}; ` +
+        `found ${describeFound(settings.backupSchedule)} ` +
+        `(${error instanceof Error ? error.message : String(error)})`,
+    });
+    return undefined;
+  }
+}
+
+/**
+ * The target's exports, timed by the database's size and not by the RPO, which RDS point-in-time
+ * recovery and AWS Backup hold: each run may take what a dump of the provisioned storage and its
+ * check take (exportSecondsFor, the figure the restore test's deadline and scratch space are sized
+ * from too), and the next is not due before that and the starting deadline have passed.
+ */
+function exportTiming(settings: TargetSettings, problems: ConfigProblem[]): Timing | undefined {
+  const runSeconds = exportSecondsFor(provisionedDataBytes(settings.dbAllocatedStorage));
+  const fits = timingCovering(runSeconds);
+  const why =
+    `an export of pra:dbAllocatedStorage (${settings.dbAllocatedStorage} GiB) may take ` +
+    `${formatDuration(runSeconds)} (dumped and checked at ` +
+    `${LOGICAL_COPY_BYTES_PER_SECOND / 1024 ** 2} MiB/s, config/target-design.ts)`;
+  if (settings.backupSchedule === undefined) {
+    if (!fits) {
+      problems.push({
+        key: "pra:dbAllocatedStorage",
+        message:
+          `expected a database whose export finishes within a day: ${why}, ` +
+          `more than a daily schedule leaves it; found ${settings.dbAllocatedStorage}`,
+      });
+    }
+    return fits;
+  }
+  const gap = scheduleGap(settings, problems);
+  if (gap === undefined) return undefined;
+  const timing = timingOf(settings.backupSchedule, gap, runSeconds);
+  if (runsOverlap(timing)) {
+    problems.push({
+      key: "pra:backupSchedule",
+      message:
+        `expected runs at least ${formatDuration(runSeconds + timing.startingDeadlineSeconds)} apart` +
+        `${fits ? `, such as '${fits.schedule}'` : ""}: ${why}, and may start ` +
+        `${formatDuration(timing.startingDeadlineSeconds)} late; found ` +
+        `${describeFound(settings.backupSchedule)}, which runs ${formatDuration(gap)} apart`,
+    });
+    return undefined;
+  }
+  return timing;
 }
 
 function restoreTestPolicy(

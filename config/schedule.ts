@@ -46,8 +46,20 @@ export interface Timing {
  * (the CronJob controller itself only looks every 10 seconds).
  */
 export function timingFor(schedule: string, intervalSeconds: number): Timing {
+  return timingOf(schedule, intervalSeconds, clamp(Math.round(intervalSeconds / 3), 20, 3600));
+}
+
+/**
+ * A schedule whose runs take what they take: the active deadline is the run's own length (a copy
+ * sized by the data, not by an objective), the starting deadline scales with the interval as in
+ * timingFor. Whether the run fits between two starts is the caller's check (runsOverlap).
+ */
+export function timingOf(
+  schedule: string,
+  intervalSeconds: number,
+  activeDeadlineSeconds: number,
+): Timing {
   const startingDeadlineSeconds = clamp(Math.round(intervalSeconds / 6), 10, 600);
-  const activeDeadlineSeconds = clamp(Math.round(intervalSeconds / 3), 20, 3600);
   return {
     schedule,
     intervalSeconds,
@@ -55,6 +67,24 @@ export function timingFor(schedule: string, intervalSeconds: number): Timing {
     activeDeadlineSeconds,
     worstCaseAgeSeconds: intervalSeconds + startingDeadlineSeconds + activeDeadlineSeconds,
   };
+}
+
+/** True when a run started as late as allowed could still be running when the next is due. */
+export function runsOverlap(timing: Timing): boolean {
+  return timing.startingDeadlineSeconds + timing.activeDeadlineSeconds > timing.intervalSeconds;
+}
+
+/**
+ * The most frequent even cadence that gives each run `activeDeadlineSeconds` and its starting
+ * deadline before the next is due, so runs never overlap (and concurrencyPolicy Forbid never has
+ * to skip one); undefined when even a daily run cannot.
+ */
+export function timingCovering(activeDeadlineSeconds: number): Timing | undefined {
+  for (const cadence of CADENCES) {
+    const timing = timingOf(cadence.cron, cadence.seconds, activeDeadlineSeconds);
+    if (!runsOverlap(timing)) return timing;
+  }
+  return undefined;
 }
 
 /**

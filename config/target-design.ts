@@ -48,6 +48,29 @@ export const LOGICAL_COPY_BYTES_PER_SECOND = 50 * 1024 ** 2;
 /** What a Job needs before its first byte moves (image pull, volume attach, a server's start). */
 const JOB_START_SECONDS = 120;
 
+/** The database's provisioned storage (pra:dbAllocatedStorage, GiB) in bytes: what the jobs are sized for. */
+export function provisionedDataBytes(allocatedStorageGb: number): number {
+  return allocatedStorageGb * 1024 ** 3;
+}
+
+function logicalCopySeconds(dataBytes: number): number {
+  return Math.ceil(dataBytes / LOGICAL_COPY_BYTES_PER_SECOND);
+}
+
+/**
+ * How long the export of `dataBytes` may take: pg_dump streamed to S3, then a second streamed read
+ * that checks it (pg_restore --list). Its CronJob's active deadline, and so its cadence
+ * (config/parse.ts), come from this.
+ */
+export function exportSecondsFor(dataBytes: number): number {
+  return JOB_START_SECONDS + 2 * logicalCopySeconds(dataBytes);
+}
+
+/** How long the restore test may take: the newest export streamed into a throwaway server. */
+export function restoreTestSecondsFor(dataBytes: number): number {
+  return JOB_START_SECONDS + logicalCopySeconds(dataBytes);
+}
+
 export interface NodeCapacity {
   readonly min: number;
   readonly desired: number;
@@ -201,8 +224,7 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
     Math.ceil(config.restoreTest.intervalSeconds / HOUR / 24) * 24,
   );
   const perZone = config.cluster.nodesPerZone;
-  const dataBytes = config.database.allocatedStorageGb * 1024 ** 3;
-  const copySeconds = Math.ceil(dataBytes / LOGICAL_COPY_BYTES_PER_SECOND);
+  const dataBytes = provisionedDataBytes(config.database.allocatedStorageGb);
   return {
     regions: { primary: config.region, dr: config.dr.region },
     drStrategy: config.dr.strategy,
@@ -266,8 +288,8 @@ export function describeTargetDesign(config: TargetConfig): TargetDesign {
     },
     workload: {
       dataBytes,
-      exportSeconds: JOB_START_SECONDS + 2 * copySeconds,
-      restoreTestSeconds: JOB_START_SECONDS + copySeconds,
+      exportSeconds: exportSecondsFor(dataBytes),
+      restoreTestSeconds: restoreTestSecondsFor(dataBytes),
     },
     exportBucket: {
       replicationTimeControlMinutes: S3_RTC_MINUTES,

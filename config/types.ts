@@ -26,6 +26,18 @@ export interface BackupPolicy {
   readonly keepWithinSeconds: number;
   /** The newest this many restore points are kept whatever their age. */
   readonly keepLast: number;
+  /**
+   * Whether the RPO counts on these backups: in the lab they are its restore points, so their
+   * schedule is derived from the RPO; in the target RDS point-in-time recovery and AWS Backup hold
+   * the RPO, and the exports (the restore test's source, a portable copy) are timed by the
+   * database's size.
+   */
+  readonly holdsRpo: boolean;
+  /**
+   * The newest backup is overdue past this age, and its critical alerts fire: the RPO where the
+   * backups hold it, else their own schedule's worst case on time (timing.worstCaseAgeSeconds).
+   */
+  readonly overdueAfterSeconds: number;
 }
 
 export interface RestoreTestPolicy {

@@ -16,7 +16,7 @@
 import { ApiObject } from "cdk8s";
 import * as kplus from "cdk8s-plus-28";
 import { Construct } from "constructs";
-import { formatDuration, type Timing } from "../../config";
+import { type BackupPolicy, formatDuration, type Timing } from "../../config";
 import type { PrometheusRuleSpec, ServiceMonitorSpec } from "../manifest";
 import { ALERT_TIMING } from "./alert-timing";
 import type { AppWorkload } from "./app-workload";
@@ -34,6 +34,12 @@ export interface BackupMonitoringProps {
   readonly restoreTest: Pick<RestoreTestSchedule, "cronJob">;
   /** The RPO: a restore point older than this means data written since would be lost. */
   readonly rpoSeconds: number;
+  /**
+   * Whether the RPO counts on these backups, and the age past which the newest is overdue (the
+   * critical age alerts' threshold): the RPO in the lab; in the target, where RDS holds the RPO,
+   * the exports' own worst case on time (config/parse.ts).
+   */
+  readonly policy: Pick<BackupPolicy, "holdsRpo" | "overdueAfterSeconds">;
   /** How long a failed Job keeps its alert firing. @default one hour */
   readonly failureWindowSeconds?: number;
 }
@@ -87,10 +93,11 @@ export class BackupMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: BackupMonitoringProps) {
     super(scope, id);
     const worstCase = props.backup.timing.worstCaseAgeSeconds;
-    if (worstCase > props.rpoSeconds) {
+    const overdue = props.policy.overdueAfterSeconds;
+    if (worstCase > overdue) {
       throw new Error(
         `BackupMonitoring: backups on time leave restore points up to ${worstCase}s old, ` +
-          `more than the RPO (${props.rpoSeconds}s)`,
+          `more than ${props.policy.holdsRpo ? "the RPO" : "their overdue age"} (${overdue}s)`,
       );
     }
     const groups = alertRules(props);
@@ -131,7 +138,10 @@ export class BackupMonitoring extends Construct {
 
 function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: AlertRule[] } {
   const ns = props.namespace;
-  const rpo = props.rpoSeconds;
+  // The age alerts' threshold: the RPO where the backups hold it (the lab), else the exports'
+  // own worst case on time (the target, whose RPO RDS point-in-time recovery holds).
+  const rpo = props.policy.overdueAfterSeconds;
+  const holdsRpo = props.policy.holdsRpo;
   const late = backupLateSeconds(props.backup.timing);
   const window = props.failureWindowSeconds ?? 3600;
   const f = formatDuration;
@@ -155,7 +165,11 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
         summary: "The last successful backup is later than the schedule allows",
         description:
           `No backup of ${ns} has succeeded for more than ${f(late)} (the interval, the starting ` +
-          `deadline and half the run's deadline); the RPO of ${f(rpo)} is at risk: ` +
+          `deadline and half the run's deadline); ` +
+          (holdsRpo
+            ? `the RPO of ${f(rpo)} is at risk: `
+            : `the restore test will soon test an old export (the RPO of ${f(props.rpoSeconds)} ` +
+              "is held by RDS point-in-time recovery, not by exports): ") +
           `kubectl -n ${ns} create job --from=cronjob/${cron} ${cron}-manual`,
       },
     },
@@ -164,8 +178,14 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
       expr: `time() - ${lastSuccess} > ${rpo}`,
       labels: critical,
       annotations: {
-        summary: "The newest backup is older than the RPO",
-        description: `A disaster now would lose more than the RPO of ${f(rpo)} of ${ns}'s data.`,
+        summary: holdsRpo
+          ? "The newest backup is older than the RPO"
+          : "The newest export is older than its schedule allows",
+        description: holdsRpo
+          ? `A disaster now would lose more than the RPO of ${f(rpo)} of ${ns}'s data.`
+          : `No export of ${ns} is younger than ${f(rpo)} (its interval and deadlines): the ` +
+            "restore test fails and the portable copy is stale; the RPO is held by RDS " +
+            "point-in-time recovery and AWS Backup, not by exports.",
       },
     },
     {
@@ -178,7 +198,8 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
       annotations: {
         summary: "No successful backup is known",
         description:
-          `For ${f(rpo)} (the RPO), kube-state-metrics has reported no successful run of ` +
+          `For ${f(rpo)} (${holdsRpo ? "the RPO" : "the exports' worst case on time"}), ` +
+          "kube-state-metrics has reported no successful run of " +
           `CronJob ${cron} in ${ns}: the CronJob is missing or renamed, never succeeded, or ` +
           "kube-state-metrics is down.",
       },
@@ -220,7 +241,9 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
       for: f(ALERT_HOLD_SECONDS.restorePointTooOld),
       labels: critical,
       annotations: {
-        summary: "The app reports its newest restore point older than the RPO",
+        summary: holdsRpo
+          ? "The app reports its newest restore point older than the RPO"
+          : "The app reports its newest export older than its schedule allows",
         description: `The newest restore point the app of ${ns} can see is older than ${f(rpo)}.`,
       },
     },
@@ -239,9 +262,13 @@ function alertRules(props: BackupMonitoringProps): { cluster: AlertRule[]; app: 
   return { cluster, app };
 }
 
-/** A Grafana dashboard: the newest restore point's age against the RPO, and the backups' health. */
+/** A Grafana dashboard: the newest restore point's age against its limit, and the backups' health. */
 function dashboard(props: BackupMonitoringProps) {
   const ns = props.namespace;
+  const overdue = props.policy.overdueAfterSeconds;
+  const limit = props.policy.holdsRpo
+    ? `RPO ${formatDuration(overdue)}`
+    : `overdue past ${formatDuration(overdue)}`;
   const panel = (
     id: number,
     title: string,
@@ -287,11 +314,11 @@ function dashboard(props: BackupMonitoringProps) {
     panels: [
       panel(
         1,
-        `Newest restore point age (red line: RPO ${formatDuration(props.rpoSeconds)})`,
+        `Newest restore point age (red line: ${limit})`,
         `max by (namespace) (pra_restore_point_newest_age_seconds{namespace="${ns}"})`,
         0,
         "s",
-        props.rpoSeconds,
+        overdue,
       ),
       panel(
         2,
@@ -299,7 +326,7 @@ function dashboard(props: BackupMonitoringProps) {
         `time() - kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${props.backup.cronJob.name}"}`,
         8,
         "s",
-        props.rpoSeconds,
+        overdue,
       ),
       panel(
         3,

@@ -58,6 +58,7 @@ export class LabChart extends Chart {
         backup: this.backup,
         restoreTest: this.restoreTest,
         rpoSeconds: config.objectives.rpoSeconds,
+        policy: config.backup,
       });
     }
   }

@@ -130,6 +130,7 @@ export class TargetChart extends Chart {
         backup,
         restoreTest,
         rpoSeconds: config.objectives.rpoSeconds,
+        policy: config.backup,
       });
     }
   }

@@ -97,7 +97,9 @@ export function ruleCases(
   const E = intervals.evaluationSeconds;
   const S = intervals.scrapeSeconds;
   const stack = config.stack;
-  const rpo = config.objectives.rpoSeconds;
+  // The age the critical backup alerts fire past: the RPO where the backups hold it (the lab), the
+  // exports' own worst case on time where RDS does (the target).
+  const rpo = config.backup.overdueAfterSeconds;
   const late = backupLateSeconds(config.backup.timing);
   const every = config.backup.timing.intervalSeconds;
   const window = 3600;

@@ -90,7 +90,7 @@ const suite = (subject: Subject, groups: RuleGroupText[] = subject.groups): Prom
 
 /** The lab's rules with PraRpoBreached's threshold one minute late and PraAppUnavailable held 3m. */
 function drifted(subject: Subject): RuleGroupText[] {
-  const rpo = subject.config.objectives.rpoSeconds;
+  const rpo = subject.config.backup.overdueAfterSeconds;
   return subject.groups.map((group) => ({
     ...group,
     rules: group.rules.map((rule) =>

@@ -199,14 +199,15 @@ describe("logical exports and their restore test", () => {
   const exportJob = find(all, "CronJob", "postgres-export");
   const restoreTest = find(all, "CronJob", "postgres-restore-test");
 
-  test("pra-app backup on the schedule derived from the RPO (15m: every 10 minutes)", () => {
+  test("pra-app backup hourly: 50 GiB dumped and checked at 50 MiB/s may take 36m8s, plus 10m to start", () => {
     expect(exportJob.spec).toMatchObject({
-      schedule: "*/10 * * * *",
+      schedule: "0 * * * *",
       timeZone: "Etc/UTC",
       concurrencyPolicy: "Forbid",
-      startingDeadlineSeconds: 100,
+      startingDeadlineSeconds: 600,
     });
-    expect(specOf(exportJob).jobTemplate.spec?.activeDeadlineSeconds).toBe(200);
+    // Two streamed passes over 50 GiB at 50 MiB/s (1024 s each), plus two minutes to start.
+    expect(specOf(exportJob).jobTemplate.spec?.activeDeadlineSeconds).toBe(2168);
     expect(containerOf(exportJob).args).toEqual([
       "backup",
       "--keep-last",
@@ -218,7 +219,8 @@ describe("logical exports and their restore test", () => {
 
   test("pra-app verify hourly against the age the exports guarantee", () => {
     expect(specOf(restoreTest).schedule).toBe("0 * * * *");
-    expect(containerOf(restoreTest).args).toEqual(["verify", "--max-age", "15m"]);
+    // The hour between exports, 10m late at most, 36m8s to run.
+    expect(containerOf(restoreTest).args).toEqual(["verify", "--max-age", "1h46m8s"]);
   });
 
   test("postgres-export reaches S3 as pra-export, with the database and cloud settings", () => {
@@ -314,17 +316,18 @@ describe("monitoring, from the objectives", () => {
       'kube_deployment_status_replicas_available{namespace="pra", deployment="pra-app"}';
     expect(rules.PraAppUnavailable?.expr).toBe(`${available} < 1 or absent(${available})`);
     expect(rules.PraAppNotScraped?.expr).toBe('absent(up{namespace="pra", job="pra-app"} == 1)');
+    // The exports' own worst case on time (the RPO is RDS's): 1h + 10m + 36m8s.
     expect(rules.PraRestorePointTooOld?.expr).toBe(
-      'max by (namespace) (pra_restore_point_newest_age_seconds{namespace="pra"}) > 900',
+      'max by (namespace) (pra_restore_point_newest_age_seconds{namespace="pra"}) > 6368',
     );
   });
 
-  test("a Grafana dashboard with the RPO as a threshold, labelled for the sidecar", () => {
+  test("a Grafana dashboard with the exports' overdue age as a threshold, labelled for the sidecar", () => {
     const configMap = find(all, "ConfigMap", "pra-app-dashboard");
     expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: "1" });
     const dashboard: unknown = JSON.parse(configMap.data?.["pra-recovery.json"] ?? "null");
-    const title: unknown = expect.stringContaining("RPO 15m");
-    const redAtRpo: unknown = expect.arrayContaining([{ color: "red", value: 900 }]);
+    const title: unknown = expect.stringContaining("overdue past 1h46m8s");
+    const redAtRpo: unknown = expect.arrayContaining([{ color: "red", value: 6368 }]);
     expect(dashboard).toHaveProperty(["panels", 0, "title"], title);
     expect(dashboard).toHaveProperty(
       ["panels", 0, "fieldConfig", "defaults", "thresholds", "steps"],
@@ -364,6 +367,7 @@ describe("monitoring, from the objectives", () => {
           restoreTest,
           stack: "test",
           rpoSeconds: 60,
+          policy: { holdsRpo: true, overdueAfterSeconds: 60 },
         }),
     ).toThrow(
       "BackupMonitoring: backups on time leave restore points up to 90s old, more than the RPO (60s)",

@@ -169,6 +169,66 @@ describe("the backup schedule is derived from the RPO", () => {
   });
 });
 
+describe("the target's exports are timed by the database's size, not the RPO", () => {
+  const target = { topology: "target", "aws:region": "eu-west-3", drRegion: "eu-central-1" };
+
+  test.each([
+    // GiB, schedule, starting deadline, active deadline: two passes at 50 MiB/s plus 2m to start.
+    [20, "*/20 * * * *", 200, 120 + 2 * 410],
+    [50, "0 * * * *", 600, 120 + 2 * 1024],
+    [500, "0 */6 * * *", 600, 120 + 2 * 10240],
+  ])(
+    "%s GiB runs %s, each run given its dump and check, never overlapping",
+    (gb, cron, start, run) => {
+      const { backup, restoreTest } = configOf({
+        ...target,
+        rpo: "15m",
+        dbAllocatedStorage: gb,
+        dbMaxAllocatedStorage: Math.max(200, gb),
+      });
+      expect(backup.timing).toMatchObject({
+        schedule: cron,
+        startingDeadlineSeconds: start,
+        activeDeadlineSeconds: run,
+      });
+      expect(start + run).toBeLessThanOrEqual(backup.timing.intervalSeconds);
+      // RDS holds the 15m RPO: the exports' alerts and the restore test judge them by their own timing.
+      expect(backup.holdsRpo).toBe(false);
+      expect(backup.overdueAfterSeconds).toBe(backup.timing.worstCaseAgeSeconds);
+      expect(restoreTest.maxAgeSeconds).toBe(backup.timing.worstCaseAgeSeconds);
+    },
+  );
+
+  test("the lab's backups hold its RPO: overdue past it", () => {
+    const { backup } = configOf({ topology: "lab", rpo: "15m" });
+    expect(backup).toMatchObject({ holdsRpo: true, overdueAfterSeconds: 900 });
+  });
+
+  test("an explicit schedule too tight for the dump is refused, with the arithmetic", () => {
+    expect(
+      problemsOf({ ...target, dbAllocatedStorage: 50, backupSchedule: "*/10 * * * *" }),
+    ).toEqual([
+      "pra:backupSchedule: expected runs at least 37m48s apart, such as '0 * * * *': an export of " +
+        "pra:dbAllocatedStorage (50 GiB) may take 36m8s (dumped and checked at 50 MiB/s, " +
+        'config/target-design.ts), and may start 1m40s late; found "*/10 * * * *", which runs 10m apart',
+    ]);
+    expect(configOf({ ...target, backupSchedule: "0 */2 * * *" }).backup.timing).toMatchObject({
+      intervalSeconds: 7200,
+      activeDeadlineSeconds: 2168,
+    });
+  });
+
+  test("a database whose export cannot finish within a day is refused", () => {
+    expect(
+      problemsOf({ ...target, dbAllocatedStorage: 4096, dbMaxAllocatedStorage: 4096 }),
+    ).toEqual([
+      "pra:dbAllocatedStorage: expected a database whose export finishes within a day: an export " +
+        "of pra:dbAllocatedStorage (4096 GiB) may take 1d22h38m14s (dumped and checked at 50 MiB/s, " +
+        "config/target-design.ts), more than a daily schedule leaves it; found 4096",
+    ]);
+  });
+});
+
 describe("bad settings are refused, each naming the file, the key, what was expected and what was found", () => {
   test.each<[string, Record<string, unknown>, string]>([
     ["topology", { topology: "lob" }, 'pra:topology: expected lab or target; found "lob"'],

@@ -22,7 +22,14 @@ import {
   RESTORE_TEST_REPORT_DIR,
 } from "../../apps/pra-app/src/contract";
 import type { IContainer, IPodSpec } from "../../charts/manifest";
-import { describeTargetDesign, loadStack, quantityBytes, type TargetConfig } from "../../config";
+import {
+  describeTargetDesign,
+  LOGICAL_COPY_BYTES_PER_SECOND,
+  loadStack,
+  longestGapSeconds,
+  quantityBytes,
+  type TargetConfig,
+} from "../../config";
 import { cloudSettingsData, EXPORT_PREFIX } from "../../infra/kubernetes/cloud-settings";
 import { doc, inputOf, shapes } from "../infra/assertions";
 import { type Evaluation, evaluateProgram, pulumiConfigOf } from "../infra/harness";
@@ -30,6 +37,7 @@ import {
   isWorkload,
   ofKind,
   podSpecOf,
+  specOf,
   synthStackInMemory,
   type Workload,
 } from "../support/manifests";
@@ -511,6 +519,39 @@ export function crossLayerTests(STACK: string): void {
         needed,
         given,
       });
+    });
+  });
+
+  // --- run time: the data's size within the Job's deadline ----------------------------------------
+
+  describe("every CronJob copying the database finishes its provisioned size before its deadline", () => {
+    // The size the scratch space above is checked for: pra:dbAllocatedStorage.
+    const dataBytes = design.workload.dataBytes;
+    const passSeconds = Math.ceil(dataBytes / LOGICAL_COPY_BYTES_PER_SECOND);
+    const cronJobRunning = (command: string) => {
+      const found = ofKind(manifests, "CronJob").find(
+        (m) => podSpecOf(m).containers[0]?.args?.[0] === command,
+      );
+      if (!found) throw new Error(`no CronJob runs pra-app ${command}`);
+      return specOf(found);
+    };
+
+    test("the export: pg_dump streamed to S3, then read back whole to check it", () => {
+      expect(dataBytes).toBe(config.database.allocatedStorageGb * 1024 ** 3);
+      const spec = cronJobRunning("backup");
+      const deadline = spec.jobTemplate.spec?.activeDeadlineSeconds ?? 0;
+      // Two passes over the data, and the time the Job's pod needs to start.
+      expect(deadline).toBeGreaterThanOrEqual(2 * passSeconds);
+      expect(deadline).toBe(design.workload.exportSeconds);
+      // A run that starts as late as allowed ends before the next is due: runs never overlap.
+      const late = spec.startingDeadlineSeconds ?? 0;
+      expect(longestGapSeconds(spec.schedule)).toBeGreaterThanOrEqual(deadline + late);
+      expect(spec.concurrencyPolicy).toBe("Forbid");
+    });
+
+    test("the restore test: the newest export streamed into a throwaway server", () => {
+      const deadline = cronJobRunning("verify").jobTemplate.spec?.activeDeadlineSeconds ?? 0;
+      expect(deadline).toBeGreaterThanOrEqual(passSeconds);
     });
   });
 
