@@ -1,7 +1,9 @@
 /**
  * A Mermaid diagram of a stack, drawn from what it deploys: the synthesized objects (what mounts
  * which claim, what reads which Secret, what a Service selects) and, for the target, the cloud
- * design's regions, database, buckets and vaults. Nothing here is drawn by hand.
+ * design's regions, database, buckets and vaults. Nothing here is drawn by hand. Arrows are
+ * labelled with the flow they carry: serving, backup, restore, replication and alerts; the lab's
+ * one-node risk (both claims on one node's disk, the workshop's Exercise 1) is drawn as a node.
  */
 import { isKind, type Manifest, ofKind, podSpecOf, specOf } from "../charts/manifest";
 import type { DesignFacts } from "./facts";
@@ -12,9 +14,23 @@ interface Node {
   readonly shape: "box" | "store";
 }
 
-export function mermaidDiagram(facts: DesignFacts): string {
+export interface DiagramOptions {
+  /** Where Alertmanager sends the stack's alerts, in words (charts/alertmanager-config.ts). */
+  readonly alertsTo?: string;
+}
+
+export function mermaidDiagram(facts: DesignFacts, options: DiagramOptions = {}): string {
   const lines = ["flowchart LR"];
   const cluster = clusterPart(facts);
+  const alertFlow =
+    facts.alerting.alerts.length > 0
+      ? [
+          `  alertmanager["Alertmanager (kube-prometheus-stack)"]`,
+          `  pager(["${options.alertsTo ?? "the stack's receiver"}"])`,
+          `  alerts -- "alert: fires" --> alertmanager`,
+          `  alertmanager -- "alert: pages" --> pager`,
+        ]
+      : [];
   if (facts.topology === "target") {
     const d = facts.design;
     lines.push(`  subgraph primary["${d.regions.primary} (primary)"]`);
@@ -43,23 +59,39 @@ export function mermaidDiagram(facts: DesignFacts): string {
     const app = workloadId(facts, "Deployment");
     const exporter = workloadId(facts, "CronJob", facts.backup.cronJob);
     const verifier = workloadId(facts, "CronJob", facts.restoreTest.cronJob);
-    lines.push(`  ${app} -- "TLS 5432" --> rds`);
-    lines.push(`  ${exporter} -- "pg_dump" --> rds`);
-    lines.push(`  ${exporter} -- "exports" --> bucket`);
-    lines.push(`  ${verifier} -- "pg_restore --list" --> bucket`);
+    lines.push(`  ${app} -- "serves: TLS 5432" --> rds`);
+    lines.push(`  ${exporter} -- "backup: pg_dump" --> rds`);
+    lines.push(`  ${exporter} -- "backup: exports" --> bucket`);
+    lines.push(`  ${verifier} -- "restore test: into a throwaway PostgreSQL" --> bucket`);
     lines.push(
       d.database.crossRegionReplica
-        ? `  rds -. "async replication" .-> drDb`
-        : `  rds -. "backups + logs" .-> drDb`,
+        ? `  rds -. "replication: async" .-> drDb`
+        : `  rds -. "replication: backups + logs" .-> drDb`,
     );
-    lines.push(`  bucket -. "RTC ${d.exportBucket.replicationTimeControlMinutes}m" .-> drBucket`);
-    lines.push(`  rds -- "snapshots" --> vault`);
-    lines.push(`  vault -. "copy" .-> drVault`);
-    lines.push(`  drEks -. "after failover" .-> drDb`);
+    lines.push(
+      `  bucket -. "replication: RTC ${d.exportBucket.replicationTimeControlMinutes}m" .-> drBucket`,
+    );
+    lines.push(`  rds -- "backup: snapshots" --> vault`);
+    lines.push(`  vault -. "replication: copy" .-> drVault`);
+    lines.push(`  vault -. "restore: snapshot or point in time" .-> rds`);
+    lines.push(`  drDb -. "restore: failover (promote or restore)" .-> drEks`);
+    lines.push(...alertFlow);
   } else {
     lines.push(`  subgraph node["one node (k3d, kind, minikube)"]`);
     lines.push(...cluster.map((line) => `    ${line}`));
+    const { data, backup, storageClass } = facts.volumes;
+    const disk =
+      storageClass === undefined
+        ? "the default StorageClass: a directory on this node's disk"
+        : `StorageClass ${storageClass}`;
+    lines.push(
+      `    risk{{"RISK: ${data.claim} and ${backup.claim} on one node (${disk}): ` +
+        `losing the node loses the data and every restore point"}}`,
+    );
+    lines.push(`    risk -.- ${idFor("PersistentVolumeClaim", data.claim)}`);
+    lines.push(`    risk -.- ${idFor("PersistentVolumeClaim", backup.claim)}`);
     lines.push("  end");
+    lines.push(...alertFlow);
   }
   return lines.join("\n");
 }
@@ -95,7 +127,11 @@ function clusterPart(facts: DesignFacts): string[] {
     });
     for (const volume of pod.volumes ?? []) {
       const claim = volume.persistentVolumeClaim?.claimName;
-      if (claim) edges.push(`${idOf(workload)} --> ${idFor("PersistentVolumeClaim", claim)}`);
+      if (claim)
+        edges.push(
+          `${idOf(workload)} -- "${claimFlow(facts, workload.metadata.name, claim)}" --> ` +
+            idFor("PersistentVolumeClaim", claim),
+        );
     }
     for (const variable of pod.containers[0]?.env ?? []) {
       const secret = variable.valueFrom?.secretKeyRef?.name;
@@ -119,7 +155,10 @@ function clusterPart(facts: DesignFacts): string[] {
       shape: "box",
     });
     edges.push(
-      `${idFor("Job", restore)} -. "restore" .-> ${idFor("PersistentVolumeClaim", facts.volumes.data.claim)}`,
+      `${idFor("PersistentVolumeClaim", facts.volumes.backup.claim)} -. "restore: reads a point" .-> ` +
+        idFor("Job", restore),
+      `${idFor("Job", restore)} -. "restore: writes the database" .-> ` +
+        idFor("PersistentVolumeClaim", facts.volumes.data.claim),
     );
   }
   if (facts.alerting.alerts.length > 0) {
@@ -135,6 +174,18 @@ function clusterPart(facts: DesignFacts): string[] {
     ),
     ...edges,
   ];
+}
+
+/** What a workload does with a claim it mounts, as the arrow's label. */
+function claimFlow(facts: DesignFacts, workload: string, claim: string): string {
+  const backupClaim = facts.topology === "lab" && claim === facts.volumes.backup.claim;
+  if (workload === facts.backup.cronJob)
+    return backupClaim ? "backup: writes a restore point" : "backup: reads";
+  if (workload === facts.restoreTest.cronJob)
+    return backupClaim ? "restore test: checks the newest point" : "mounts (same pod layout)";
+  if (workload === facts.app.name)
+    return backupClaim ? "lists restore points (/backups)" : "serves: reads, writes";
+  return "mounts";
 }
 
 function workloadId(facts: DesignFacts, kind: string, name?: string): string {

@@ -8,6 +8,7 @@ import type { Assessment } from "./assess";
 import { describeSelection } from "./backup-selection";
 import { describeRotation } from "./credentials";
 import { mermaidDiagram } from "./diagram";
+import { alertReceiverOf } from "../charts/alertmanager-config";
 import type { Bound, Recovery } from "./recovery";
 
 export function renderReport(assessment: Assessment): string {
@@ -71,7 +72,7 @@ export function renderReport(assessment: Assessment): string {
       (facts.topology === "target" ? " and the cloud design." : "."),
     "",
     "```mermaid",
-    mermaidDiagram(facts),
+    mermaidDiagram(facts, { alertsTo: alertsTo(config) }),
     "```",
     "",
     "## How each figure is derived",
@@ -112,4 +113,12 @@ function protection({ facts }: Assessment): string[] {
 
 function bound(value: Bound): string {
   return "seconds" in value ? formatDuration(value.seconds) : `none (${value.none})`;
+}
+
+/** Where the stack's alerts go, in the diagram's words (no secret: the webhook's host only). */
+function alertsTo(config: Assessment["config"]): string {
+  const receiver = alertReceiverOf(config);
+  if (receiver.kind === "sns") return `SNS alarm topic (${receiver.region})`;
+  if (receiver.kind === "webhook") return `webhook ${new URL(receiver.url).host}`;
+  return "nobody: no pra:alertWebhookUrl";
 }

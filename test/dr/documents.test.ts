@@ -42,7 +42,7 @@ describe("the prod report", () => {
     expect(report).toContain(
       'ExternalSecret_pra_database -. "DATABASE_URL" .-> Deployment_pra_app',
     );
-    expect(report).toContain('bucket -. "RTC 15m" .-> drBucket');
+    expect(report).toContain('bucket -. "replication: RTC 15m" .-> drBucket');
   });
 
   test("gives the exact commands, with the stack's names, for each manual recovery", () => {
