@@ -107,7 +107,7 @@ export interface TargetDesign {
     readonly allocatedStorageGb: number;
     readonly maxAllocatedStorageGb: number;
     /** A standby in another zone: a zone's loss is a failover of a minute or two, not a restore. */
-    readonly multiAz: true;
+    readonly multiAz: boolean;
     /** The parameter groups' TLS settings (TLS_ONLY_PARAMETERS). */
     readonly tlsParameters: typeof TLS_ONLY_PARAMETERS;
     /** RDS automated backups (point-in-time recovery), in days; never 0. */

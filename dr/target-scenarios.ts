@@ -90,6 +90,27 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
         : "pra:drStrategy: warm-standby, or a longer pra:rpo or pra:rto";
   const strategy = `${design.drStrategy} in ${design.regions.dr}`;
 
+  // Without Multi-AZ (design.database.multiAz), the database's zone or storage lost is a restore
+  // to the latest restorable time in another zone, by a person: logs not yet uploaded are lost.
+  const multiAz = design.database.multiAz;
+  const singleAzRestore = {
+    rpo: seconds(RDS_PITR_LOG_UPLOAD.seconds),
+    rto: plus(alerted, response, seconds(restore.seconds + CUTOVER.seconds)),
+    mode: "manual" as const,
+    peopleMinutes: Math.ceil((restore.seconds + CUTOVER.seconds + 30 * 60) / 60),
+    basis: [
+      "a single-AZ database (the design's multiAz is false): no standby to fail over to",
+      cite("the latest restorable time lags by up to", RDS_PITR_LOG_UPLOAD),
+      cite("restore:", restore),
+      cite("switch:", CUTOVER),
+      responseBasis,
+    ],
+    fix: "a Multi-AZ database (config/target-design.ts, multiAz)",
+    // The point-in-time restore, with the latest restorable time as the restore time.
+    runbook: restoreBeforeError(config),
+  };
+  const exportsBasis = exportsLine(facts);
+
   const retentionReach = design.database.backupRetentionDays * 86400;
   const lockedCopyAge =
     design.backupPlan.intervalHours * 3600 + AWS_BACKUP_CROSS_REGION_COPY.seconds;
@@ -129,21 +150,28 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       fix: "more replicas (pra:replicas)",
       runbook: [],
     },
-    {
-      scenario: "data-volume-loss",
-      title: "The database's storage fails",
-      rpo: seconds(0),
-      rto: seconds(RDS_MULTI_AZ_FAILOVER.seconds),
-      mode: "automatic",
-      mechanism: "RDS Multi-AZ fails over to the synchronous standby in another zone",
-      peopleMinutes: 0,
-      basis: [
-        "writes are acknowledged only once on both zones' storage",
-        cite("failover:", RDS_MULTI_AZ_FAILOVER),
-      ],
-      fix: "none",
-      runbook: [],
-    },
+    multiAz
+      ? {
+          scenario: "data-volume-loss",
+          title: "The database's storage fails",
+          rpo: seconds(0),
+          rto: seconds(RDS_MULTI_AZ_FAILOVER.seconds),
+          mode: "automatic",
+          mechanism: "RDS Multi-AZ fails over to the synchronous standby in another zone",
+          peopleMinutes: 0,
+          basis: [
+            "writes are acknowledged only once on both zones' storage",
+            cite("failover:", RDS_MULTI_AZ_FAILOVER),
+          ],
+          fix: "none",
+          runbook: [],
+        }
+      : {
+          scenario: "data-volume-loss",
+          title: "The database's storage fails",
+          mechanism: "restore the database to its latest restorable time and switch the app to it",
+          ...singleAzRestore,
+        },
     {
       scenario: "backup-volume-loss",
       title: "The export bucket is lost",
@@ -157,6 +185,7 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       basis: [
         cite("exports reach the replica bucket within", S3_REPLICATION_TIME_CONTROL),
         "versioning keeps deleted exports",
+        exportsBasis,
       ],
       fix: "none",
       runbook: [],
@@ -173,25 +202,39 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       fix: drFix,
       runbook: drRunbook,
     },
-    {
-      scenario: "zone-loss",
-      title: "An availability zone is lost",
-      rpo: zonesSpread ? seconds(0) : none("the app is not spread over zones"),
-      rto: zonesSpread
-        ? seconds(RDS_MULTI_AZ_FAILOVER.seconds)
-        : none("the app is not spread over zones"),
-      mode: zonesSpread ? "automatic" : "not survived",
-      mechanism:
-        `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; ` +
-        "RDS fails over to its standby",
-      peopleMinutes: 0,
-      basis: [
-        `pods are spread over ${design.network.availabilityZones} zones (DoNotSchedule)`,
-        cite("Multi-AZ failover:", RDS_MULTI_AZ_FAILOVER),
-      ],
-      fix: "pra:availabilityZones of at least 2 and pra:replicas of at least 2",
-      runbook: [],
-    },
+    zonesSpread && !multiAz
+      ? {
+          scenario: "zone-loss",
+          title: "An availability zone is lost",
+          mechanism:
+            `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; ` +
+            "the database, if its zone is the lost one, is restored to its latest restorable " +
+            "time in another zone and the app switched to it",
+          ...singleAzRestore,
+          basis: [
+            `pods are spread over ${design.network.availabilityZones} zones (DoNotSchedule)`,
+            ...singleAzRestore.basis,
+          ],
+        }
+      : {
+          scenario: "zone-loss",
+          title: "An availability zone is lost",
+          rpo: zonesSpread ? seconds(0) : none("the app is not spread over zones"),
+          rto: zonesSpread
+            ? seconds(RDS_MULTI_AZ_FAILOVER.seconds)
+            : none("the app is not spread over zones"),
+          mode: zonesSpread ? "automatic" : "not survived",
+          mechanism:
+            `the app's pods in the other ${design.network.availabilityZones - 1} zone(s) serve; ` +
+            "RDS fails over to its standby",
+          peopleMinutes: 0,
+          basis: [
+            `pods are spread over ${design.network.availabilityZones} zones (DoNotSchedule)`,
+            cite("Multi-AZ failover:", RDS_MULTI_AZ_FAILOVER),
+          ],
+          fix: "pra:availabilityZones of at least 2 and pra:replicas of at least 2",
+          runbook: [],
+        },
     {
       scenario: "region-loss",
       title: `The primary region (${design.regions.primary}) is lost`,
@@ -258,6 +301,28 @@ export function targetRecoveries(facts: TargetFacts, config: TargetConfig): Reco
       ],
     },
   ];
+}
+
+/**
+ * The exports as deployed (the synthesized CronJob's schedule and deadlines): how old the newest
+ * can be, and whether a run has the time its data needs. No scenario's RPO counts on them.
+ */
+function exportsLine(facts: TargetFacts): string {
+  const f = formatDuration;
+  const b = facts.backup;
+  const need = facts.design.workload.exportSeconds;
+  const worstCase = b.intervalSeconds + b.startingDeadlineSeconds + b.activeDeadlineSeconds;
+  const fits =
+    b.activeDeadlineSeconds >= need
+      ? `may take ${f(b.activeDeadlineSeconds)}, what dumping and checking ` +
+        `${facts.allocatedStorageGb} GiB (pra:dbAllocatedStorage) takes`
+      : `are killed after ${f(b.activeDeadlineSeconds)}, before dumping and checking ` +
+        `${facts.allocatedStorageGb} GiB (pra:dbAllocatedStorage, ${f(need)}) can finish: none completes`;
+  return (
+    `the exports (CronJob ${b.cronJob}) run every ${f(b.intervalSeconds)}, may start ` +
+    `${f(b.startingDeadlineSeconds)} late and ${fits}; the newest is at most ${f(worstCase)} old. ` +
+    "No scenario's RPO counts on them: RDS point-in-time recovery and AWS Backup hold it"
+  );
 }
 
 /** The steps that take the most, for the basis line. */

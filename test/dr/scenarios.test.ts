@@ -3,6 +3,7 @@ import { prepareStack } from "../../charts/stacks";
 import { type Assessment, assess } from "../../dr/assess";
 import {
   ALERT_PIPELINE,
+  CUTOVER,
   DNS_SWITCH,
   RDS_CROSS_REGION_BACKUP_COPY,
   RDS_MULTI_AZ_FAILOVER,
@@ -187,6 +188,60 @@ describe("settings that break an objective", () => {
     const r = recovery(assess(config, tampered), "zone-loss");
     expect(r.mode).toBe("not survived");
     expect(r.rpo).toEqual({ none: "the app is not spread over zones" });
+  });
+});
+
+describe("the database's Multi-AZ standby, as the design says (multiAz)", () => {
+  const prod = assess(configOf(prodValues, "prod"));
+  if (prod.facts.topology !== "target" || prod.config.topology !== "target") {
+    throw new Error("prod is a target stack");
+  }
+  const config = prod.config;
+  const withMultiAz = prod.facts;
+  const withoutMultiAz = {
+    ...withMultiAz,
+    design: {
+      ...withMultiAz.design,
+      database: { ...withMultiAz.design.database, multiAz: false },
+    },
+  };
+  const of = (facts: typeof withMultiAz, scenario: string) =>
+    targetRecoveries(facts, config).find((r) => r.scenario === scenario)!;
+
+  test("with it (every committed stack), a zone's loss is the standby's automatic failover", () => {
+    expect(withMultiAz.design.database.multiAz).toBe(true);
+    const zone = of(withMultiAz, "zone-loss");
+    expect({ mode: zone.mode, rpo: zone.rpo, rto: zone.rto }).toEqual({
+      mode: "automatic",
+      rpo: { seconds: 0 },
+      rto: { seconds: RDS_MULTI_AZ_FAILOVER.seconds },
+    });
+  });
+
+  test.each(["zone-loss", "data-volume-loss"])(
+    "without it, %s is a person's restore to the latest restorable time",
+    (scenario) => {
+      const r = of(withoutMultiAz, scenario);
+      const restore = rdsRestore(config.database.allocatedStorageGb).seconds;
+      expect(r.mode).toBe("manual");
+      // Logs not yet uploaded are lost; the restore and the switch follow the page and on-call.
+      expect(r.rpo).toEqual({ seconds: RDS_PITR_LOG_UPLOAD.seconds });
+      expect(secondsOf(r.rto)).toBeGreaterThan(
+        config.objectives.onCallResponseSeconds + restore + CUTOVER.seconds,
+      );
+      expect(r.basis.join("\n")).toContain("single-AZ database");
+      expect(r.runbook.join("\n")).toContain("aws rds restore-db-instance-to-point-in-time");
+    },
+  );
+
+  test("without it, an RPO under the log upload interval no longer holds a zone's loss", () => {
+    // prod's own 15m RPO still holds (5m lost at most); a 4m RPO does not.
+    const tight = { ...config, objectives: { ...config.objectives, rpoSeconds: 4 * 60 } };
+    const zone = targetRecoveries(withoutMultiAz, tight).find((r) => r.scenario === "zone-loss")!;
+    expect(secondsOf(zone.rpo)).toBeGreaterThan(tight.objectives.rpoSeconds);
+    expect(secondsOf(of(withMultiAz, "zone-loss").rpo)).toBeLessThanOrEqual(
+      tight.objectives.rpoSeconds,
+    );
   });
 });
 
