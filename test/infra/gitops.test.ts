@@ -3,10 +3,18 @@
  * leaves the workload charts (dist/<stack>/) to a GitOps tool, while the objectives are checked
  * as before (npm run check and synth read the same config).
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { PROMETHEUS_STACK_VALUES_FILE } from "../../charts/addon-values";
+import { ACCOUNT_ID_PLACEHOLDER } from "../../charts/alertmanager-config";
+import { synthStack } from "../../charts/stacks";
 import { ADDON_CHARTS } from "../../infra/kubernetes/addon-charts";
-import { parseStackConfig, stackFileName } from "../../config";
+import { loadStack, parseStackConfig, stackFileName } from "../../config";
 import { assess } from "../../dr/assess";
-import { type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
+import { REPO_ROOT } from "../support/pra-app";
+import { ACCOUNT_ID, type Evaluation, evaluateProgram, pulumiConfigOf } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const OFF = { "pra:deployWorkloads": "false" };
@@ -63,6 +71,19 @@ describe("prod with pra:deployWorkloads: false", () => {
         .filter((r) => !r.name.startsWith("pra-dr-")),
     ).toEqual([]);
     expect(workloadObjects(run)).toEqual([]);
+  });
+
+  test("the DR cluster's Prometheus stack gets synth's failover values file (account id filled in)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pra-gitops-prod-"));
+    try {
+      synthStack(loadStack("prod", REPO_ROOT), dir);
+      const text = readFileSync(join(dir, PROMETHEUS_STACK_VALUES_FILE.failover), "utf8");
+      const values: unknown = parseYaml(text.replaceAll(ACCOUNT_ID_PLACEHOLDER, ACCOUNT_ID));
+      const release = run.mocks.one(RELEASE, "pra-dr-addons-prometheus-stack");
+      expect(release.inputs.values).toEqual(values);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // The outputs a newcomer's first deployment reads (README, docs/aws-target.md): the same
