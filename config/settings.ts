@@ -82,7 +82,7 @@ const commonSettings = {
   deployWorkloads: setting(
     flag.default(true),
     "true or false (false: pulumi up creates the cloud and the add-ons and leaves the workload " +
-      "in dist/<stack>/ to a GitOps tool; docs/deploying.md#gitops)",
+      "in dist/<stack>/ to a GitOps tool: README, Feeding a GitOps repository)",
   ),
   drScenarios: setting(
     list(z.enum(SCENARIO_IDS)).optional(),
