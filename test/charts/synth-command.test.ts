@@ -1,5 +1,5 @@
 /** `npm run synth` and `npm run restore-job`, run as a user runs them, in a copy of the project. */
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   containerOf,
@@ -108,10 +108,13 @@ describe("npm run synth with a bad stack file", () => {
       "pra:rto": "5m",
       "pra:monitoring": false,
     });
+    // The last good synth's output, which a GitOps tool may be syncing.
+    mkdirSync(join(broken.dir, "dist", "lab"), { recursive: true });
+    writeFileSync(join(broken.dir, "dist", "lab", "kustomization.yaml"), "resources: []\n");
   });
   afterAll(() => broken.remove());
 
-  test("stops with every problem, settings and objectives, and writes no manifests", () => {
+  test("stops with every problem, settings and objectives, and leaves dist/ as it was", () => {
     const result = broken.run("npm", ["run", "synth"]);
     expect(result.status).toBe(1);
     // The messages are the whole story: no stack trace (cdk8s-cli's) under them.
@@ -124,7 +127,9 @@ describe("npm run synth with a bad stack file", () => {
       "Pulumi.unwatched.yaml: data-volume-loss: RTO declared 5m (pra:rto), none: nobody is alerted " +
         "(no PraAppUnavailable rule: set pra:monitoring: true).",
     );
-    expect(existsSync(join(broken.dir, "dist", "lab"))).toBe(false);
+    // Nothing written, and the last good output left as it was.
+    expect(readdirSync(join(broken.dir, "dist"))).toEqual(["lab"]);
+    expect(readdirSync(join(broken.dir, "dist", "lab"))).toEqual(["kustomization.yaml"]);
   });
 });
 
