@@ -35,7 +35,7 @@ test("the lab's app-down alert fires after its hold, within the model's bound, a
   };
   const address = app.address();
   const target = `127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-  const dir = mkdtempSync(join(tmpdir(), "pra-drill-alerting-"));
+  const dir = mkdtempSync(join(tmpdir(), "pra-alerting-test-"));
   try {
     const alerting = await startAlerting(setup, target, dir);
     try {
