@@ -204,3 +204,18 @@ test("npm run status, run as a user runs it, reads the cluster through kubectl",
     alerts: { checked: false },
   });
 });
+
+test("a cluster kubectl cannot read: the reason, exit 1, no stack trace", async () => {
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(
+      process.execPath,
+      ["--require", "tsx/cjs", "scripts/status.ts", "--stack", "lab", "--context", "nope"],
+      { cwd: REPO_ROOT, env: endpoint.env() },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('context "nope" does not exist');
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+});
