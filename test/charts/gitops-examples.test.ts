@@ -42,6 +42,7 @@ function at(value: unknown, ...path: (string | number)[]): unknown {
 const root = mkdtempSync(join(tmpdir(), "pra-gitops-"));
 const dist = join(root, "dist");
 synthStack(loadStack("lab", REPO_ROOT), join(dist, "lab"));
+synthStack(loadStack("prod", REPO_ROOT), join(dist, "prod"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("Argo CD (argocd-lab.yaml)", () => {
@@ -78,6 +79,22 @@ describe("Argo CD (argocd-lab.yaml)", () => {
     expect(valueFile).toBe(`$values/dist/lab/${PROMETHEUS_STACK_VALUES_FILE.primary}`);
     expect(existsSync(join(root, String(valueFile).replace("$values/", "")))).toBe(true);
     expect(at(monitoring, "spec", "sources", 1, "ref")).toBe("values");
+  });
+});
+
+describe("Argo CD on the target (argocd-prod.yaml)", () => {
+  const [app, ...more] = documents("argocd-prod.yaml");
+
+  test("one Application, valid, syncing dist/prod/ whose kustomization leaves out ops/, failover/", () => {
+    expect(more).toEqual([]);
+    expect(() => validateCustomResource(app)).not.toThrow();
+    const path = String(at(app, "spec", "source", "path"));
+    expect(path).toBe("dist/prod");
+    const resources = kustomizationResources(join(root, path, "kustomization.yaml"));
+    expect(resources.some((r) => /^(ops|failover|addons)\//.test(r))).toBe(false);
+    expect(at(app, "spec", "destination", "namespace")).toBe(
+      loadStack("prod", REPO_ROOT).namespace,
+    );
   });
 });
 
