@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { synthStack } from "../../charts/stacks";
 import { loadStack } from "../../config";
-import { readAlerts, stackStatus, statusText } from "../../dr/status";
+import { freshnessLimit, readAlerts, stackStatus, statusText } from "../../dr/status";
 import { debianTool } from "../../scripts/debian-tools";
 import { Cluster } from "../cluster-standin/cluster";
 import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
@@ -64,8 +64,9 @@ test("a healthy lab: app ready, newest point within the RPO, last Jobs succeeded
   // The newest point is a real file the backup wrote, named by the Job's own summary line.
   const point = s.newestPoint;
   expect(point?.file).toMatch(/^app-\d+\.db$/);
-  expect(point?.withinRpo).toBe(true);
-  expect(point?.rpoSeconds).toBe(lab.objectives.rpoSeconds);
+  expect(point?.fresh).toBe(true);
+  expect(point?.limitBasis).toBe("RPO");
+  expect(point?.limitSeconds).toBe(lab.objectives.rpoSeconds);
   expect(point?.ageSeconds).toBeLessThanOrEqual(lab.objectives.rpoSeconds);
   expect(existsSync(join(cluster.volumeOf(NS, "pra-backup"), point?.file ?? "none"))).toBe(true);
   expect(statusText(s)).toContain("stack lab, namespace pra: OK");
@@ -218,4 +219,14 @@ test("a cluster kubectl cannot read: the reason, exit 1, no stack trace", async 
   expect(result.code).toBe(1);
   expect(result.stderr).toContain('context "nope" does not exist');
   expect(result.stderr).not.toMatch(/^\s+at /m);
+});
+
+test("the target's exports are judged by their cadence, not by the RPO that RDS holds", () => {
+  const prod = loadStack("prod", REPO_ROOT);
+  const limit = freshnessLimit(prod);
+  expect(limit.basis).toBe("export cadence");
+  // Hourly exports sized from the database: a point 20 minutes old is normal, not an incident.
+  expect(limit.seconds).toBe(prod.backup.overdueAfterSeconds);
+  expect(limit.seconds).toBeGreaterThan(prod.objectives.rpoSeconds);
+  expect(freshnessLimit(lab)).toEqual({ seconds: lab.objectives.rpoSeconds, basis: "RPO" });
 });
