@@ -16,7 +16,10 @@
  */
 import {
   accessSync,
+  closeSync,
   constants,
+  fdatasyncSync,
+  openSync,
   existsSync,
   linkSync,
   mkdirSync,
@@ -128,6 +131,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
 const ALL_PAGES = 0x7fffffff;
 /** A paced copy moves this much per step, then waits for its schedule. */
 const PACED_STEP_BYTES = 1024 * 1024;
+/** ... and flushes what it wrote every this many bytes. */
+const PACED_SYNC_BYTES = 8 * 1024 * 1024;
 
 async function snapshot(
   dbPath: string,
@@ -182,13 +187,27 @@ async function pacedCopy(
     const pageSize = Number(source.pragma("page_size", { simple: true }));
     const pagesPerStep = Math.max(1, Math.floor(PACED_STEP_BYTES / pageSize));
     const started = performance.now();
-    await source.backup(temporary, {
-      progress: ({ totalPages, remainingPages }) => {
-        const dueMs = (((totalPages - remainingPages) * pageSize) / maxBytesPerSecond) * 1000;
-        sleepSync(dueMs - (performance.now() - started));
-        return pagesPerStep;
-      },
-    });
+    let fd: number | undefined;
+    let syncedBytes = 0;
+    try {
+      await source.backup(temporary, {
+        progress: ({ totalPages, remainingPages }) => {
+          const copiedBytes = (totalPages - remainingPages) * pageSize;
+          // Written pages are flushed as the copy goes, so the final fsync has little left to do
+          // and the service's commits never queue behind a whole database's write-back at once.
+          if (copiedBytes - syncedBytes >= PACED_SYNC_BYTES) {
+            fd ??= openSync(temporary, "r");
+            fdatasyncSync(fd);
+            syncedBytes = copiedBytes;
+          }
+          const dueMs = (copiedBytes / maxBytesPerSecond) * 1000;
+          sleepSync(dueMs - (performance.now() - started));
+          return pagesPerStep;
+        },
+      });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   } finally {
     source.exec("COMMIT");
   }
