@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
 import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
+import { parseShimRequest } from "../support/standin-request";
 
 const KINDS: Readonly<Record<string, string>> = {
   deployment: "deployment",
@@ -517,21 +518,7 @@ export async function serveKubectl(
       body += chunk;
     });
     request.on("end", () => {
-      const parsed: unknown = JSON.parse(body);
-      const argv =
-        typeof parsed === "object" &&
-        parsed !== null &&
-        "argv" in parsed &&
-        Array.isArray(parsed.argv)
-          ? parsed.argv.filter((a): a is string => typeof a === "string")
-          : [];
-      const stdin =
-        typeof parsed === "object" &&
-        parsed !== null &&
-        "stdin" in parsed &&
-        typeof parsed.stdin === "string"
-          ? parsed.stdin
-          : undefined;
+      const { argv, stdin } = parseShimRequest(body);
       calls.push(argv);
       const aborted = new AbortController();
       // The caller was killed (a failure watch stopped once the Job completed): stop its wait.

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:http";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseShimRequest } from "./standin-request";
 
 export interface AwsCall {
   readonly argv: readonly string[];
@@ -46,21 +47,7 @@ export async function startAwsStandin(answer: (call: AwsCall) => AwsAnswer): Pro
       body += chunk;
     });
     request.on("end", () => {
-      const parsed: unknown = JSON.parse(body);
-      const argv =
-        typeof parsed === "object" &&
-        parsed !== null &&
-        "argv" in parsed &&
-        Array.isArray(parsed.argv)
-          ? parsed.argv.filter((a): a is string => typeof a === "string")
-          : [];
-      const stdin =
-        typeof parsed === "object" &&
-        parsed !== null &&
-        "stdin" in parsed &&
-        typeof parsed.stdin === "string"
-          ? parsed.stdin
-          : undefined;
+      const { argv, stdin } = parseShimRequest(body);
       const call: AwsCall = stdin === undefined ? { argv } : { argv, stdin };
       calls.push(call);
       let reply: AwsAnswer;
