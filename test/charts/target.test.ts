@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Ajv from "ajv";
 import { Testing } from "cdk8s";
 import { synthStack } from "../../charts/stacks";
 import { AppWorkload } from "../../charts/constructs/app-workload";
@@ -402,9 +403,28 @@ test("the load balancer is internal and targets pod IPs, health-checking /ready"
 describe("encryption in transit to the load balancer", () => {
   const ingress = () => find(all, "Ingress", "pra-app");
 
-  // Polaris (Fairwinds) is a Go binary, on neither npm nor Debian: its Ingress check
-  // (tlsSettingsMissing) is that spec.tls is set; asserted here, with what makes it real on an ALB.
-  test("the Ingress has TLS for every host it serves (Polaris's tlsSettingsMissing holds)", () => {
+  // Polaris (Fairwinds) is a Go binary, on neither npm nor Debian. Its Ingress check,
+  // tlsSettingsMissing (checks/tlsSettingsMissing.yaml in FairwindsOps/polaris), is a JSON schema:
+  // an object whose spec has a `tls` array that is not null. The same schema, evaluated by Ajv.
+  const polarisTlsCheck = new Ajv({ strict: false }).compile({
+    type: "object",
+    required: ["spec"],
+    properties: {
+      spec: {
+        type: "object",
+        required: ["tls"],
+        properties: { tls: { type: "array", not: { const: null } } },
+      },
+    },
+  });
+
+  test("Polaris's tlsSettingsMissing passes on the Ingress, and fails on one without TLS", () => {
+    expect(polarisTlsCheck(ingress())).toBe(true);
+    const { tls: _tls, ...plain } = specOf(ingress());
+    expect(polarisTlsCheck({ ...ingress(), spec: plain })).toBe(false);
+  });
+
+  test("the Ingress has TLS for every host it serves", () => {
     const spec = specOf(ingress());
     expect(spec.tls?.length).toBeGreaterThan(0);
     const tlsHosts = (spec.tls ?? []).flatMap((tls) => tls.hosts ?? []);
