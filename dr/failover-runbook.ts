@@ -227,6 +227,141 @@ function switchName(t: FailoverTargets, target: string): string {
   });
 }
 
+/** What differs where the failover and the failback take the same kind of step. */
+type StepText = Pick<FailoverStep, "id" | "description" | "standsIfFailed" | "needs"> &
+  Pick<Partial<FailoverStep>, "onFailure">;
+type AwsCli = (service: string, ...args: string[]) => string[];
+type KubectlCli = (...args: string[]) => string[];
+
+const API_CALL = figure(AWS_API_CALL.seconds, AWS_API_CALL.source);
+
+/**
+ * The kinds of step both directions take, each toward its own side: the failover points the DR
+ * side's secret and the service's name at the DR region, the failback the primary's. One builder
+ * a kind, so the two directions cannot drift apart in what they run.
+ */
+const stepKind = {
+  readDatabaseHost: (aws: AwsCli, instance: string, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "aws",
+    argv: aws(
+      "rds",
+      "describe-db-instances",
+      "--db-instance-identifier",
+      instance,
+      "--query",
+      "DBInstances[0].Endpoint.Address",
+      "--output",
+      "text",
+    ),
+    captures: "DB_HOST",
+    check: nonEmpty("database address"),
+    figure: API_CALL,
+  }),
+  readSecret: (aws: AwsCli, secretId: string, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "aws",
+    argv: aws(
+      "secretsmanager",
+      "get-secret-value",
+      "--secret-id",
+      secretId,
+      "--query",
+      "SecretString",
+      "--output",
+      "text",
+    ),
+    captures: "SECRET",
+    secret: true,
+    figure: API_CALL,
+  }),
+  /** The secret written back with host $DB_HOST, every other field as $SECRET had it. */
+  pointSecret: (aws: AwsCli, secretId: string, region: string, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "aws",
+    argv: aws(
+      "secretsmanager",
+      "put-secret-value",
+      "--secret-id",
+      secretId,
+      "--secret-string",
+      "file:///dev/stdin",
+    ),
+    stdin: (captured) => withHost(captured.SECRET ?? "", captured.DB_HOST ?? ""),
+    stdinSummary: "the secret's JSON with host set to $DB_HOST (never printed)",
+    byHand: secretByHand(secretId, region),
+    figure: API_CALL,
+  }),
+  refreshSecret: (k: KubectlCli, externalSecret: string, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "kubectl",
+    argv: k("annotate", `externalsecret/${externalSecret}`, "force-sync=$STARTED", "--overwrite"),
+    figure: API_CALL,
+  }),
+  waitSecret: (
+    k: KubectlCli,
+    externalSecret: string,
+    timeout: string,
+    text: StepText,
+  ): FailoverStep => ({
+    ...text,
+    tool: "kubectl",
+    argv: k("wait", "--for=condition=Ready", `externalsecret/${externalSecret}`, timeout),
+    figure: EXTERNAL_SECRETS_SYNC,
+  }),
+  waitApp: (k: KubectlCli, deployment: string, timeout: string, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "kubectl",
+    argv: k("rollout", "status", deployment, timeout),
+    figure: POD_START,
+  }),
+  /** `what` names the load balancer in the check's message. */
+  readLoadBalancer: (
+    k: KubectlCli,
+    ingress: string,
+    what: string,
+    text: StepText,
+  ): FailoverStep => ({
+    ...text,
+    tool: "kubectl",
+    argv: k(
+      "get",
+      `ingress/${ingress}`,
+      "-o",
+      "jsonpath={.status.loadBalancer.ingress[0].hostname}",
+    ),
+    captures: "LB_HOST",
+    check: nonEmpty(what),
+    figure: API_CALL,
+  }),
+  /** The service's name pointed at $LB_HOST (Route 53 is global: no region). */
+  switchName: (t: FailoverTargets, text: StepText): FailoverStep => ({
+    ...text,
+    tool: "aws",
+    argv: [
+      "aws",
+      "route53",
+      "change-resource-record-sets",
+      "--hosted-zone-id",
+      t.serviceName.zoneId,
+      "--change-batch",
+      switchName(t, "$LB_HOST"),
+      "--query",
+      "ChangeInfo.Id",
+      "--output",
+      "text",
+    ],
+    captures: "CHANGE_ID",
+    figure: API_CALL,
+  }),
+  waitName: (text: StepText): FailoverStep => ({
+    ...text,
+    tool: "aws",
+    argv: ["aws", "route53", "wait", "resource-record-sets-changed", "--id", "$CHANGE_ID"],
+    figure: DNS_SWITCH,
+  }),
+};
+
 function verify(
   t: FailoverTargets,
   n: WorkloadNames,
@@ -509,26 +644,12 @@ function failover(
       ];
 
   const secret: FailoverStep[] = [
-    {
+    stepKind.readDatabaseHost(aws, db.drIdentifier, {
       id: "read-database-host",
       description: `Read the address of ${db.drIdentifier}`,
-      tool: "aws",
-      argv: aws(
-        "rds",
-        "describe-db-instances",
-        "--db-instance-identifier",
-        db.drIdentifier,
-        "--query",
-        "DBInstances[0].Endpoint.Address",
-        "--output",
-        "text",
-      ),
-      captures: "DB_HOST",
-      check: nonEmpty("database address"),
       standsIfFailed: dbReady,
-      figure: call,
       needs: [],
-    },
+    }),
     {
       id: "stop-secret-replication",
       description: `Make the DR replica of the secret ${t.secret.name} standalone, so it can be written`,
@@ -539,45 +660,18 @@ function failover(
       figure: call,
       needs: ["secret-replica"],
     },
-    {
+    stepKind.readSecret(aws, t.secret.drArn, {
       id: "read-secret",
       description: `Read the secret ${t.secret.name} in ${t.drRegion} (kept in memory, never printed)`,
-      tool: "aws",
-      argv: aws(
-        "secretsmanager",
-        "get-secret-value",
-        "--secret-id",
-        t.secret.drArn,
-        "--query",
-        "SecretString",
-        "--output",
-        "text",
-      ),
-      captures: "SECRET",
-      secret: true,
       standsIfFailed: `${dbReady}; the secret in ${t.drRegion} is standalone and still names the primary's host`,
-      figure: call,
       needs: ["secret-replica"],
-    },
-    {
+    }),
+    stepKind.pointSecret(aws, t.secret.drArn, t.drRegion, {
       id: "point-secret",
       description: `Write the secret back with host $DB_HOST, every other field unchanged`,
-      tool: "aws",
-      argv: aws(
-        "secretsmanager",
-        "put-secret-value",
-        "--secret-id",
-        t.secret.drArn,
-        "--secret-string",
-        "file:///dev/stdin",
-      ),
-      stdin: (captured) => withHost(captured.SECRET ?? "", captured.DB_HOST ?? ""),
-      stdinSummary: "the secret's JSON with host set to $DB_HOST (never printed)",
-      byHand: secretByHand(t.secret.drArn, t.drRegion),
       standsIfFailed: `${dbReady}; the secret in ${t.drRegion} still names the primary's host`,
-      figure: call,
       needs: ["secret-replica"],
-    },
+    }),
   ];
 
   const standing = `the app runs in ${t.drRegion} on ${db.drIdentifier}`;
@@ -629,30 +723,19 @@ function failover(
         ...(dr.parts.includes("image-replica") ? (["image-replica"] as const) : []),
       ],
     },
-    {
+    stepKind.refreshSecret(k, n.externalSecret, {
       id: "refresh-secret",
       description: `Ask External Secrets to read the secret again now (externalsecret/${n.externalSecret})`,
-      tool: "kubectl",
-      argv: k(
-        "annotate",
-        `externalsecret/${n.externalSecret}`,
-        "force-sync=$STARTED",
-        "--overwrite",
-      ),
       standsIfFailed: `${dbReady}; the Kubernetes Secret may still name the primary's host`,
-      figure: call,
       needs: ["external-secrets"],
-    },
-    {
+    }),
+    stepKind.waitSecret(k, n.externalSecret, timeout, {
       id: "wait-secret",
       description: `Wait until externalsecret/${n.externalSecret} is synced`,
-      tool: "kubectl",
-      argv: k("wait", "--for=condition=Ready", `externalsecret/${n.externalSecret}`, timeout),
       standsIfFailed: `${dbReady}; the Kubernetes Secret may still name the primary's host`,
       onFailure: `kubectl --context ${dr.drContext} -n ${n.namespace} describe externalsecret ${n.externalSecret}`,
-      figure: EXTERNAL_SECRETS_SYNC,
       needs: ["external-secrets"],
-    },
+    }),
     {
       id: "scale-app",
       description: `Scale ${deployment} to ${n.replicas}`,
@@ -679,11 +762,9 @@ function failover(
         needs: [],
       }),
     ),
-    {
+    stepKind.waitApp(k, deployment, timeout, {
       id: "wait-app",
       description: `Wait for ${deployment} to be ready`,
-      tool: "kubectl",
-      argv: k("rollout", "status", deployment, timeout),
       standsIfFailed:
         `STARTING BUT NOT READY: ${deployment} is scaled to ${n.replicas} in ${t.drRegion}; ` +
         stillPrimary,
@@ -691,58 +772,28 @@ function failover(
         `kubectl --context ${dr.drContext} -n ${n.namespace} get pods`,
         `kubectl --context ${dr.drContext} -n ${n.namespace} describe ${deployment}`,
       ].join("\n"),
-      figure: POD_START,
       needs: [],
-    },
-    {
+    }),
+    stepKind.readLoadBalancer(k, n.ingress, "DR load balancer", {
       id: "read-load-balancer",
       description: `Read the DR load balancer's name from ingress/${n.ingress}`,
-      tool: "kubectl",
-      argv: k(
-        "get",
-        `ingress/${n.ingress}`,
-        "-o",
-        "jsonpath={.status.loadBalancer.ingress[0].hostname}",
-      ),
-      captures: "LB_HOST",
-      check: nonEmpty("DR load balancer"),
       standsIfFailed: `${standing}; ${stillPrimary}`,
       onFailure:
         "The Load Balancer Controller has not provisioned the ALB yet: describe the Ingress",
-      figure: call,
       needs: ["load-balancer-controller"],
-    },
-    {
+    }),
+    stepKind.switchName(t, {
       id: "switch-name",
       description: `Point ${t.serviceName.record} at the DR load balancer $LB_HOST`,
-      tool: "aws",
-      argv: [
-        "aws",
-        "route53",
-        "change-resource-record-sets",
-        "--hosted-zone-id",
-        t.serviceName.zoneId,
-        "--change-batch",
-        switchName(t, "$LB_HOST"),
-        "--query",
-        "ChangeInfo.Id",
-        "--output",
-        "text",
-      ],
-      captures: "CHANGE_ID",
       standsIfFailed: `${standing}; ${stillPrimary}`,
-      figure: call,
       needs: ["service-name"],
-    },
-    {
+    }),
+    stepKind.waitName({
       id: "wait-name",
       description: `Wait until Route 53 has the new record everywhere`,
-      tool: "aws",
-      argv: ["aws", "route53", "wait", "resource-record-sets-changed", "--id", "$CHANGE_ID"],
       standsIfFailed: `${standing}; the name is switching (${t.serviceName.ttl}s TTL)`,
-      figure: DNS_SWITCH,
       needs: ["service-name"],
-    },
+    }),
   ];
   return [
     ...checks,
@@ -795,6 +846,7 @@ function failback(
   const deployment = `deployment/${n.deployment}`;
   const servingDr = `SERVING from ${t.drRegion} (${db.drIdentifier}); the primary region is not in use`;
   const down = `DOWN: the app is at zero in ${t.drRegion} and not yet serving in ${t.region}`;
+  const stillNamesDr = `the app serves in ${t.region}, but ${t.serviceName.record} still names the DR load balancer`;
   const restore = rdsRestore(config.database.allocatedStorageGb);
 
   return [
@@ -984,65 +1036,24 @@ function failback(
       figure: none,
       needs: [],
     },
-    {
+    stepKind.readDatabaseHost(inPrimary, primaryId, {
       id: "read-primary-host",
       description: `Read the address of ${primaryId}`,
-      tool: "aws",
-      argv: inPrimary(
-        "rds",
-        "describe-db-instances",
-        "--db-instance-identifier",
-        primaryId,
-        "--query",
-        "DBInstances[0].Endpoint.Address",
-        "--output",
-        "text",
-      ),
-      captures: "DB_HOST",
-      check: nonEmpty("database address"),
       standsIfFailed: down,
-      figure: call,
       needs: [],
-    },
-    {
+    }),
+    stepKind.readSecret(inPrimary, p.secretArn, {
       id: "read-primary-secret",
       description: `Read the secret ${t.secret.name} in ${t.region} (never printed)`,
-      tool: "aws",
-      argv: inPrimary(
-        "secretsmanager",
-        "get-secret-value",
-        "--secret-id",
-        p.secretArn,
-        "--query",
-        "SecretString",
-        "--output",
-        "text",
-      ),
-      captures: "SECRET",
-      secret: true,
       standsIfFailed: down,
-      figure: call,
       needs: [],
-    },
-    {
+    }),
+    stepKind.pointSecret(inPrimary, p.secretArn, t.region, {
       id: "point-primary-secret",
       description: "Write it back with host $DB_HOST, every other field unchanged",
-      tool: "aws",
-      argv: inPrimary(
-        "secretsmanager",
-        "put-secret-value",
-        "--secret-id",
-        p.secretArn,
-        "--secret-string",
-        "file:///dev/stdin",
-      ),
-      stdin: (captured) => withHost(captured.SECRET ?? "", captured.DB_HOST ?? ""),
-      stdinSummary: "the secret's JSON with host set to $DB_HOST (never printed)",
-      byHand: secretByHand(p.secretArn, t.region),
       standsIfFailed: down,
-      figure: call,
       needs: [],
-    },
+    }),
     {
       id: "kubeconfig-primary",
       description: `Add the primary cluster as context ${primaryContext}`,
@@ -1059,29 +1070,18 @@ function failback(
       figure: call,
       needs: [],
     },
-    {
+    stepKind.refreshSecret(k, n.externalSecret, {
       id: "refresh-primary-secret",
       description: `Ask External Secrets in the primary cluster to read the secret again now`,
-      tool: "kubectl",
-      argv: k(
-        "annotate",
-        `externalsecret/${n.externalSecret}`,
-        "force-sync=$STARTED",
-        "--overwrite",
-      ),
       standsIfFailed: down,
-      figure: call,
       needs: [],
-    },
-    {
+    }),
+    stepKind.waitSecret(k, n.externalSecret, timeout, {
       id: "wait-primary-secret",
       description: `Wait until externalsecret/${n.externalSecret} is synced`,
-      tool: "kubectl",
-      argv: k("wait", "--for=condition=Ready", `externalsecret/${n.externalSecret}`, timeout),
       standsIfFailed: down,
-      figure: EXTERNAL_SECRETS_SYNC,
       needs: [],
-    },
+    }),
     {
       id: "restart-primary-app",
       description: `Restart the primary ${deployment} on the new secret`,
@@ -1091,62 +1091,30 @@ function failback(
       figure: call,
       needs: [],
     },
-    {
+    stepKind.waitApp(k, deployment, timeout, {
       id: "wait-primary-app",
       description: `Wait for the primary ${deployment} to be ready`,
-      tool: "kubectl",
-      argv: k("rollout", "status", deployment, timeout),
       standsIfFailed: `${down}; the primary app is starting`,
-      figure: POD_START,
       needs: [],
-    },
-    {
+    }),
+    stepKind.readLoadBalancer(k, n.ingress, "primary load balancer", {
       id: "read-primary-load-balancer",
       description: `Read the primary load balancer's name from ingress/${n.ingress}`,
-      tool: "kubectl",
-      argv: k(
-        "get",
-        `ingress/${n.ingress}`,
-        "-o",
-        "jsonpath={.status.loadBalancer.ingress[0].hostname}",
-      ),
-      captures: "LB_HOST",
-      check: nonEmpty("primary load balancer"),
-      standsIfFailed: `the app serves in ${t.region}, but ${t.serviceName.record} still names the DR load balancer`,
-      figure: call,
+      standsIfFailed: stillNamesDr,
       needs: [],
-    },
-    {
+    }),
+    stepKind.switchName(t, {
       id: "switch-name-back",
       description: `Point ${t.serviceName.record} back at the primary load balancer $LB_HOST`,
-      tool: "aws",
-      argv: [
-        "aws",
-        "route53",
-        "change-resource-record-sets",
-        "--hosted-zone-id",
-        t.serviceName.zoneId,
-        "--change-batch",
-        switchName(t, "$LB_HOST"),
-        "--query",
-        "ChangeInfo.Id",
-        "--output",
-        "text",
-      ],
-      captures: "CHANGE_ID",
-      standsIfFailed: `the app serves in ${t.region}, but ${t.serviceName.record} still names the DR load balancer`,
-      figure: call,
+      standsIfFailed: stillNamesDr,
       needs: [],
-    },
-    {
+    }),
+    stepKind.waitName({
       id: "wait-name-back",
       description: "Wait until Route 53 has the record everywhere",
-      tool: "aws",
-      argv: ["aws", "route53", "wait", "resource-record-sets-changed", "--id", "$CHANGE_ID"],
       standsIfFailed: `the app serves in ${t.region}; the name is switching`,
-      figure: DNS_SWITCH,
       needs: [],
-    },
+    }),
     ...verify(t, n, options, `the app serves in ${t.region} behind ${t.serviceName.record}`),
   ];
 }
