@@ -11,6 +11,7 @@ import type { TargetDesign } from "../../config";
 import { BACKUP_TAG } from "./cluster";
 import { POSTGRES_PORT } from "./database";
 import { restoreValidatorCode } from "./restore-validator/bundle";
+import { VPC_FUNCTION_NETWORK_STATEMENT } from "./vpc-function";
 import {
   LAMBDA_CA_BUNDLE,
   PLAN_ARN_VARIABLE,
@@ -358,19 +359,7 @@ export class BackupPlan extends pulumi.ComponentResource {
               // The restored instance's login: the source's credentials.
               { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
               { Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
-              // A function in a VPC: Lambda attaches network interfaces as the function's role
-              // (these EC2 actions take no resource scoping).
-              {
-                Effect: "Allow",
-                Action: [
-                  "ec2:CreateNetworkInterface",
-                  "ec2:DescribeNetworkInterfaces",
-                  "ec2:DeleteNetworkInterface",
-                  "ec2:AssignPrivateIpAddresses",
-                  "ec2:UnassignPrivateIpAddresses",
-                ],
-                Resource: "*",
-              },
+              VPC_FUNCTION_NETWORK_STATEMENT,
             ]),
           ),
       },

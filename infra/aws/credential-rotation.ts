@@ -10,6 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { databaseClientGroup } from "./vpc-function";
 
 /** AWS's rotation application, pinned: an upgrade is a reviewed change. */
 export const ROTATION_APPLICATION = {
@@ -37,48 +38,14 @@ export class CredentialRotation extends pulumi.ComponentResource {
   constructor(name: string, args: CredentialRotationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:aws:CredentialRotation", name, {}, opts);
     const parent = { parent: this };
-    const group = new aws.ec2.SecurityGroup(
-      `${name}-function`,
+    const group = databaseClientGroup(
+      name,
       {
         vpcId: args.vpcId,
+        databaseSecurityGroupId: args.databaseSecurityGroupId,
+        port: args.port,
         description: `Rotation of ${args.baseName}'s database credentials`,
-      },
-      parent,
-    );
-    // Out to PostgreSQL in the VPC and to Secrets Manager's HTTPS endpoint (through the NAT).
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-https`,
-      {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        cidrIpv4: "0.0.0.0/0",
-        description: "Secrets Manager API",
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-postgres`,
-      {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        referencedSecurityGroupId: args.databaseSecurityGroupId,
-        description: "PostgreSQL",
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-into-database`,
-      {
-        securityGroupId: args.databaseSecurityGroupId,
-        referencedSecurityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        description: "PostgreSQL from the credential rotation function",
+        admitted: "the credential rotation function",
       },
       parent,
     );

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_CA_BUNDLE, VALIDATOR_RUNTIME } from "../restore-validator/settings";
 import { databaseBootstrapCode } from "./bundle";
 import { APP_SECRET_VARIABLE, MASTER_SECRET_VARIABLE } from "./settings";
+import { databaseClientGroup, VPC_FUNCTION_NETWORK_STATEMENT } from "../vpc-function";
 
 export interface DatabaseBootstrapArgs {
   readonly baseName: string;
@@ -25,44 +26,14 @@ export class DatabaseBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:aws:DatabaseBootstrap", name, {}, opts);
     const parent = { parent: this };
-    const group = new aws.ec2.SecurityGroup(
-      `${name}-function`,
-      { vpcId: args.vpcId, description: `Creates ${args.baseName}'s app database user` },
-      parent,
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-https`,
+    const group = databaseClientGroup(
+      name,
       {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        cidrIpv4: "0.0.0.0/0",
-        description: "Secrets Manager API",
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-postgres`,
-      {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        referencedSecurityGroupId: args.databaseSecurityGroupId,
-        description: "PostgreSQL",
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-into-database`,
-      {
-        securityGroupId: args.databaseSecurityGroupId,
-        referencedSecurityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        description: "PostgreSQL from the database bootstrap function",
+        vpcId: args.vpcId,
+        databaseSecurityGroupId: args.databaseSecurityGroupId,
+        port: args.port,
+        description: `Creates ${args.baseName}'s app database user`,
+        admitted: "the database bootstrap function",
       },
       parent,
     );
@@ -103,18 +74,7 @@ export class DatabaseBootstrap extends pulumi.ComponentResource {
                   Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                   Resource: "*",
                 },
-                // A function in a VPC: Lambda attaches network interfaces as the function's role.
-                {
-                  Effect: "Allow",
-                  Action: [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                  ],
-                  Resource: "*",
-                },
+                VPC_FUNCTION_NETWORK_STATEMENT,
               ],
             }),
           ),
