@@ -1,16 +1,14 @@
 /**
  * The kubectl verbs the runbooks use, answered by the stand-in cluster (cluster.ts), and the
- * HTTP endpoint that the `kubectl` executable put on a test's PATH (kubectl-shim.js) calls. Output
+ * HTTP endpoint that the `kubectl` executable put on a test's PATH (test/support/standin-shim.js) calls. Output
  * and exit codes follow kubectl's where a runbook reads them: a missing object is an error
  * (NotFound), except where kubectl itself accepts it (--ignore-not-found, wait --for=delete).
  */
 import { createServer, type Server } from "node:http";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
 import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
-import { parseShimRequest } from "../support/standin-request";
+import { installShim, parseShimRequest } from "../support/standin-request";
 
 const KINDS: Readonly<Record<string, string>> = {
   deployment: "deployment",
@@ -505,7 +503,7 @@ export interface StandinEndpoint {
   close(): Promise<void>;
 }
 
-/** Serves `cluster` to the `kubectl` executable (kubectl-shim.js) over loopback HTTP. */
+/** Serves `cluster` to the `kubectl` executable (test/support/standin-shim.js) over loopback HTTP. */
 export async function serveKubectl(
   cluster: Cluster,
   options: KubectlOptions,
@@ -537,22 +535,15 @@ export async function serveKubectl(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
-  const binDir = mkdtempSync(join(tmpdir(), "pra-standin-bin-"));
-  const shim = join(__dirname, "kubectl-shim.js");
-  writeFileSync(join(binDir, "kubectl"), `#!/bin/sh\nexec "${process.execPath}" "${shim}" "$@"\n`);
-  chmodSync(join(binDir, "kubectl"), 0o755);
+  const command = installShim("kubectl", port);
   return {
-    binDir,
+    binDir: command.binDir,
     calls,
-    env: (base = process.env) => ({
-      ...base,
-      PATH: `${binDir}:${base.PATH ?? ""}`,
-      STANDIN_KUBE_URL: `http://127.0.0.1:${port}/`,
-    }),
+    env: command.env,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      rmSync(binDir, { recursive: true, force: true });
+      command.remove();
     },
   };
 }

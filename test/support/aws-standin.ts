@@ -1,14 +1,11 @@
 /**
  * A RECORDING STAND-IN for the AWS CLI, for replaying the failover runbook (nothing here calls
- * AWS): an `aws` executable on the runbook's PATH (aws-shim.js) sends each call here, where it is
+ * AWS): an `aws` executable on the runbook's PATH (standin-shim.js) sends each call here, where it is
  * recorded and answered by `answer`, the test's model of the few AWS behaviours the runbook relies
  * on. A call the model does not know fails, as an unknown command would.
  */
 import { createServer, type Server } from "node:http";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseShimRequest } from "./standin-request";
+import { installShim, parseShimRequest } from "./standin-request";
 
 export interface AwsCall {
   readonly argv: readonly string[];
@@ -62,21 +59,14 @@ export async function startAwsStandin(answer: (call: AwsCall) => AwsAnswer): Pro
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
-  const binDir = mkdtempSync(join(tmpdir(), "pra-aws-standin-"));
-  const shim = join(__dirname, "aws-shim.js");
-  writeFileSync(join(binDir, "aws"), `#!/bin/sh\nexec "${process.execPath}" "${shim}" "$@"\n`);
-  chmodSync(join(binDir, "aws"), 0o755);
+  const command = installShim("aws", port);
   return {
     calls,
-    env: (base = process.env) => ({
-      ...base,
-      PATH: `${binDir}:${base.PATH ?? ""}`,
-      STANDIN_AWS_URL: `http://127.0.0.1:${port}/`,
-    }),
+    env: command.env,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      rmSync(binDir, { recursive: true, force: true });
+      command.remove();
     },
   };
 }
