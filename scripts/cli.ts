@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, listStacks } from "../config";
 
@@ -155,4 +156,19 @@ export function beforeSeconds(text: string): number {
       `--before "${text}": expected unix seconds or an ISO 8601 time with its zone`,
     );
   return Math.floor(millis / 1000);
+}
+
+/**
+ * Asks a person to type "yes" on stdin before a runbook acts (`--yes` skips the question). An
+ * empty or closed stdin (a CI job, a pipe) is a no, so nothing runs by accident.
+ */
+export async function confirmedOnStdin(prompt: string): Promise<boolean> {
+  const lines = createInterface({ input: process.stdin });
+  process.stdout.write(prompt);
+  const answer = await new Promise<string>((resolveAnswer) => {
+    lines.once("line", resolveAnswer);
+    lines.once("close", () => resolveAnswer(""));
+  });
+  lines.close();
+  return answer.trim().toLowerCase() === "yes";
 }

@@ -11,7 +11,6 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { formatDuration, loadStack, type TargetConfig } from "../config";
 import { type FailoverTargets, failoverTargetsSchema } from "../config/failover-targets";
 import {
@@ -27,6 +26,7 @@ import {
 } from "../dr/failover-runbook";
 import { shellLine } from "../dr/lab-restore-runbook";
 import {
+  confirmedOnStdin,
   defineCommand,
   type Parsed,
   runCommand as runUnderConvention,
@@ -296,15 +296,7 @@ async function confirmed(request: Request): Promise<boolean> {
       : `The failback of stack ${config.stack} re-seeds ${targets.region} from ${targets.drRegion}, stops ` +
           `the DR app (the service is down during the switch) and points ${targets.serviceName.record} back.`,
   );
-  if (request.yes) return true;
-  const lines = createInterface({ input: process.stdin });
-  process.stdout.write('Declare the disaster and type "yes" to go on: ');
-  const answer = await new Promise<string>((resolveAnswer) => {
-    lines.once("line", resolveAnswer);
-    lines.once("close", () => resolveAnswer(""));
-  });
-  lines.close();
-  return answer.trim().toLowerCase() === "yes";
+  return request.yes || (await confirmedOnStdin('Declare the disaster and type "yes" to go on: '));
 }
 
 async function main(args: Parsed<typeof command.options>): Promise<number> {

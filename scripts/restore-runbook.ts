@@ -10,7 +10,6 @@
  * confirmed (nothing was run).
  */
 import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { type LabConfig, loadStack } from "../config";
 import {
@@ -27,6 +26,7 @@ import {
 } from "../dr/lab-restore-runbook";
 import {
   beforeSeconds,
+  confirmedOnStdin,
   defineCommand,
   type Parsed,
   runCommand,
@@ -212,15 +212,7 @@ async function confirmed(request: Request): Promise<boolean> {
     `The ${request.scenario} runbook of stack ${request.config.stack} will act on kube context ` +
       `"${context}", namespace ${request.config.namespace}: it scales the app down.`,
   );
-  if (request.yes) return true;
-  const lines = createInterface({ input: process.stdin });
-  process.stdout.write('Type "yes" to go on: ');
-  const answer = await new Promise<string>((resolveAnswer) => {
-    lines.once("line", resolveAnswer);
-    lines.once("close", () => resolveAnswer(""));
-  });
-  lines.close();
-  return answer.trim().toLowerCase() === "yes";
+  return request.yes || (await confirmedOnStdin('Type "yes" to go on: '));
 }
 
 async function main(args: Parsed<typeof command.options>): Promise<number> {

@@ -85,17 +85,30 @@ const get = <T>(map: Map<Stack, T>, stack: Stack): T => {
   return value;
 };
 
-function failover(args: readonly string[]) {
+function failover(args: readonly string[], stdin?: string) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ["--require", "tsx/cjs", "scripts/failover.ts", ...args],
       { cwd: REPO_ROOT, timeout: 60_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
+    child.stdin?.end(stdin);
   });
 }
+
+test("without --yes, a failover that is not confirmed runs nothing and exits 2", async () => {
+  const { code, stdout, stderr } = await failover(
+    ["--stack", "prod", "--outputs", join(dir.path, "prod.json")],
+    "no\n",
+  );
+  expect(code).toBe(2);
+  expect(stdout).toContain('Declare the disaster and type "yes" to go on: ');
+  expect(stderr).toContain("Not confirmed: nothing was run.");
+  // No step started: not even the first check's header was printed.
+  expect(stdout).not.toMatch(/\[1\//);
+});
 
 /** `$NAME` tokens: values only the run knows, each captured by an earlier step (or its start). */
 const runtimeTokens = (text: string) => [...new Set(text.match(/\$[A-Z_]+/g) ?? [])].sort();
