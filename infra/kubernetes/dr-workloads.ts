@@ -15,31 +15,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { App, type Chart } from "cdk8s";
-import { alertmanagerConfig, alertReceiverOf } from "../../charts/alertmanager-config";
 import { stackLabels } from "../../charts/constructs/names";
 import { NamespaceChart } from "../../charts/constructs/namespace-chart";
 import { isKind, type Manifest } from "../../charts/manifest";
 import { defineFailover } from "../../charts/stacks";
 import { describeTargetDesign, type TargetConfig } from "../../config";
-import type { PodIdentities } from "../aws/workload-identity";
 import { ChartDeployment } from "./chart-deployment";
 import { cloudSettingsConfigMap } from "./cloud-settings";
-import { PlatformAddons } from "./platform-addons";
-
-export interface DrWorkloadsArgs {
-  readonly config: TargetConfig;
-  /** The DR cluster's provider. */
-  readonly provider: pulumi.ProviderResource;
-  readonly clusterName: pulumi.Input<string>;
-  readonly vpcId: pulumi.Input<string>;
-  /** The export bucket's replica and its key, in the DR region. */
-  readonly exportBucketName: pulumi.Input<string>;
-  readonly exportBucketKeyArn: pulumi.Input<string>;
-  /** The DR region's alarm topic. */
-  readonly alarmTopicArn: pulumi.Input<string>;
-  /** The DR cluster's Pod Identity associations (infra/aws/workload-identity.ts, DR arguments). */
-  readonly podIdentities: PodIdentities;
-}
+import type { PlatformAddons } from "./platform-addons";
+import { type ClusterWorkloadsArgs, clusterAddons } from "./target-workloads";
 
 /** The failover workload held at zero: no pod runs, no schedule fires, nothing to scale it up. */
 export function standbyManifests(manifests: readonly Manifest[]): Manifest[] {
@@ -71,28 +55,12 @@ export class DrWorkloads extends pulumi.ComponentResource {
   public readonly charts: ChartDeployment;
   public readonly cloudSettings: pulumi.Resource;
 
-  constructor(name: string, args: DrWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ClusterWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:DrWorkloads", name, {}, opts);
     const { config, provider } = args;
     // Alertmanager in the DR cluster signs its SNS calls for the DR region's topic.
     const inDr: TargetConfig = { ...config, region: config.dr.region };
-    this.addons = new PlatformAddons(
-      `${name}-addons`,
-      {
-        provider,
-        monitoring: config.monitoring,
-        alertmanagerConfig: pulumi
-          .output(args.alarmTopicArn)
-          .apply((arn) => alertmanagerConfig(inDr, alertReceiverOf(inDr, arn))),
-        aws: {
-          clusterName: args.clusterName,
-          region: config.dr.region,
-          vpcId: args.vpcId,
-          podIdentities: args.podIdentities,
-        },
-      },
-      { parent: this },
-    );
+    this.addons = clusterAddons(name, inDr, args, this);
     this.charts = new ChartDeployment(
       `${name}-charts`,
       {

@@ -10,30 +10,55 @@ import { isManifest } from "../../charts/manifest";
 import { alertmanagerConfig, alertReceiverOf } from "../../charts/alertmanager-config";
 import { defineStack } from "../../charts/stacks";
 import type { TargetConfig } from "../../config";
+import type { PodIdentities } from "../aws/workload-identity";
 import { ChartDeployment } from "./chart-deployment";
 import { cloudSettingsConfigMap } from "./cloud-settings";
 import { PlatformAddons } from "./platform-addons";
 
-export interface TargetWorkloadsArgs {
+/** What the workloads of one of the stack's EKS clusters (primary or DR) are given. */
+export interface ClusterWorkloadsArgs {
   readonly config: TargetConfig;
   /** The EKS cluster's provider, built from its kubeconfig. */
   readonly provider: pulumi.ProviderResource;
   readonly clusterName: pulumi.Input<string>;
   readonly vpcId: pulumi.Input<string>;
+  /** The export bucket (its replica, in the DR region) and its key. */
   readonly exportBucketName: pulumi.Input<string>;
   readonly exportBucketKeyArn: pulumi.Input<string>;
-  /** The SNS topic of the alarms: Alertmanager sends the stack's alerts there too. */
+  /** The region's SNS topic of the alarms: Alertmanager sends the stack's alerts there too. */
   readonly alarmTopicArn: pulumi.Input<string>;
   /** Pod Identity associations of the app's commands and of the add-ons' controllers. */
-  readonly podIdentities: {
-    readonly app: pulumi.Resource;
-    readonly exportJob: pulumi.Resource;
-    readonly restoreTest: pulumi.Resource;
-    readonly externalSecrets: pulumi.Resource;
-    readonly loadBalancerController: pulumi.Resource;
-    readonly alertmanager: pulumi.Resource;
-    readonly clusterAutoscaler: pulumi.Resource;
-  };
+  readonly podIdentities: PodIdentities;
+}
+
+/**
+ * The platform add-ons of one of the stack's clusters, one definition for both: `config` is the
+ * stack's settings as seen from that cluster's region (the DR cluster's Alertmanager signs its
+ * SNS calls for the DR region's topic).
+ */
+export function clusterAddons(
+  name: string,
+  config: TargetConfig,
+  args: ClusterWorkloadsArgs,
+  parent: pulumi.Resource,
+): PlatformAddons {
+  return new PlatformAddons(
+    `${name}-addons`,
+    {
+      provider: args.provider,
+      monitoring: config.monitoring,
+      alertmanagerConfig: pulumi
+        .output(args.alarmTopicArn)
+        .apply((arn) => alertmanagerConfig(config, alertReceiverOf(config, arn))),
+      aws: {
+        clusterName: args.clusterName,
+        region: config.region,
+        vpcId: args.vpcId,
+        podIdentities: args.podIdentities,
+      },
+    },
+    { parent },
+  );
 }
 
 export class TargetWorkloads extends pulumi.ComponentResource {
@@ -44,26 +69,10 @@ export class TargetWorkloads extends pulumi.ComponentResource {
   /** The app's Ingress (`namespace/name`), and what creates it when Pulumi does. */
   public readonly ingress: { readonly id: string; readonly object?: pulumi.Resource };
 
-  constructor(name: string, args: TargetWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ClusterWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pra:kubernetes:TargetWorkloads", name, {}, opts);
     const { config, provider } = args;
-    this.addons = new PlatformAddons(
-      `${name}-addons`,
-      {
-        provider,
-        monitoring: config.monitoring,
-        alertmanagerConfig: pulumi
-          .output(args.alarmTopicArn)
-          .apply((arn) => alertmanagerConfig(config, alertReceiverOf(config, arn))),
-        aws: {
-          clusterName: args.clusterName,
-          region: config.region,
-          vpcId: args.vpcId,
-          podIdentities: args.podIdentities,
-        },
-      },
-      { parent: this },
-    );
+    this.addons = clusterAddons(name, config, args, this);
     const charts = defineStack(config, { synced: new App(), ops: new App() });
     const ingresses = charts.synced
       .flatMap((chart): unknown[] => chart.toJson())
