@@ -5,9 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { describePoints, directoryStore } from "./backup/directory-store";
+import { timestampOfPointFile } from "./backup/points";
 import { DEFAULT_KEEP_ASIDE } from "./backup/restore";
 import { parseDurationSeconds, parseTimeSeconds } from "./duration";
 import { handleInterrupts, releaseInterrupts } from "./interrupt";
@@ -122,6 +123,20 @@ function asTime(text: string): number {
   } catch (error) {
     throw new InvalidArgumentError(errorMessage(error));
   }
+}
+
+/**
+ * A --point that cannot name a restore point is a usage error (exit 2), as in `npm run restore-job`
+ * and `npm run restore`; a well-formed name that is missing or outside the directory is a failure
+ * (exit 1), decided by the restore itself.
+ */
+function asPointName(text: string): string {
+  if (timestampOfPointFile(basename(text)) === undefined) {
+    throw new InvalidArgumentError(
+      `"${text}" is not a restore point name (app-<unix-seconds>.db); nothing was changed`,
+    );
+  }
+  return text;
 }
 
 function asPositiveInteger(text: string): number {
@@ -253,7 +268,7 @@ export function buildProgram(settings: Settings): Command {
       new Option(
         "--point <file>",
         "restore this point (app-<unix-seconds>.db in the backup directory)",
-      ),
+      ).argParser(asPointName),
     )
     .addOption(
       new Option(

@@ -135,24 +135,28 @@ describe("restore", () => {
     expect(eventIds(db)).toHaveLength(10);
   });
 
+  // A well-formed name the restore cannot use is a failure (exit 1); a value that cannot name a
+  // restore point at all is a usage error (exit 2), as `npm run restore-job` and `npm run restore`
+  // treat the same value.
   test.each([
-    ["a corrupted point", "app-1700000100.db", "app-1700000100.db cannot be read"],
-    ["a missing point", "app-1600000000.db", "restore point app-1600000000.db not found"],
+    ["a corrupted point", "app-1700000100.db", "app-1700000100.db cannot be read", 1],
+    ["a missing point", "app-1600000000.db", "restore point app-1600000000.db not found", 1],
     [
       "a file outside the backup directory",
       "../data/app-1700000000.db",
       "is outside the backup directory",
+      1,
     ],
-    ["an absolute path elsewhere", "/etc/passwd", "is outside the backup directory"],
-    ["a name that is not a restore point", "notes.db", "is not a restore point name"],
-  ])("--point naming %s is refused and nothing changes", async (_case, point, message) => {
+    ["an absolute path elsewhere", "/etc/passwd", "is not a restore point name", 2],
+    ["a name that is not a restore point", "notes.db", "is not a restore point name", 2],
+  ])("--point naming %s is refused and nothing changes", async (_case, point, message, exit) => {
     await pointWithRows(1_700_000_000, 10);
     corrupt(`${backupDir}/${await pointWithRows(1_700_000_100, 20)}`);
     copyFileSync(`${backupDir}/app-1700000000.db`, dir.join("data", "app-1700000000.db"));
     makeAppDatabase(db, 1);
     const before = snapshotOfDataDir();
     const run = await runPraApp(["restore", "--point", point], env);
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(exit);
     expect(run.stderr).toContain(message);
     expect(run.stderr).toContain("nothing was changed");
     expect(snapshotOfDataDir()).toEqual(before);
