@@ -7,9 +7,9 @@
  * - a target stack: `docker buildx` for linux/amd64 and linux/arm64 (staging's Graviton nodes are
  *   arm64, prod's x86), pushed to the ECR repository pra:image names (the stack output
  *   `imageRepository`), after `aws ecr get-login-password`.
- * Either way the Dockerfile's base image is pinned by digest for the build: the tag's current
- * multi-platform index digest is read (`docker buildx imagetools inspect`), passed as NODE_IMAGE
- * and printed, so the build says exactly which base it used.
+ * Either way the base is the one the Dockerfile pins by its multi-platform index digest (its
+ * `ARG NODE_IMAGE=` default, printed before the build): no build argument overrides it, so every
+ * build of a commit starts from the same content whichever machine runs it.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -48,15 +48,9 @@ export function dockerfileBase(root: string = process.cwd()): string {
 
 type Step = { readonly argv: readonly string[]; readonly stdinFrom?: readonly string[] };
 
-/** The commands, in order; `digest` is the base image's index digest (or its placeholder). */
-export function imageSteps(
-  config: PraConfig,
-  load: Loader,
-  cluster: string,
-  digest: string,
-): Step[] {
-  const base = `${dockerfileBase().replace(/@sha256:[a-f0-9]+$/, "")}@${digest}`;
-  const build = ["-f", DOCKERFILE, "--build-arg", `NODE_IMAGE=${base}`, "-t", config.image, "."];
+/** The commands, in order. */
+export function imageSteps(config: PraConfig, load: Loader, cluster: string): Step[] {
+  const build = ["-f", DOCKERFILE, "-t", config.image, "."];
   if (config.topology === "lab") {
     const loadStep: Step[] =
       load === "kind"
@@ -106,26 +100,16 @@ if (require.main === module)
     const load = LOADERS.find((l) => l === values.load);
     if (load === undefined)
       throw new UsageError(`--load ${values.load}: expected one of ${LOADERS.join(", ")}`);
-    const inspect = ["docker", "buildx", "imagetools", "inspect", dockerfileBase()];
-    const digestArgv = [...inspect, "--format", "{{json .Manifest.Digest}}"];
+    const steps = imageSteps(config, load, values.cluster);
+    console.log(`# base image: ${dockerfileBase()}`);
     if (values["dry-run"]) {
-      console.log(`# the base image's multi-platform digest:\n${shell(digestArgv)}`);
-      for (const step of imageSteps(config, load, values.cluster, "<digest>"))
+      for (const step of steps)
         console.log(
           step.stdinFrom ? `${shell(step.stdinFrom)} | ${shell(step.argv)}` : shell(step.argv),
         );
       return EXIT_OK;
     }
-    const found = spawnSync(digestArgv[0] ?? "", digestArgv.slice(1), { encoding: "utf8" });
-    const digest = /"(sha256:[a-f0-9]{64})"/.exec(found.stdout ?? "")?.[1];
-    if (!digest) {
-      console.error(
-        `could not read the base image's digest: ${found.stderr || found.error?.message}`,
-      );
-      return EXIT_FAILED;
-    }
-    console.log(`base image: ${dockerfileBase()}@${digest}`);
-    for (const step of imageSteps(config, load, values.cluster, digest)) {
+    for (const step of steps) {
       console.log(`$ ${step.stdinFrom ? `${shell(step.stdinFrom)} | ` : ""}${shell(step.argv)}`);
       if (!runStep(step)) return EXIT_FAILED;
     }

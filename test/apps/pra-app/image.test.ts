@@ -27,8 +27,8 @@ beforeAll(() => {
 
 afterAll(() => dir.remove());
 
-test("the base image is Node 22 pinned to an exact version", () => {
-  expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22\.\d+\.\d+-[a-z]+-slim$/m);
+test("the base image is Node 22 pinned to an exact version and by digest, in both stages", () => {
+  expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22\.\d+\.\d+-[a-z]+-slim@sha256:[a-f0-9]{64}$/m);
   expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
 });
 
