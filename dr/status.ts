@@ -40,6 +40,12 @@ export interface ScheduledTask {
   readonly suspended: boolean;
   /** The newest Job the CronJob (or `kubectl create job --from`) made, if one is left. */
   readonly lastJob?: LastJob;
+  /**
+   * The newest of its Jobs that succeeded (the same as `lastJob` unless that one failed or runs):
+   * its summary names the newest point this task made or verified, which a failed run since does
+   * not take away (the CronJob keeps its successful Jobs apart: successfulJobsHistoryLimit).
+   */
+  readonly lastSuccess?: LastJob;
 }
 
 export interface RestorePointStatus {
@@ -135,6 +141,22 @@ export function summaryLine(log: string): Json | undefined {
   return undefined;
 }
 
+/** A Job as the status shows it, with the summary line its log ends with. */
+async function lastJobOf(kubectl: Kubectl, job: unknown): Promise<LastJob> {
+  const name = text(field(job, "metadata", "name")) ?? "";
+  const logs = await kubectl(["logs", `job/${name}`]);
+  const summary = logs.code === 0 ? summaryLine(logs.stdout) : undefined;
+  const startedAt = text(field(job, "status", "startTime"));
+  const finishedAt = text(field(job, "status", "completionTime"));
+  return {
+    name,
+    state: jobState(job),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(finishedAt !== undefined ? { finishedAt } : {}),
+    ...(summary !== undefined ? { summary } : {}),
+  };
+}
+
 async function scheduledTask(
   kubectl: Kubectl,
   cronJob: string,
@@ -149,26 +171,20 @@ async function scheduledTask(
       ),
     );
   const newest = owned.at(-1);
-  let lastJob: LastJob | undefined;
-  if (newest !== undefined) {
-    const name = text(field(newest, "metadata", "name")) ?? "";
-    const logs = await kubectl(["logs", `job/${name}`]);
-    const summary = logs.code === 0 ? summaryLine(logs.stdout) : undefined;
-    const startedAt = text(field(newest, "status", "startTime"));
-    const finishedAt = text(field(newest, "status", "completionTime"));
-    lastJob = {
-      name,
-      state: jobState(newest),
-      ...(startedAt !== undefined ? { startedAt } : {}),
-      ...(finishedAt !== undefined ? { finishedAt } : {}),
-      ...(summary !== undefined ? { summary } : {}),
-    };
-  }
+  const succeeded = owned.filter((job) => jobState(job) === "succeeded").at(-1);
+  const lastJob = newest === undefined ? undefined : await lastJobOf(kubectl, newest);
+  const lastSuccess =
+    succeeded === undefined
+      ? undefined
+      : succeeded === newest
+        ? lastJob
+        : await lastJobOf(kubectl, succeeded);
   return {
     cronJob,
     found: cron !== undefined,
     suspended: field(cron, "spec", "suspend") === true,
     ...(lastJob !== undefined ? { lastJob } : {}),
+    ...(lastSuccess !== undefined ? { lastSuccess } : {}),
   };
 }
 
@@ -196,11 +212,10 @@ function newestPoint(
   nowSeconds: number,
 ): RestorePointStatus | undefined {
   const named = tasks.flatMap((task) => {
-    const job = task.lastJob;
+    const job = task.lastSuccess;
     const file = text(job?.summary?.file);
     const timestamp = job?.summary?.timestamp;
-    if (job?.state !== "succeeded" || file === undefined || typeof timestamp !== "number")
-      return [];
+    if (job === undefined || file === undefined || typeof timestamp !== "number") return [];
     return [{ file, timestamp, from: `job/${job.name}` }];
   });
   const newest = named.sort((a, b) => b.timestamp - a.timestamp)[0];

@@ -487,7 +487,10 @@ function describe(cluster: Cluster, kind: string, namespace: string, name: strin
         pod.deletingSince === undefined,
     );
     const readyReplicas = pods.filter((pod) => pod.ready).length;
-    return { ...deployment, status: { replicas: pods.length, readyReplicas } };
+    // The API server defaults spec.replicas to 1: the target's Deployment leaves it to its
+    // autoscaler, and a reader (npm run status) must not take the missing field for zero.
+    const spec = { ...deployment.spec, replicas: deployment.spec?.replicas ?? 1 };
+    return { ...deployment, spec, status: { replicas: pods.length, readyReplicas } };
   }
   if (kind === "cronjob") return cluster.cronJobs.get(id);
   return undefined;
