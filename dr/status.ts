@@ -1,9 +1,10 @@
 /**
  * What an operator wants first during an incident (`npm run status -- --stack <stack>`), read
  * from the cluster through kubectl and judged against the stack's objectives: is the app ready,
- * how old is the newest restore point against the RPO, how did the last backup and restore test
- * end, is a CronJob suspended (a runbook that stopped half-way leaves them so), and which alerts
- * fire (when an Alertmanager is reachable).
+ * how old is the newest restore point against the RPO (the lab's backups) or the export cadence
+ * (a target's, where RDS holds the RPO), how did the last backup and restore test end, is a
+ * CronJob suspended (a runbook that stopped half-way leaves them so), and which alerts fire (when
+ * an Alertmanager is reachable).
  *
  * The newest restore point comes from the Jobs' own summary lines (`pra-app backup` and
  * `pra-app verify` print one JSON line naming the point and its time), so no pod needs to mount
