@@ -15,10 +15,10 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { CronExpressionParser } from "cron-parser";
 import { TASK_NAMES } from "../../charts/constructs/database";
-import type { Manifest } from "../../charts/manifest";
-import { synthStack } from "../../charts/stacks";
-import { cloudNames, formatDuration, loadStack, parseDuration } from "../../config";
-import { type RestorePointStatus, stackStatus, statusText } from "../../dr/status";
+import { isKind, type Manifest, type ManifestOf } from "../../charts/manifest";
+import { prepareStack, synthStack } from "../../charts/stacks";
+import { cloudNames, formatDuration, listStacks, loadStack, parseDuration } from "../../config";
+import { freshnessLimit, type RestorePointStatus, stackStatus, statusText } from "../../dr/status";
 import { cloudSettingsData } from "../../infra/kubernetes/cloud-settings";
 import { Cluster } from "../cluster-standin/cluster";
 import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
@@ -153,13 +153,13 @@ function intervalSeconds(schedule: string): number {
   return (runs.next().getTime() - first) / 1000;
 }
 
+type CronJobSpec = NonNullable<ManifestOf<"CronJob">["spec"]>;
+
 /**
- * How old the newest export may be, from the synthesized export CronJob: its interval, plus how
- * late a run may start, plus how long it may run (docs/architecture.md, "Objectives become
- * schedules").
+ * How old the newest export may be, from an export CronJob: its interval, plus how late a run may
+ * start, plus how long it may run (docs/architecture.md, "Objectives become schedules").
  */
-function exportWorstCase(): number {
-  const spec = cronJob(EXPORT);
+function exportWorstCase(spec: CronJobSpec = cronJob(EXPORT)): number {
   return (
     intervalSeconds(spec.schedule) +
     (spec.startingDeadlineSeconds ?? 0) +
@@ -167,9 +167,9 @@ function exportWorstCase(): number {
   );
 }
 
-/** The restore test's `--max-age`, as the synthesized CronJob passes it to `pra-app verify`. */
-function restoreTestMaxAge(): number | undefined {
-  const args = cronJob(RESTORE_TEST).jobTemplate.spec?.template.spec?.containers[0]?.args ?? [];
+/** The `--max-age` a restore-test CronJob passes to `pra-app verify`. */
+function restoreTestMaxAge(spec: CronJobSpec = cronJob(RESTORE_TEST)): number | undefined {
+  const args = spec.jobTemplate.spec?.template.spec?.containers[0]?.args ?? [];
   const value = args[args.indexOf("--max-age") + 1];
   return value === undefined ? undefined : parseDuration(value);
 }
@@ -244,6 +244,8 @@ describe("a healthy target", () => {
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
+    // The script judges ages by the real clock, which the stand-in's runs ahead of: the point's
+    // age is asserted above (stackStatus on the cluster's clock), not here.
     const report: unknown = JSON.parse(result.stdout);
     expect(report).toMatchObject({
       stack: "staging",
@@ -332,4 +334,20 @@ test("the synthesized CronJobs are the target's: exports and restore test of Pos
   expect(commands).toEqual(["backup", "verify"]);
   const stored = [...cluster.cronJobs.values()].map((m) => m.metadata.name);
   expect(stored.sort()).toEqual([EXPORT, RESTORE_TEST].sort());
+});
+
+test.each(
+  listStacks(REPO_ROOT).filter((stack) => loadStack(stack, REPO_ROOT).topology === "target"),
+)("%s: the newest export is judged by the worst case of the export CronJob it deploys", (stack) => {
+  const config = loadStack(stack, REPO_ROOT);
+  const synced = prepareStack(config, dir.join(`prepared-${stack}`)).objects.synced;
+  const spec = (name: string) => {
+    const found = synced.find((m) => isKind(m, "CronJob") && m.metadata.name === name);
+    if (!found || !isKind(found, "CronJob") || !found.spec) throw new Error(`no cronjob ${name}`);
+    return found.spec;
+  };
+  const limit = freshnessLimit(config);
+  expect(limit.basis).toBe("export cadence");
+  expect(limit.seconds).toBe(exportWorstCase(spec(EXPORT)));
+  expect(limit.seconds).toBe(restoreTestMaxAge(spec(RESTORE_TEST)));
 });
