@@ -2,8 +2,12 @@
  * A Mermaid diagram of a stack, drawn from what it deploys: the synthesized objects (what mounts
  * which claim, what reads which Secret, what a Service selects) and, for the target, the cloud
  * design's regions, database, buckets and vaults. Nothing here is drawn by hand. Arrows are
- * labelled with the flow they carry: serving, backup, restore, replication and alerts; the lab's
- * one-node risk (both claims on one node's disk, the workshop's Exercise 1) is drawn as a node.
+ * labelled with the flow they carry (serving, backup, restore, replication, alerts) and point the
+ * way the data goes, so the backup flow reads from the data to the restore points and the restore
+ * flow back; the lab's one-node risk (both claims on one node's disk, the workshop's Exercise 1)
+ * is drawn as a red node tied to both claims. Top to bottom: GitHub shows a diagram at the page's
+ * width, and left to right these were three times as wide as tall, their text too small to read.
+ * test/dr/diagram.test.ts renders each one with Mermaid's own renderer.
  */
 import { isKind, type Manifest, ofKind, podSpecOf, specOf } from "../charts/manifest";
 import type { DesignFacts } from "./facts";
@@ -20,7 +24,7 @@ export interface DiagramOptions {
 }
 
 export function mermaidDiagram(facts: DesignFacts, options: DiagramOptions = {}): string {
-  const lines = ["flowchart LR"];
+  const lines = ["flowchart TB"];
   const cluster = clusterPart(facts);
   const alertFlow =
     facts.alerting.alerts.length > 0
@@ -60,9 +64,9 @@ export function mermaidDiagram(facts: DesignFacts, options: DiagramOptions = {})
     const exporter = workloadId(facts, "CronJob", facts.backup.cronJob);
     const verifier = workloadId(facts, "CronJob", facts.restoreTest.cronJob);
     lines.push(`  ${app} -- "serves: TLS 5432" --> rds`);
-    lines.push(`  ${exporter} -- "backup: pg_dump" --> rds`);
+    lines.push(`  rds -- "backup: pg_dump" --> ${exporter}`);
     lines.push(`  ${exporter} -- "backup: exports" --> bucket`);
-    lines.push(`  ${verifier} -- "restore test: into a throwaway PostgreSQL" --> bucket`);
+    lines.push(`  bucket -- "restore test: into a throwaway PostgreSQL" --> ${verifier}`);
     lines.push(
       d.database.crossRegionReplica
         ? `  rds -. "replication: async" .-> drDb`
@@ -91,6 +95,8 @@ export function mermaidDiagram(facts: DesignFacts, options: DiagramOptions = {})
     lines.push(`    risk -.- ${idFor("PersistentVolumeClaim", data.claim)}`);
     lines.push(`    risk -.- ${idFor("PersistentVolumeClaim", backup.claim)}`);
     lines.push("  end");
+    lines.push("  classDef risk fill:#fdd,stroke:#c00,color:#000");
+    lines.push("  class risk risk");
     lines.push(...alertFlow);
   }
   return lines.join("\n");
@@ -101,6 +107,17 @@ function clusterPart(facts: DesignFacts): string[] {
   const nodes: Node[] = [];
   const edges: string[] = [];
   const workloads = objects.filter((o) => isKind(o, "Deployment") || isKind(o, "CronJob"));
+  // The Service first: Mermaid's layout breaks cycles (the data goes round from the app's claim to
+  // the restore points and back) from the first node it meets, and from the Service in, the
+  // arrows it turns round are the restore's write and the app's listing of the restore points.
+  for (const service of ofKind(objects, "Service")) {
+    nodes.push({
+      id: idOf(service),
+      label: `Service ${service.metadata.name} :${service.spec?.ports?.[0]?.port}`,
+      shape: "box",
+    });
+    edges.push(`${idOf(service)} --> ${idFor("Deployment", facts.app.name)}`);
+  }
   for (const claim of ofKind(objects, "PersistentVolumeClaim")) {
     nodes.push({
       id: idOf(claim),
@@ -122,30 +139,26 @@ function clusterPart(facts: DesignFacts): string[] {
           : `${workload.spec.replicas} replica(s), ${workload.spec.strategy?.type}`;
     nodes.push({
       id: idOf(workload),
-      label: `${workload.kind} ${workload.metadata.name}: ${detail}`,
+      // The detail on its own line: Mermaid wraps at spaces, and would split a cron expression.
+      label: `${workload.kind} ${workload.metadata.name}<br>${detail}`,
       shape: "box",
     });
     for (const volume of pod.volumes ?? []) {
       const claim = volume.persistentVolumeClaim?.claimName;
-      if (claim)
-        edges.push(
-          `${idOf(workload)} -- "${claimFlow(facts, workload.metadata.name, claim)}" --> ` +
-            idFor("PersistentVolumeClaim", claim),
-        );
+      const flow =
+        claim === undefined ? undefined : claimFlow(facts, workload.metadata.name, claim);
+      if (claim === undefined || flow === undefined) continue;
+      const [from, to] =
+        flow.reads === true
+          ? [idFor("PersistentVolumeClaim", claim), idOf(workload)]
+          : [idOf(workload), idFor("PersistentVolumeClaim", claim)];
+      edges.push(`${from} -- "${flow.label}" --> ${to}`);
     }
     for (const variable of pod.containers[0]?.env ?? []) {
       const secret = variable.valueFrom?.secretKeyRef?.name;
       const external = externalSecrets.find((o) => specOf(o).target.name === secret);
       if (external) edges.push(`${idOf(external)} -. "${variable.name}" .-> ${idOf(workload)}`);
     }
-  }
-  for (const service of ofKind(objects, "Service")) {
-    nodes.push({
-      id: idOf(service),
-      label: `Service ${service.metadata.name} :${service.spec?.ports?.[0]?.port}`,
-      shape: "box",
-    });
-    edges.push(`${idOf(service)} --> ${idFor("Deployment", facts.app.name)}`);
   }
   const restore = facts.topology === "lab" ? facts.restoreJob : undefined;
   if (restore && facts.topology === "lab") {
@@ -176,16 +189,31 @@ function clusterPart(facts: DesignFacts): string[] {
   ];
 }
 
-/** What a workload does with a claim it mounts, as the arrow's label. */
-function claimFlow(facts: DesignFacts, workload: string, claim: string): string {
+/**
+ * What a workload does with a claim it mounts: the arrow's label, and whether the data goes from
+ * the claim to the workload (`reads`). Undefined for a mount that carries no flow: the restore
+ * test mounts the app's single-writer claim only to run on the app's node, and that arrow crossed
+ * the backup and restore flows.
+ */
+function claimFlow(
+  facts: DesignFacts,
+  workload: string,
+  claim: string,
+): { readonly label: string; readonly reads?: true } | undefined {
   const backupClaim = facts.topology === "lab" && claim === facts.volumes.backup.claim;
   if (workload === facts.backup.cronJob)
-    return backupClaim ? "backup: writes a restore point" : "backup: reads";
+    return backupClaim
+      ? { label: "backup: writes a restore point" }
+      : { label: "backup: reads", reads: true };
   if (workload === facts.restoreTest.cronJob)
-    return backupClaim ? "restore test: checks the newest point" : "mounts (same pod layout)";
+    return backupClaim
+      ? { label: "restore test: checks the newest point", reads: true }
+      : undefined;
   if (workload === facts.app.name)
-    return backupClaim ? "lists restore points (/backups)" : "serves: reads, writes";
-  return "mounts";
+    return backupClaim
+      ? { label: "lists restore points (/backups)", reads: true }
+      : { label: "serves: reads, writes" };
+  return { label: "mounts" };
 }
 
 function workloadId(facts: DesignFacts, kind: string, name?: string): string {

@@ -1,7 +1,8 @@
 /**
  * The Prometheus and Alertmanager binaries the tests and the drill run for real, from Debian's
- * `prometheus` (prometheus, promtool) and `prometheus-alertmanager` (amtool) packages. They are
- * system packages, not npm ones: `.ci/run` installs them when missing, as it does PostgreSQL.
+ * `prometheus` (prometheus, promtool) and `prometheus-alertmanager` (amtool) packages, and the
+ * `chromium` that renders the Mermaid diagrams in the tests. They are system packages, not npm
+ * ones: `.ci/run` installs them when missing, as it does PostgreSQL.
  */
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -11,6 +12,7 @@ const PACKAGES = {
   promtool: "prometheus",
   amtool: "prometheus-alertmanager",
   "prometheus-alertmanager": "prometheus-alertmanager",
+  chromium: "chromium",
 } as const;
 
 export type DebianTool = keyof typeof PACKAGES;

@@ -37,7 +37,7 @@ describe("the prod report", () => {
   });
 
   test("draws the topology from the deployed objects and the cloud design", () => {
-    expect(report).toContain("```mermaid\nflowchart LR");
+    expect(report).toContain("```mermaid\nflowchart TB");
     expect(report).toContain('subgraph dr["eu-central-1 (DR: warm-standby)"]');
     expect(report).toContain(
       'ExternalSecret_pra_database -. "DATABASE_URL" .-> Deployment_pra_app',
