@@ -89,6 +89,61 @@ export function parseCommandLine<O extends Options>(
 }
 
 /**
+ * Where a command reads and writes: the process's own streams, or a caller's when it runs the
+ * command in its own process (a test, which then needs no new process for each run).
+ */
+export interface Terminal {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: { write(chunk: string | Uint8Array): unknown };
+  readonly stderr: { write(chunk: string | Uint8Array): unknown };
+}
+
+/** The process's streams, read when asked for (process.stdin is only opened once it is used). */
+export function processTerminal(): Terminal {
+  return {
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+}
+
+/** `main` run under the convention, to the exit code the command ends with; it never throws. */
+export async function exitCodeOf<O extends Options>(
+  command: CommandSpec<O>,
+  main: (args: Parsed<O>) => number | Promise<number>,
+  argv: readonly string[],
+  terminal: Pick<Terminal, "stdout" | "stderr"> = processTerminal(),
+): Promise<number> {
+  const fail = (error: unknown) => {
+    if (error instanceof UsageError) {
+      terminal.stderr.write(`${error.message}\n${usageText(command)}\n`);
+      return EXIT_USAGE;
+    }
+    terminal.stderr.write(`${messageOf(error)}\n`);
+    if (!(error instanceof ConfigError) && process.env.PRA_DEBUG && error instanceof Error)
+      terminal.stderr.write(`${error.stack}\n`);
+    return EXIT_FAILED;
+  };
+  if (asks(argv, "--help", "-h")) {
+    terminal.stdout.write(`${usageText(command)}\n`);
+    return EXIT_OK;
+  }
+  if (asks(argv, "--version")) {
+    terminal.stdout.write(
+      `${command.name.replace(/^npm run /, "")} (pra-stack) ${projectVersion()}\n`,
+    );
+    return EXIT_OK;
+  }
+  try {
+    return await main(parseCommandLine(command, argv));
+  } catch (error) {
+    return fail(error);
+  }
+}
+
+/**
  * Runs `main` under the convention and sets the exit code (or exits, with `exit: true`, for a
  * command whose children or timers would otherwise keep the process alive).
  */
@@ -97,36 +152,10 @@ export function runCommand<O extends Options>(
   main: (args: Parsed<O>) => number | Promise<number>,
   settings: { argv?: readonly string[]; exit?: boolean } = {},
 ): void {
-  const argv = settings.argv ?? process.argv.slice(2);
-  const finish = (code: number) => {
+  void exitCodeOf(command, main, settings.argv ?? process.argv.slice(2)).then((code) => {
     if (settings.exit) process.exit(code);
     process.exitCode = code;
-  };
-  const fail = (error: unknown) => {
-    if (error instanceof UsageError) {
-      console.error(`${error.message}\n${usageText(command)}`);
-      return EXIT_USAGE;
-    }
-    console.error(messageOf(error));
-    if (!(error instanceof ConfigError) && process.env.PRA_DEBUG && error instanceof Error)
-      console.error(error.stack);
-    return EXIT_FAILED;
-  };
-  if (asks(argv, "--help", "-h")) {
-    console.log(usageText(command));
-    return finish(EXIT_OK);
-  }
-  if (asks(argv, "--version")) {
-    console.log(`${command.name.replace(/^npm run /, "")} (pra-stack) ${projectVersion()}`);
-    return finish(EXIT_OK);
-  }
-  let started: number | Promise<number>;
-  try {
-    started = main(parseCommandLine(command, argv));
-  } catch (error) {
-    return finish(fail(error));
-  }
-  Promise.resolve(started).then(finish, (error: unknown) => finish(fail(error)));
+  });
 }
 
 /** `value` as a positive number, or a UsageError naming the option. */
@@ -162,9 +191,12 @@ export function beforeSeconds(text: string): number {
  * Asks a person to type "yes" on stdin before a runbook acts (`--yes` skips the question). An
  * empty or closed stdin (a CI job, a pipe) is a no, so nothing runs by accident.
  */
-export async function confirmedOnStdin(prompt: string): Promise<boolean> {
-  const lines = createInterface({ input: process.stdin });
-  process.stdout.write(prompt);
+export async function confirmedOnStdin(
+  prompt: string,
+  terminal: Pick<Terminal, "stdin" | "stdout"> = processTerminal(),
+): Promise<boolean> {
+  const lines = createInterface({ input: terminal.stdin });
+  terminal.stdout.write(prompt);
   const answer = await new Promise<string>((resolveAnswer) => {
     lines.once("line", resolveAnswer);
     lines.once("close", () => resolveAnswer(""));

@@ -8,9 +8,14 @@
  * The names come from the stack's `failover` output: `pulumi stack output --json --stack <stack>`
  * when the Pulumi CLI is on the PATH, else the file given with --outputs (the same JSON). Exit
  * codes: 0 done, 1 a step failed, 2 bad usage or not confirmed (nothing was run).
+ *
+ * `runFailover` is the whole command as a function of its arguments, environment, folder and
+ * streams: the npm script calls it with the process's own, a test with its stand-ins' PATH and
+ * buffers, without a new process for each run.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { formatDuration, loadStack, type TargetConfig } from "../config";
 import { type FailoverTargets, failoverTargetsSchema } from "../config/failover-targets";
 import {
@@ -28,9 +33,12 @@ import { shellLine } from "../dr/lab-restore-runbook";
 import {
   confirmedOnStdin,
   defineCommand,
+  exitCodeOf,
   type Parsed,
+  processTerminal,
   runCommand as runUnderConvention,
   stackName,
+  type Terminal,
   UsageError,
 } from "./cli";
 
@@ -58,6 +66,20 @@ const command = defineCommand({
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** What a run reads and writes besides its arguments. */
+export interface FailoverIo extends Terminal {
+  /** The environment of the commands it runs: `aws`, `kubectl` and `pulumi` are found on its PATH. */
+  readonly env: NodeJS.ProcessEnv;
+  /** The folder the stack files, --outputs and --manifests are read from. */
+  readonly cwd: string;
+}
+
+/** A run's output, line by line, on its terminal. */
+const printer = (io: FailoverIo) => ({
+  log: (text: string) => io.stdout.write(`${text}\n`),
+  error: (text: string) => io.stderr.write(`${text}\n`),
+});
+
 interface Request {
   readonly config: TargetConfig;
   readonly targets: FailoverTargets;
@@ -71,9 +93,14 @@ interface Request {
 /** Runs a command to its end, without echo: for reading the outputs. */
 function capture(
   argv: readonly string[],
+  io: FailoverIo,
 ): Promise<{ code: number | null; stdout: string; stderr: string; error?: Error }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: io.cwd,
+      env: io.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -84,14 +111,18 @@ function capture(
 }
 
 /** The `failover` output, from a file or from the Pulumi CLI. */
-async function readTargets(stack: string, file: string | undefined): Promise<FailoverTargets> {
+async function readTargets(
+  stack: string,
+  file: string | undefined,
+  io: FailoverIo,
+): Promise<FailoverTargets> {
   let text: string;
   let source: string;
   if (file !== undefined) {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(resolvePath(io.cwd, file), "utf8");
     source = file;
   } else {
-    const result = await capture(["pulumi", "stack", "output", "--json", "--stack", stack]);
+    const result = await capture(["pulumi", "stack", "output", "--json", "--stack", stack], io);
     if (result.error)
       throw new Error(
         "the Pulumi CLI is not on the PATH: pass the stack's outputs with --outputs <file> " +
@@ -116,20 +147,21 @@ async function readTargets(stack: string, file: string | undefined): Promise<Fai
   return parsed.data;
 }
 
-async function readRequest({
-  values,
-}: Parsed<typeof command.options>): Promise<Request | { usageError: string }> {
+async function readRequest(
+  { values }: Parsed<typeof command.options>,
+  io: FailoverIo,
+): Promise<Request | { usageError: string }> {
   if (!values.stack) return { usageError: "--stack is required" };
-  stackName(values.stack);
+  stackName(values.stack, io.cwd);
   try {
-    const config = loadStack(values.stack, process.cwd());
+    const config = loadStack(values.stack, io.cwd);
     if (config.topology !== "target")
       return {
         usageError:
           `stack ${values.stack} has the ${config.topology} topology: it has no DR region; ` +
           "its restore is npm run restore",
       };
-    const targets = await readTargets(values.stack, values.outputs);
+    const targets = await readTargets(values.stack, values.outputs, io);
     const direction: FailoverDirection = values.failback === true ? "failback" : "failover";
     const steps = failoverSteps(config, targets, failoverManifests(config), direction, {
       ...(values.manifests !== undefined ? { manifestsDir: values.manifests } : {}),
@@ -227,20 +259,28 @@ const substitute = (text: string, captured: Captured) =>
 
 type Outcome = { ok: true; stdout: string; note?: string } | { ok: false; why: string };
 
-async function runCommand(step: FailoverStep, captured: Captured): Promise<Outcome> {
+async function runCommand(
+  step: FailoverStep,
+  captured: Captured,
+  io: FailoverIo,
+): Promise<Outcome> {
   const argv = step.argv.map((arg) => substitute(arg, captured));
   const stdin = step.stdin?.(captured);
   const echo = step.secret !== true;
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: io.cwd,
+    env: io.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
-    if (echo) process.stdout.write(chunk);
+    if (echo) io.stdout.write(chunk);
   });
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
-    process.stderr.write(chunk);
+    io.stderr.write(chunk);
   });
   child.stdin.on("error", () => {});
   child.stdin.end(stdin);
@@ -257,7 +297,7 @@ async function runCommand(step: FailoverStep, captured: Captured): Promise<Outco
   return { ok: true, stdout };
 }
 
-async function runHttp(step: FailoverStep, captured: Captured): Promise<Outcome> {
+async function runHttp(step: FailoverStep, captured: Captured, io: FailoverIo): Promise<Outcome> {
   const [method, url] = step.argv.map((arg) => substitute(arg, captured));
   try {
     const response = await fetch(url ?? "", {
@@ -269,16 +309,20 @@ async function runHttp(step: FailoverStep, captured: Captured): Promise<Outcome>
     });
     const text = await response.text();
     if (!response.ok) return { ok: false, why: `${method} ${url} answered ${response.status}` };
-    console.log(`  ${method} ${url}: ${response.status}`);
+    printer(io).log(`  ${method} ${url}: ${response.status}`);
     return { ok: true, stdout: text };
   } catch (error) {
     return { ok: false, why: `${method} ${url}: ${messageOf(error)}` };
   }
 }
 
-async function runStep(step: FailoverStep, captured: Record<string, string>): Promise<Outcome> {
+async function runStep(
+  step: FailoverStep,
+  captured: Record<string, string>,
+  io: FailoverIo,
+): Promise<Outcome> {
   const outcome =
-    step.tool === "http" ? await runHttp(step, captured) : await runCommand(step, captured);
+    step.tool === "http" ? await runHttp(step, captured, io) : await runCommand(step, captured, io);
   if (!outcome.ok) return outcome;
   const checked = step.check?.(outcome.stdout, captured);
   if (checked && !checked.ok) return { ok: false, why: checked.message };
@@ -286,9 +330,9 @@ async function runStep(step: FailoverStep, captured: Record<string, string>): Pr
   return checked ? { ...outcome, note: checked.message } : outcome;
 }
 
-async function confirmed(request: Request): Promise<boolean> {
+async function confirmed(request: Request, io: FailoverIo): Promise<boolean> {
   const { config, targets, direction } = request;
-  console.log(
+  printer(io).log(
     direction === "failover"
       ? `The failover of stack ${config.stack} moves the service to ${targets.drRegion}: it promotes or ` +
           `restores the database there, rewrites the DR copy of ${targets.secret.name}, starts the app in ` +
@@ -296,18 +340,21 @@ async function confirmed(request: Request): Promise<boolean> {
       : `The failback of stack ${config.stack} re-seeds ${targets.region} from ${targets.drRegion}, stops ` +
           `the DR app (the service is down during the switch) and points ${targets.serviceName.record} back.`,
   );
-  return request.yes || (await confirmedOnStdin('Declare the disaster and type "yes" to go on: '));
+  return (
+    request.yes || (await confirmedOnStdin('Declare the disaster and type "yes" to go on: ', io))
+  );
 }
 
-async function main(args: Parsed<typeof command.options>): Promise<number> {
-  const request = await readRequest(args);
+async function main(args: Parsed<typeof command.options>, io: FailoverIo): Promise<number> {
+  const out = printer(io);
+  const request = await readRequest(args, io);
   if ("usageError" in request) throw new UsageError(request.usageError);
   if (request.dryRun) {
-    console.log(planText(request));
+    out.log(planText(request));
     return 0;
   }
-  if (!(await confirmed(request))) {
-    console.error("Not confirmed: nothing was run.");
+  if (!(await confirmed(request, io))) {
+    out.error("Not confirmed: nothing was run.");
     return 2;
   }
   const { steps } = request;
@@ -316,13 +363,13 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
   for (const [index, step] of steps.entries()) {
     // Resuming: earlier steps run again only for the values they capture (reads, or an UPSERT).
     if (index < start && step.captures === undefined) continue;
-    console.log(`\n${header(index, steps)}\n$ ${commandLine(step)}`);
-    const outcome = await runStep(step, captured);
+    out.log(`\n${header(index, steps)}\n$ ${commandLine(step)}`);
+    const outcome = await runStep(step, captured, io);
     if (outcome.ok) {
-      if (outcome.note) console.log(`  ${outcome.note}`);
+      if (outcome.note) out.log(`  ${outcome.note}`);
       continue;
     }
-    console.error(
+    out.error(
       [
         "",
         `${request.direction.toUpperCase()} STOPPED at ${header(index, steps)}`,
@@ -338,7 +385,7 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     );
     return 1;
   }
-  console.log(
+  out.log(
     request.direction === "failover"
       ? `\nFailover of stack ${request.config.stack} done: the service answers from ` +
           `${request.targets.drRegion} behind ${request.targets.serviceName.record}.`
@@ -351,4 +398,17 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
   return 0;
 }
 
-runUnderConvention(command, main);
+/** The process's own streams, environment and folder: the npm script's run. */
+function processIo(): FailoverIo {
+  return Object.assign(processTerminal(), { env: process.env, cwd: process.cwd() });
+}
+
+/** `npm run failover` with `argv` (its arguments, after `--`), to its exit code. */
+export function runFailover(
+  argv: readonly string[],
+  io: FailoverIo = processIo(),
+): Promise<number> {
+  return exitCodeOf(command, (args) => main(args, io), argv, io);
+}
+
+if (require.main === module) runUnderConvention(command, (args) => main(args, processIo()));

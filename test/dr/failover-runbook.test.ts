@@ -14,10 +14,17 @@
  * steps write and read through the service's name: a proxy standing for the DR load balancer,
  * answering only once the record names it. TLS is not replayed: the test's PostgreSQL has none,
  * so the rendered URL's TLS settings are replaced by sslmode=disable.
+ *
+ * Most runs call the command's own function (runFailover) in this process, with the stand-ins'
+ * PATH and buffers for its output: a new tsx-compiled process for each of the dozens of runs
+ * would dominate the file's time. The commands it runs (aws, kubectl) are still processes of their
+ * own. A few runs go through the npm script's own process, as a person runs it: one not
+ * confirmed on stdin (exit 2), one failover to its end (exit 0), one stopped by a failure (exit 1).
  */
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { loadStack, type TargetConfig } from "../../config";
 import { DR_PARTS } from "../../config/dr-design";
 import { type FailoverTargets, failoverTargetsSchema } from "../../config/failover-targets";
@@ -28,6 +35,7 @@ import {
   missingParts,
   withHost,
 } from "../../dr/failover-runbook";
+import { runFailover } from "../../scripts/failover";
 import { evaluateProgram, pulumiConfigOf } from "../infra/harness";
 import { createServer, type Server } from "node:http";
 import { Client } from "pg";
@@ -85,23 +93,58 @@ const get = <T>(map: Map<Stack, T>, stack: Stack): T => {
   return value;
 };
 
-function failover(args: readonly string[], stdin?: string) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ["--require", "tsx/cjs", "scripts/failover.ts", ...args],
-      { cwd: REPO_ROOT, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin);
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface RunOptions {
+  /** What the person types. */
+  readonly stdin?: string;
+  /** The environment of the commands it runs (the stand-ins' PATH). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Through the npm script's own process, as a person runs it, rather than in this one. */
+  readonly asNpmRunsIt?: boolean;
+}
+
+/** `npm run failover -- <args>`: its exit code and what it printed on each stream. */
+async function failover(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  const env = options.env ?? process.env;
+  if (options.asNpmRunsIt === true)
+    return new Promise<Run>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ["--require", "tsx/cjs", "scripts/failover.ts", ...args],
+        { cwd: REPO_ROOT, env, timeout: 150_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(options.stdin);
+    });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const into = (chunks: Buffer[]) => ({
+    write: (chunk: string | Uint8Array) => chunks.push(Buffer.from(chunk)),
   });
+  const code = await runFailover(args, {
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    stdout: into(stdout),
+    stderr: into(stderr),
+    env,
+    cwd: REPO_ROOT,
+  });
+  return {
+    code,
+    stdout: Buffer.concat(stdout).toString("utf8"),
+    stderr: Buffer.concat(stderr).toString("utf8"),
+  };
 }
 
 test("without --yes, a failover that is not confirmed runs nothing and exits 2", async () => {
   const { code, stdout, stderr } = await failover(
     ["--stack", "prod", "--outputs", join(dir.path, "prod.json")],
-    "no\n",
+    { stdin: "no\n", asNpmRunsIt: true },
   );
   expect(code).toBe(2);
   expect(stdout).toContain('Declare the disaster and type "yes" to go on: ');
@@ -258,13 +301,8 @@ test("a DR region that lacks a part the failover needs is refused, naming the pa
 });
 
 test("without the Pulumi CLI and without --outputs, the command says how to give the outputs", async () => {
-  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ["--require", "tsx/cjs", "scripts/failover.ts", "--stack", "prod", "--dry-run"],
-      { cwd: REPO_ROOT, env: { ...process.env, PATH: "/nonexistent" } },
-      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
-    );
+  const { code, stderr } = await failover(["--stack", "prod", "--dry-run"], {
+    env: { ...process.env, PATH: "/nonexistent" },
   });
   expect(code).toBe(2);
   expect(stderr).toContain("pass the stack's outputs with --outputs <file>");
@@ -422,7 +460,11 @@ function drClusterState(config: TargetConfig, t: FailoverTargets): Manifest[] {
 
 async function replay(
   stack: Stack,
-  options: { failOn?: { command: string; nth: number }; from?: string } = {},
+  options: {
+    failOn?: { command: string; nth: number };
+    from?: string;
+    asNpmRunsIt?: boolean;
+  } = {},
 ): Promise<Replay> {
   const config = get(configs, stack);
   const t = get(targets, stack);
@@ -470,9 +512,6 @@ async function replay(
   const address = proxy.address();
   const proxyPort = typeof address === "object" && address !== null ? address.port : 0;
   const args = [
-    "--require",
-    "tsx/cjs",
-    "scripts/failover.ts",
     "--stack",
     stack,
     "--yes",
@@ -484,14 +523,9 @@ async function replay(
     `http://127.0.0.1:${proxyPort}`,
     ...(options.from ? ["--from", options.from] : []),
   ];
-  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      args,
-      { cwd: REPO_ROOT, env: kube.env(aws.env()), timeout: 150_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
+  const result = await failover(args, {
+    env: kube.env(aws.env()),
+    asNpmRunsIt: options.asNpmRunsIt === true,
   });
   proxy.closeAllConnections();
   await new Promise((resolve) => proxy.close(resolve));
@@ -517,6 +551,36 @@ async function messages(database: string): Promise<string[]> {
   }
 }
 
+/** How many failover runs go at once where a test makes many. */
+const LANES = 4;
+
+/**
+ * `work` on each of `items`, `lanes` at a time, the results in the items' order. Every piece of
+ * work is waited for before a failure is reported, so none is left running past its test.
+ */
+async function inLanes<T, R>(
+  items: readonly T[],
+  lanes: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const settled: PromiseSettledResult<R>[] = [];
+  // One queue the lanes share: each takes the next item when its last one is done.
+  const queue = items.entries();
+  const lane = async () => {
+    for (const [i, item] of queue) {
+      settled[i] = await work(item).then(
+        (value) => ({ status: "fulfilled", value }),
+        (reason: unknown) => ({ status: "rejected", reason }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  return settled.map((result) => {
+    if (result.status === "rejected") throw result.reason;
+    return result.value;
+  });
+}
+
 const story = (r: Replay) =>
   [
     `exit ${r.code}`,
@@ -530,7 +594,8 @@ const story = (r: Replay) =>
 
 describe.each(stacks)("%s, replayed", (stack) => {
   test("the failover ends with the app serving from the DR region, a write and a read through its name", async () => {
-    const r = await replay(stack);
+    // prod's run is the npm script's own process: exit 0 as a person sees it.
+    const r = await replay(stack, { asNpmRunsIt: stack === "prod" });
     try {
       if (r.code !== 0 || r.cluster.timeouts.length > 0) throw new Error(story(r));
       const t = get(targets, stack);
@@ -565,21 +630,24 @@ describe.each(stacks)("%s, replayed", (stack) => {
 });
 
 test.each([
-  ["rds promote-read-replica", "promote-replica", /UNCHANGED: nothing was changed/],
+  // This one through the npm script's own process: exit 1 as a person sees it.
+  ["rds promote-read-replica", "promote-replica", /UNCHANGED: nothing was changed/, true],
   [
     "secretsmanager put-secret-value",
     "point-secret",
     /the database pra-prod-dr serves writes in eu-central-1; .*the secret in eu-central-1 still names the primary's host/,
+    false,
   ],
   [
     "route53 change-resource-record-sets",
     "switch-name",
     /the app runs in eu-central-1 on pra-prod-dr; clients still resolve the primary's load balancer/,
+    false,
   ],
 ])(
   "prod: a failing %s stops at step %s and says where the system stands",
-  async (command, step, stands) => {
-    const r = await replay("prod", { failOn: { command, nth: 0 } });
+  async (command, step, stands, asNpmRunsIt) => {
+    const r = await replay("prod", { failOn: { command, nth: 0 }, asNpmRunsIt });
     try {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`FAILOVER STOPPED at \\[\\d+/\\d+\\]`));
@@ -620,21 +688,23 @@ describe.each(stacks)("%s: each AWS step's failure", (stack) => {
   test("stops at the step, with its message", async () => {
     const all = cases();
     expect(all.length).toBeGreaterThanOrEqual(12);
-    for (const { step, index, total, command, nth } of all) {
+    // Each case is a run of its own (its own AWS model, cluster and database), so they go a few at
+    // a time: most of a run is spent waiting on its aws and kubectl processes.
+    const runs = await inLanes(all, LANES, async ({ command, nth }) => {
       const r = await replay(stack, { failOn: { command, nth } });
-      try {
-        expect({ step: step.id, code: r.code }).toEqual({ step: step.id, code: 1 });
-        expect(r.stderr).toContain(
-          `FAILOVER STOPPED at [${index + 1}/${total}] ${step.description}`,
-        );
-        expect(r.stderr).toContain(`Where the system stands: ${step.standsIfFailed}.`);
-        expect(r.stderr).toContain(`--from ${step.id}`);
-        const last = r.aws.calls.at(-1);
-        expect(last && commandOf(last.argv)).toBe(command);
-        expect(r.stdout + r.stderr).not.toContain(PASSWORD);
-      } finally {
-        await finish(r);
-      }
+      await finish(r);
+      return r;
+    });
+    for (const [i, { step, index, total, command }] of all.entries()) {
+      const r = runs[i];
+      if (r === undefined) throw new Error(`no run for ${step.id}`);
+      expect({ step: step.id, code: r.code }).toEqual({ step: step.id, code: 1 });
+      expect(r.stderr).toContain(`FAILOVER STOPPED at [${index + 1}/${total}] ${step.description}`);
+      expect(r.stderr).toContain(`Where the system stands: ${step.standsIfFailed}.`);
+      expect(r.stderr).toContain(`--from ${step.id}`);
+      const last = r.aws.calls.at(-1);
+      expect(last && commandOf(last.argv)).toBe(command);
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
     }
   }, 600_000);
 });
@@ -875,27 +945,19 @@ describe.each(stacks)("%s, failback replayed", (stack) => {
     const first = Object.values(endpoints)[0];
     if (!first) throw new Error("no endpoint");
     const env = { ...first.env(aws.env()), STANDIN_KUBE_URL: router.url };
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          "--require",
-          "tsx/cjs",
-          "scripts/failover.ts",
-          "--stack",
-          stack,
-          "--failback",
-          "--yes",
-          "--outputs",
-          join(dir.path, `${stack}.json`),
-          "--service-url",
-          `http://127.0.0.1:${proxyPort}`,
-        ],
-        { cwd: REPO_ROOT, env, timeout: 150_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    const r = await failover(
+      [
+        "--stack",
+        stack,
+        "--failback",
+        "--yes",
+        "--outputs",
+        join(dir.path, `${stack}.json`),
+        "--service-url",
+        `http://127.0.0.1:${proxyPort}`,
+      ],
+      { env },
+    );
     try {
       if (r.code !== 0 || dr.timeouts.length > 0 || primary.timeouts.length > 0)
         throw new Error(
