@@ -80,3 +80,13 @@ test("the namespace, objects, claim, port and cluster name are the lab's", () =>
   expect(quickstart).toContain("kind create cluster --name pra");
   expect(readme).toContain("pulumi config set kubernetes:context kind-pra");
 });
+
+// The Set up paragraph's `apt-get install` is the list a machine without .ci/run needs: the same
+// Debian packages .ci/run installs when missing, no more and no fewer.
+test("the README's Debian packages are the ones .ci/run installs", () => {
+  const ci = readFileSync(join(REPO_ROOT, ".ci", "run"), "utf8");
+  const installed = [...ci.matchAll(/need\+=\(([\w.+-]+)\)/g)].map((m) => m[1]);
+  const named = /`apt-get install ([^`]+)`/.exec(readme)?.[1]?.split(/\s+/);
+  expect(installed.length).toBeGreaterThan(0);
+  expect(new Set(named)).toEqual(new Set(installed));
+});
