@@ -56,6 +56,16 @@ beforeAll(async () => {
     runScript("scripts/dr-check.ts", ["--version"]).then((r) => results.set("check --version", r)),
     run(PRA_APP_BIN, ["--version"]).then((r) => results.set("pra-app --version", r)),
     run(PRA_APP_BIN, ["--no-such-option"]).then((r) => results.set("pra-app --bad", r)),
+    // One bad restore point, given to the three commands that take one.
+    runScript("scripts/restore-job.ts", ["--stack", "lab", "--point", "x"]).then((r) =>
+      results.set("restore-job --point x", r),
+    ),
+    runScript("scripts/restore-runbook.ts", ["--stack", "lab", "--point", "x", "--dry-run"]).then(
+      (r) => results.set("restore --point x", r),
+    ),
+    run(PRA_APP_BIN, ["restore", "--point", "x"]).then((r) =>
+      results.set("pra-app restore --point x", r),
+    ),
   ]);
 }, 90_000);
 
@@ -119,3 +129,13 @@ test("pra-app follows the same convention: --version, and exit 2 on an unknown o
   expect(result("pra-app --bad").code).toBe(2);
   expect(result("pra-app --bad").stderr).toContain("unknown option '--no-such-option'");
 });
+
+test.each(["restore-job", "restore", "pra-app restore"])(
+  "%s --point x: a value that cannot name a restore point is bad usage (exit 2), nothing run",
+  (command) => {
+    const bad = result(`${command} --point x`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/"?x"? (refused: it )?is not (of the form|a restore point name)/);
+    expect(bad.stderr).not.toMatch(/^\s+at /m);
+  },
+);
