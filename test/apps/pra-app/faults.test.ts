@@ -496,27 +496,36 @@ describe("8. a full backup volume recovers within the retention policy", () => {
     const backupDir = dir.join("backup");
     const volume = mountSmall(backupDir, 2 * 1024 * 1024);
     const env = { DB_PATH: db, BACKUP_DIR: backupDir };
-    const made: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      // Points a second apart, as a schedule would make them.
-      await new Promise((resolveWait) => setTimeout(resolveWait, 1000 - (Date.now() % 1000) + 5));
-      const run = await runPraApp(["backup"], env);
-      if (run.status !== 0) break;
-      made.push(String(run.json().file));
+    // Points a second apart, as a schedule would make them: the app's clock (Date.now, which
+    // names a point) is moved on a second before each run instead of waited for.
+    const startMs = Math.floor(Date.now() / 1000) * 1000;
+    let second = 0;
+    const clock = jest.spyOn(Date, "now").mockImplementation(() => startMs + second * 1000);
+    try {
+      const made: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        second++;
+        const run = await runPraApp(["backup"], env);
+        if (run.status !== 0) break;
+        made.push(String(run.json().file));
+      }
+      // Without a policy nothing may go: a full volume is a clear failure and nothing is deleted.
+      second++;
+      const full = await runPraApp(["backup"], env);
+      expect(full.status).toBe(1);
+      expect(full.stderr).toContain(`not enough free space in ${backupDir}`);
+      expect(readdirSync(backupDir).sort()).toEqual([...made].sort());
+      second++;
+      const withPolicy = await runPraApp(["backup", "--keep-last", "2"], env);
+      expect(withPolicy.status).toBe(0);
+      expect(withPolicy.json().deleted_to_make_room).not.toEqual([]);
+      const points = readdirSync(backupDir).sort();
+      expect(points).toContain(made[made.length - 1]);
+      expect(points).toContain(withPolicy.json().file);
+      expect(volume.freeBytes()).toBeGreaterThan(0);
+    } finally {
+      clock.mockRestore();
     }
-    // Without a policy nothing may go: a full volume is a clear failure and nothing is deleted.
-    const full = await runPraApp(["backup"], env);
-    expect(full.status).toBe(1);
-    expect(full.stderr).toContain(`not enough free space in ${backupDir}`);
-    expect(readdirSync(backupDir).sort()).toEqual([...made].sort());
-    await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
-    const withPolicy = await runPraApp(["backup", "--keep-last", "2"], env);
-    expect(withPolicy.status).toBe(0);
-    expect(withPolicy.json().deleted_to_make_room).not.toEqual([]);
-    const points = readdirSync(backupDir).sort();
-    expect(points).toContain(made[made.length - 1]);
-    expect(points).toContain(withPolicy.json().file);
-    expect(volume.freeBytes()).toBeGreaterThan(0);
   });
 
   test("restore keeps at most --keep-aside moved-aside databases", async () => {
