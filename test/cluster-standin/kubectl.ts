@@ -4,6 +4,7 @@
  * and exit codes follow kubectl's where a runbook reads them: a missing object is an error
  * (NotFound), except where kubectl itself accepts it (--ignore-not-found, wait --for=delete).
  */
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { isAbsolute, join } from "node:path";
 import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
@@ -549,4 +550,25 @@ export async function serveKubectl(
       command.remove();
     },
   };
+}
+
+/**
+ * `npm run status -- --stack <stack> --context <context> --json` as an operator runs it: its own
+ * process, kubectl found on PATH (this endpoint's), the exit code and both streams.
+ */
+export function runStatusScript(
+  endpoint: StandinEndpoint,
+  stack: string,
+  context: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const args = ["--require", "tsx/cjs", "scripts/status.ts", "--stack", stack];
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [...args, "--context", context, "--json"],
+      { cwd: join(__dirname, "..", ".."), env: endpoint.env() },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
 }

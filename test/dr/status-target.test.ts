@@ -11,7 +11,6 @@
  * pods' Pod Identity credentials (the test's static keys for the S3 stand-in), and the autoscaler
  * (the Deployment runs the API server's default of one replica).
  */
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { CronExpressionParser } from "cron-parser";
 import { TASK_NAMES } from "../../charts/constructs/database";
@@ -21,7 +20,12 @@ import { cloudNames, formatDuration, listStacks, loadStack, parseDuration } from
 import { freshnessLimit, type RestorePointStatus, stackStatus, statusText } from "../../dr/status";
 import { cloudSettingsData } from "../../infra/kubernetes/cloud-settings";
 import { Cluster } from "../cluster-standin/cluster";
-import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
+import {
+  kubectl,
+  runStatusScript,
+  serveKubectl,
+  type StandinEndpoint,
+} from "../cluster-standin/kubectl";
 import { freePort, type PostgresServer, startPostgres } from "../support/postgres";
 import { REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 import { type S3Stub, startS3Stub } from "../support/s3-stub";
@@ -224,24 +228,7 @@ describe("a healthy target", () => {
   });
 
   test("npm run status -- --stack staging --json, as an operator runs it: exit 0 and the report", async () => {
-    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          "--require",
-          "tsx/cjs",
-          "scripts/status.ts",
-          "--stack",
-          "staging",
-          "--context",
-          CONTEXT,
-          "--json",
-        ],
-        { cwd: REPO_ROOT, env: endpoint.env() },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
+    const result = await runStatusScript(endpoint, "staging", CONTEXT);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     // The script judges ages by the real clock, which the stand-in's runs ahead of: the point's

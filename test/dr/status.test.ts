@@ -11,7 +11,12 @@ import { loadStack } from "../../config";
 import { freshnessLimit, readAlerts, stackStatus, statusText } from "../../dr/status";
 import { debianTool } from "../../scripts/debian-tools";
 import { Cluster } from "../cluster-standin/cluster";
-import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
+import {
+  kubectl,
+  runStatusScript,
+  serveKubectl,
+  type StandinEndpoint,
+} from "../cluster-standin/kubectl";
 import { freePort } from "../support/postgres";
 import { REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 
@@ -174,24 +179,7 @@ describe("firing alerts from a real Alertmanager", () => {
 });
 
 test("npm run status, run as a user runs it, reads the cluster through kubectl", async () => {
-  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(
-      process.execPath,
-      [
-        "--require",
-        "tsx/cjs",
-        "scripts/status.ts",
-        "--stack",
-        "lab",
-        "--context",
-        CONTEXT,
-        "--json",
-      ],
-      { cwd: REPO_ROOT, env: endpoint.env() },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
+  const result = await runStatusScript(endpoint, "lab", CONTEXT);
   // The describe block above left the app at zero: something needs attention, exit 1.
   expect(result.stderr).toBe("");
   expect(result.code).toBe(1);
