@@ -146,8 +146,13 @@ test("retention deletes old exports and keeps the newest and unrelated objects",
   s3.buckets
     .get(BUCKET)!
     .set("exports/README.txt", { body: Buffer.from("x"), headers: {}, lastModified: new Date() });
-  await new Promise((resolveWait) => setTimeout(resolveWait, 1000)); // a new second for the next export
-  const run = await runPraApp(["backup", "--keep-last", "2"], exportEnv());
+  // The next export in a new second (its key is named by it): the app's clock a second on, not
+  // a second waited for.
+  const realNow = Date.now.bind(Date);
+  const clock = jest.spyOn(Date, "now").mockImplementation(() => realNow() + 1000);
+  const run = await runPraApp(["backup", "--keep-last", "2"], exportEnv()).finally(() =>
+    clock.mockRestore(),
+  );
   expect(run.status).toBe(0);
   expect((run.json().deleted as string[]).sort()).toEqual(
     [`app-${t - 70_000}.dump`, `app-${t - 80_000}.dump`, `app-${t - 90_000}.dump`].sort(),
