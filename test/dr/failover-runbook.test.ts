@@ -538,6 +538,27 @@ async function finish(replayed: Replay): Promise<void> {
   await replayed.aws.close();
 }
 
+/**
+ * A failover stopped by the failure of `failOn`, run once however many tests read it (a test of
+ * one step's message and the sweep over every step make the same run), its stand-ins closed.
+ */
+const stoppedRuns = new Map<string, Promise<Replay>>();
+function stoppedRun(
+  stack: Stack,
+  failOn: { command: string; nth: number },
+  asNpmRunsIt = false,
+): Promise<Replay> {
+  const key = `${stack} ${failOn.command} ${failOn.nth}`;
+  const known = stoppedRuns.get(key);
+  if (known) return known;
+  const run = replay(stack, { failOn, asNpmRunsIt }).then(async (r) => {
+    await finish(r);
+    return r;
+  });
+  stoppedRuns.set(key, run);
+  return run;
+}
+
 async function messages(database: string): Promise<string[]> {
   const client = new Client({
     connectionString: postgres.url.replace(/\/postgres$/, `/${database}`),
@@ -647,19 +668,15 @@ test.each([
 ])(
   "prod: a failing %s stops at step %s and says where the system stands",
   async (command, step, stands, asNpmRunsIt) => {
-    const r = await replay("prod", { failOn: { command, nth: 0 }, asNpmRunsIt });
-    try {
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`FAILOVER STOPPED at \\[\\d+/\\d+\\]`));
-      expect(r.stderr).toMatch(stands);
-      expect(r.stderr).toContain(`npm run failover -- --stack prod --from ${step}`);
-      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
-      // Nothing after the failed step ran.
-      const last = r.aws.calls.at(-1);
-      expect(last && commandOf(last.argv)).toBe(command);
-    } finally {
-      await finish(r);
-    }
+    const r = await stoppedRun("prod", { command, nth: 0 }, asNpmRunsIt);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`FAILOVER STOPPED at \\[\\d+/\\d+\\]`));
+    expect(r.stderr).toMatch(stands);
+    expect(r.stderr).toContain(`npm run failover -- --stack prod --from ${step}`);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    // Nothing after the failed step ran.
+    const last = r.aws.calls.at(-1);
+    expect(last && commandOf(last.argv)).toBe(command);
   },
   200_000,
 );
@@ -690,11 +707,9 @@ describe.each(stacks)("%s: each AWS step's failure", (stack) => {
     expect(all.length).toBeGreaterThanOrEqual(12);
     // Each case is a run of its own (its own AWS model, cluster and database), so they go a few at
     // a time: most of a run is spent waiting on its aws and kubectl processes.
-    const runs = await inLanes(all, LANES, async ({ command, nth }) => {
-      const r = await replay(stack, { failOn: { command, nth } });
-      await finish(r);
-      return r;
-    });
+    const runs = await inLanes(all, LANES, ({ command, nth }) =>
+      stoppedRun(stack, { command, nth }),
+    );
     for (const [i, { step, index, total, command }] of all.entries()) {
       const r = runs[i];
       if (r === undefined) throw new Error(`no run for ${step.id}`);
