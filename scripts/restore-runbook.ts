@@ -8,6 +8,9 @@
  * On a failed step it stops at once and leaves the app scaled to zero: a person decides what the
  * data is before anything serves it. Exit codes: 0 done, 1 a step failed, 2 bad usage or not
  * confirmed (nothing was run).
+ *
+ * `runRestore` is the whole command as a function of its arguments, environment, folder, streams
+ * and interrupts: the npm script calls it with the process's own, a test with its stand-ins'.
  */
 import { spawn } from "node:child_process";
 import { restorePointTime } from "../charts/constructs/restore-point";
@@ -28,13 +31,32 @@ import {
   beforeSeconds,
   confirmedOnStdin,
   defineCommand,
+  exitCodeOf,
   type Parsed,
+  processTerminal,
   runCommand,
   stackName,
+  type Terminal,
   UsageError,
 } from "./cli";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** What a run reads and writes besides its arguments. */
+export interface RestoreIo extends Terminal {
+  /** The environment of the commands it runs: `kubectl` is found on its PATH. */
+  readonly env: NodeJS.ProcessEnv;
+  /** The folder the stack files are read from and kubectl runs in. */
+  readonly cwd: string;
+  /** Where an interrupt (SIGINT) comes from: the process, or a caller's emitter. */
+  readonly interrupts: Pick<NodeJS.EventEmitter, "on" | "off">;
+}
+
+/** A run's output, line by line, on its terminal. */
+const printer = (io: RestoreIo) => ({
+  log: (text: string) => io.stdout.write(`${text}\n`),
+  error: (text: string) => io.stderr.write(`${text}\n`),
+});
 
 const command = defineCommand({
   name: "npm run restore",
@@ -70,8 +92,8 @@ const isRunbook = (value: string): value is LabRunbook =>
   LAB_RUNBOOKS.some((scenario) => scenario === value);
 
 /** The request, or a UsageError; nothing has touched the cluster yet either way. */
-function readRequest({ values }: Parsed<typeof command.options>): Request {
-  const stack = stackName(values.stack);
+function readRequest({ values }: Parsed<typeof command.options>, io: RestoreIo): Request {
+  const stack = stackName(values.stack, io.cwd);
   if (values.scenario !== undefined && !isRunbook(values.scenario))
     throw new UsageError(
       `--scenario "${values.scenario}": expected one of ${LAB_RUNBOOKS.join(", ")}`,
@@ -83,7 +105,7 @@ function readRequest({ values }: Parsed<typeof command.options>): Request {
       throw new UsageError(messageOf(error));
     }
   }
-  const config = loadStack(stack, process.cwd());
+  const config = loadStack(stack, io.cwd);
   if (config.topology !== "lab") {
     throw new UsageError(
       `stack ${stack} has the ${config.topology} topology: this runbook restores the ` +
@@ -124,18 +146,22 @@ interface Exit {
 }
 
 /** Runs one command, echoing its output as it comes and keeping it for checks. */
-function start(argv: readonly string[], stdin?: string, echo = true) {
+function start(io: RestoreIo, argv: readonly string[], stdin?: string, echo = true) {
   // stdin is always a pipe, ended at once when there is nothing to send: kubectl sees EOF either way.
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: io.cwd,
+    env: io.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
-    if (echo) process.stdout.write(chunk);
+    if (echo) io.stdout.write(chunk);
   });
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
-    if (echo) process.stderr.write(chunk);
+    if (echo) io.stderr.write(chunk);
   });
   // kubectl may exit before reading all of stdin; that shows in its exit code, not as EPIPE here.
   child.stdin.on("error", () => {});
@@ -153,9 +179,9 @@ function failure(exit: Exit): string {
   return `exited with ${exit.signal ?? `code ${exit.code}`}${last ? `: ${last}` : ""}`;
 }
 
-async function runStep(step: RunbookStep): Promise<Outcome> {
-  const main = start(step.argv, step.stdin);
-  const watch = step.failsIf && start(step.failsIf.argv);
+async function runStep(step: RunbookStep, io: RestoreIo): Promise<Outcome> {
+  const main = start(io, step.argv, step.stdin);
+  const watch = step.failsIf && start(io, step.failsIf.argv);
   // The watch only decides when it succeeds; its own timeout or error says nothing about the step.
   const watchFired = watch?.exited.then((exit) =>
     exit.code === 0 ? "fired" : new Promise<never>(() => {}),
@@ -198,54 +224,70 @@ function planText(request: Request, steps: readonly RunbookStep[]): string {
 }
 
 /** The kube context the steps act on: --context, or kubectl's current one. */
-async function kubeContext(request: Request): Promise<string> {
+async function kubeContext(request: Request, io: RestoreIo): Promise<string> {
   if (request.options.context !== undefined) return request.options.context;
-  const exit = await start(["kubectl", "config", "current-context"], undefined, false).exited;
+  const exit = await start(io, ["kubectl", "config", "current-context"], undefined, false).exited;
   if (exit.code !== 0) throw new Error(`cannot read kubectl's current context: ${failure(exit)}`);
   return exit.stdout.trim();
 }
 
 /** Says where the steps will act and, unless --yes, asks a person to type "yes". */
-async function confirmed(request: Request): Promise<boolean> {
-  const context = await kubeContext(request);
-  console.log(
+async function confirmed(request: Request, io: RestoreIo): Promise<boolean> {
+  const context = await kubeContext(request, io);
+  printer(io).log(
     `The ${request.scenario} runbook of stack ${request.config.stack} will act on kube context ` +
       `"${context}", namespace ${request.config.namespace}: it scales the app down.`,
   );
-  return request.yes || (await confirmedOnStdin('Type "yes" to go on: '));
+  return request.yes || (await confirmedOnStdin('Type "yes" to go on: ', io));
 }
 
-async function main(args: Parsed<typeof command.options>): Promise<number> {
-  const request = readRequest(args);
+async function main(args: Parsed<typeof command.options>, io: RestoreIo): Promise<number> {
+  const out = printer(io);
+  const request = readRequest(args, io);
   const steps = labRestoreSteps(request.config, request.options);
   if (request.dryRun) {
-    console.log(planText(request, steps));
+    out.log(planText(request, steps));
     return 0;
   }
-  if (!(await confirmed(request))) {
-    console.error("Not confirmed: nothing was run.");
+  if (!(await confirmed(request, io))) {
+    out.error("Not confirmed: nothing was run.");
     return 2;
   }
   let interrupted = false;
   // kubectl gets the same SIGINT and stops; the step then fails and the message says what is left.
-  process.on("SIGINT", () => {
+  const interrupt = () => {
     interrupted = true;
-  });
+  };
+  io.interrupts.on("SIGINT", interrupt);
+  try {
+    return await runSteps(request, steps, io, () => interrupted);
+  } finally {
+    io.interrupts.off("SIGINT", interrupt);
+  }
+}
+
+async function runSteps(
+  request: Request,
+  steps: readonly RunbookStep[],
+  io: RestoreIo,
+  interrupted: () => boolean,
+): Promise<number> {
+  const out = printer(io);
   for (const [index, step] of steps.entries()) {
-    console.log(`\n${header(index, steps)}\n$ ${shellLine(step.argv)}`);
-    const outcome = interrupted
+    out.log(`\n${header(index, steps)}\n$ ${shellLine(step.argv)}`);
+    const outcome = interrupted()
       ? ({ ok: false, why: "interrupted" } as const)
-      : await runStep(step);
+      : await runStep(step, io);
     if (outcome.ok) {
-      if (outcome.note) console.log(`  ${outcome.note}`);
+      if (outcome.note) out.log(`  ${outcome.note}`);
       continue;
     }
     const rest = steps.slice(index);
-    console.error(
+    out.error(
       [
         "",
         `RESTORE STOPPED at ${header(index, steps)}`,
-        `  why: ${interrupted ? "interrupted" : outcome.why}`,
+        `  why: ${interrupted() ? "interrupted" : outcome.why}`,
         `The app is ${step.appIfFailed}.`,
         ...(step.onFailure ? [step.onFailure] : []),
         "To finish by hand once the cause is fixed, run what is left, in order:",
@@ -256,7 +298,7 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
     );
     return 1;
   }
-  console.log(
+  out.log(
     request.scenario === "backup-volume-loss"
       ? `\n${request.scenario} runbook of stack ${request.config.stack} done: the app serves, ` +
           "and a new restore point is written."
@@ -266,4 +308,18 @@ async function main(args: Parsed<typeof command.options>): Promise<number> {
   return 0;
 }
 
-runCommand(command, main);
+/** The process's own streams, environment, folder and signals: the npm script's run. */
+function processIo(): RestoreIo {
+  return Object.assign(processTerminal(), {
+    env: process.env,
+    cwd: process.cwd(),
+    interrupts: process,
+  });
+}
+
+/** `npm run restore` with `argv` (its arguments, after `--`), to its exit code. */
+export function runRestore(argv: readonly string[], io: RestoreIo = processIo()): Promise<number> {
+  return exitCodeOf(command, (args) => main(args, io), argv, io);
+}
+
+if (require.main === module) runCommand(command, (args) => main(args, processIo()));

@@ -9,14 +9,17 @@
  * The target's runbooks are AWS commands; their kubectl lines are replayed on the DR cluster.
  */
 import { execFile } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 import { synthStack } from "../../charts/stacks";
 import { type LabConfig, loadStack, type TargetConfig } from "../../config";
 import { type LabDamage, SCENARIO_DAMAGE } from "../../config/scenarios";
 import type { LabRunbook } from "../../dr/lab-restore-runbook";
 import { failOverCluster, labRestoreCommands, POINT_PLACEHOLDER } from "../../dr/recovery-commands";
+import { runRestore } from "../../scripts/restore-runbook";
 import { Cluster } from "../cluster-standin/cluster";
 import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
 import { copyProject, type ProjectCopy } from "../support/project-copy";
@@ -154,14 +157,32 @@ function run(command: string, args: readonly string[], stack: Stack, cwd: string
   });
 }
 
-/** `npm run restore -- <args>` (the script itself: npm adds a second of start-up). */
-const restore = (stack: Stack, args: readonly string[]) =>
-  run(
-    process.execPath,
-    ["--require", "tsx/cjs", "scripts/restore-runbook.ts", "--stack", "lab", "--yes", ...args],
+/**
+ * `npm run restore -- <args>`: the command's own function in this process (a tsx-compiled process
+ * would add a second of start-up; test/dr/restore-runbook.test.ts runs the npm script's), with
+ * the stand-in's kubectl first on its PATH.
+ */
+async function restore(stack: Stack, args: readonly string[]): Promise<Replay> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const into = (chunks: Buffer[]) => ({
+    write: (chunk: string | Uint8Array) => chunks.push(Buffer.from(chunk)),
+  });
+  const code = await runRestore(["--stack", "lab", "--yes", ...args], {
+    stdin: Readable.from([]),
+    stdout: into(stdout),
+    stderr: into(stderr),
+    env: stack.endpoint.env(),
+    cwd: REPO_ROOT,
+    interrupts: new EventEmitter(),
+  });
+  return {
+    code,
+    stdout: Buffer.concat(stdout).toString("utf8"),
+    stderr: Buffer.concat(stderr).toString("utf8"),
     stack,
-    REPO_ROOT,
-  );
+  };
+}
 
 /** The report's by-hand lines for `scenario`, run in order by a shell, the point filled in. */
 function byHand(stack: Stack, scenario: LabRunbook, point: string, project: ProjectCopy) {

@@ -1,15 +1,22 @@
 /**
- * `npm run restore`, run as a person runs it, against a recording kubectl stand-in (never a
- * cluster). Every run is started at once in beforeAll: each costs about a second of startup,
- * and they are independent. Failures are made at one command of each of the runbook's seven
- * stages (scale down, suspend, start the Job, wait, verify, scale up, resume): they all go through
- * the same stop-and-report path, so a process per command would only add time.
+ * `npm run restore` against a recording kubectl stand-in (never a cluster). Every run is started
+ * at once in beforeAll: they are independent. Failures are made at one command of each of the
+ * runbook's seven stages (scale down, suspend, start the Job, wait, verify, scale up, resume):
+ * they all go through the same stop-and-report path, so a process per command would only add time.
+ *
+ * Most runs call the command's own function (runRestore) in this process, with the stand-in's
+ * PATH and buffers for its output: a tsx-compiled process costs about a second of start-up each.
+ * kubectl is still a process of its own. Three runs go through the npm script's own process, as a
+ * person runs it: confirmed on stdin (exit 0), not confirmed (exit 2), a failed step (exit 1).
  */
 import { execFile } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { parseAllDocuments } from "yaml";
 import { loadStack } from "../../config";
 import { shellLine } from "../../dr/lab-restore-runbook";
+import { runRestore } from "../../scripts/restore-runbook";
 import { type FakeKubectl, installFakeKubectl, type KubectlCall } from "./fake-kubectl";
 
 const ROOT = join(__dirname, "..", "..");
@@ -55,7 +62,47 @@ const APPLY_RESTORE = SUCCESS.findIndex((args, i) => args.includes("apply") && i
 let fake: FakeKubectl;
 const runs = new Map<string, Run>();
 
-function run(
+/** The runs that go through the npm script's own process: its exit codes as a person sees them. */
+const AS_NPM_RUNS_IT = new Set(["confirmed", "not-confirmed", "apply"]);
+
+/** `npm run restore -- <args>`: its exit code and output. */
+function restore(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stdin: string | undefined,
+  asNpmRunsIt: boolean,
+): Promise<Pick<Run, "code" | "stdout" | "stderr">> {
+  if (asNpmRunsIt)
+    return new Promise((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ["--require", "tsx/cjs", "scripts/restore-runbook.ts", ...args],
+        { cwd: ROOT, env },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(stdin);
+    });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const into = (chunks: Buffer[]) => ({
+    write: (chunk: string | Uint8Array) => chunks.push(Buffer.from(chunk)),
+  });
+  return runRestore(args, {
+    stdin: Readable.from(stdin === undefined ? [] : [stdin]),
+    stdout: into(stdout),
+    stderr: into(stderr),
+    env,
+    cwd: ROOT,
+    interrupts: new EventEmitter(),
+  }).then((code) => ({
+    code,
+    stdout: Buffer.concat(stdout).toString("utf8"),
+    stderr: Buffer.concat(stderr).toString("utf8"),
+  }));
+}
+
+async function run(
   name: string,
   args: string[],
   settings?: Parameters<FakeKubectl["env"]>[1],
@@ -63,33 +110,20 @@ function run(
   answer?: string,
 ): Promise<void> {
   const env = fake.env(name, settings);
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [
-        "--require",
-        "tsx/cjs",
-        "scripts/restore-runbook.ts",
-        ...args,
-        ...(answer === undefined ? ["--yes"] : []),
-      ],
-      { cwd: ROOT, env },
-      (error, stdout, stderr) => {
-        // The context is read first when --context is not given; it changes nothing.
-        const all: KubectlCall[] = fake.calls(name).filter((call) => call.argv[0] !== "config");
-        const isWatch = (call: KubectlCall) => call.argv.includes(WATCH);
-        runs.set(name, {
-          code: error ? Number(error.code) : 0,
-          stdout,
-          stderr,
-          calls: all.filter((call) => !isWatch(call)).map((call) => call.argv),
-          watches: all.filter(isWatch).map((call) => call.argv),
-          stdins: all.filter((call) => !isWatch(call)).map((call) => call.stdin),
-        });
-        resolve();
-      },
-    );
-    child.stdin?.end(answer);
+  const result = await restore(
+    [...args, ...(answer === undefined ? ["--yes"] : [])],
+    env,
+    answer,
+    AS_NPM_RUNS_IT.has(name),
+  );
+  // The context is read first when --context is not given; it changes nothing.
+  const all: KubectlCall[] = fake.calls(name).filter((call) => call.argv[0] !== "config");
+  const isWatch = (call: KubectlCall) => call.argv.includes(WATCH);
+  runs.set(name, {
+    ...result,
+    calls: all.filter((call) => !isWatch(call)).map((call) => call.argv),
+    watches: all.filter(isWatch).map((call) => call.argv),
+    stdins: all.filter((call) => !isWatch(call)).map((call) => call.stdin),
   });
 }
 
