@@ -2,8 +2,9 @@
  * `npm run status -- --stack <stack> [--context <kube context>] [--alertmanager <url>] [--json]`:
  * the stack's state during an incident (dr/status.ts): the app's readiness, the newest restore
  * point and its age against the RPO (on a target, against the export cadence: RDS holds the RPO),
- * the last backup (export) and restore-test Jobs, suspended CronJobs, firing alerts. Exit 0 when nothing needs attention, 1 when something does or kubectl cannot
- * read the cluster, 2 on bad usage. It only reads.
+ * the last backup (export) and restore-test Jobs, suspended CronJobs, firing alerts. Exit 0 when
+ * nothing needs attention, 1 when something does or kubectl cannot read the cluster, 2 on bad
+ * usage. It only reads.
  */
 import { spawn } from "node:child_process";
 import { loadStack } from "../config";
