@@ -13,7 +13,6 @@
  * streams: the npm script calls it with the process's own, a test with its stand-ins' PATH and
  * buffers, without a new process for each run.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { formatDuration, loadStack, type TargetConfig } from "../config";
@@ -35,12 +34,11 @@ import {
   defineCommand,
   exitCodeOf,
   type Parsed,
-  processTerminal,
-  runCommand as runUnderConvention,
+  runCommand,
   stackName,
-  type Terminal,
   UsageError,
 } from "./cli";
+import { type CommandIo, exitReport, printer, processIo, startChild } from "./child-command";
 
 const command = defineCommand({
   name: "npm run failover",
@@ -67,18 +65,8 @@ const command = defineCommand({
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** What a run reads and writes besides its arguments. */
-export interface FailoverIo extends Terminal {
-  /** The environment of the commands it runs: `aws`, `kubectl` and `pulumi` are found on its PATH. */
-  readonly env: NodeJS.ProcessEnv;
-  /** The folder the stack files, --outputs and --manifests are read from. */
-  readonly cwd: string;
-}
-
-/** A run's output, line by line, on its terminal. */
-const printer = (io: FailoverIo) => ({
-  log: (text: string) => io.stdout.write(`${text}\n`),
-  error: (text: string) => io.stderr.write(`${text}\n`),
-});
+/** What a run reads and writes besides its arguments. */
+export type FailoverIo = CommandIo;
 
 interface Request {
   readonly config: TargetConfig;
@@ -88,26 +76,6 @@ interface Request {
   readonly dryRun: boolean;
   readonly yes: boolean;
   readonly from?: string;
-}
-
-/** Runs a command to its end, without echo: for reading the outputs. */
-function capture(
-  argv: readonly string[],
-  io: FailoverIo,
-): Promise<{ code: number | null; stdout: string; stderr: string; error?: Error }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: io.cwd,
-      env: io.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", (error) => resolve({ code: null, stdout, stderr, error }));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** The `failover` output, from a file or from the Pulumi CLI. */
@@ -122,7 +90,8 @@ async function readTargets(
     text = readFileSync(resolvePath(io.cwd, file), "utf8");
     source = file;
   } else {
-    const result = await capture(["pulumi", "stack", "output", "--json", "--stack", stack], io);
+    const argv = ["pulumi", "stack", "output", "--json", "--stack", stack];
+    const result = await startChild(io, argv, { echo: { stdout: false, stderr: false } }).exited;
     if (result.error)
       throw new Error(
         "the Pulumi CLI is not on the PATH: pass the stack's outputs with --outputs <file> " +
@@ -259,42 +228,18 @@ const substitute = (text: string, captured: Captured) =>
 
 type Outcome = { ok: true; stdout: string; note?: string } | { ok: false; why: string };
 
-async function runCommand(
+async function runStepCommand(
   step: FailoverStep,
   captured: Captured,
   io: FailoverIo,
 ): Promise<Outcome> {
   const argv = step.argv.map((arg) => substitute(arg, captured));
-  const stdin = step.stdin?.(captured);
-  const echo = step.secret !== true;
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: io.cwd,
-    env: io.env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (echo) io.stdout.write(chunk);
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    io.stderr.write(chunk);
-  });
-  child.stdin.on("error", () => {});
-  child.stdin.end(stdin);
-  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.on("error", (error) => resolve({ code: null, error }));
-    child.on("close", (code) => resolve({ code }));
-  });
-  if (exit.error) return { ok: false, why: `${exit.error.message} (is ${argv[0]} on the PATH?)` };
-  const accepted = exit.code !== null && step.succeedsOnStderr?.test(stderr) === true;
-  if (exit.code !== 0 && !accepted) {
-    const last = stderr.trim().split("\n").pop();
-    return { ok: false, why: `exited with code ${exit.code}${last ? `: ${last}` : ""}` };
-  }
-  return { ok: true, stdout };
+  // A secret step's stdout (a password) is kept for the next steps, never shown.
+  const echo = { stdout: step.secret !== true, stderr: true };
+  const exit = await startChild(io, argv, { stdin: step.stdin?.(captured), echo }).exited;
+  const accepted = exit.code !== null && step.succeedsOnStderr?.test(exit.stderr) === true;
+  if (exit.code !== 0 && !accepted) return { ok: false, why: exitReport(argv, exit) };
+  return { ok: true, stdout: exit.stdout };
 }
 
 async function runHttp(step: FailoverStep, captured: Captured, io: FailoverIo): Promise<Outcome> {
@@ -322,7 +267,9 @@ async function runStep(
   io: FailoverIo,
 ): Promise<Outcome> {
   const outcome =
-    step.tool === "http" ? await runHttp(step, captured, io) : await runCommand(step, captured, io);
+    step.tool === "http"
+      ? await runHttp(step, captured, io)
+      : await runStepCommand(step, captured, io);
   if (!outcome.ok) return outcome;
   const checked = step.check?.(outcome.stdout, captured);
   if (checked && !checked.ok) return { ok: false, why: checked.message };
@@ -399,10 +346,6 @@ async function main(args: Parsed<typeof command.options>, io: FailoverIo): Promi
 }
 
 /** The process's own streams, environment and folder: the npm script's run. */
-function processIo(): FailoverIo {
-  return Object.assign(processTerminal(), { env: process.env, cwd: process.cwd() });
-}
-
 /** `npm run failover` with `argv` (its arguments, after `--`), to its exit code. */
 export function runFailover(
   argv: readonly string[],
@@ -411,4 +354,4 @@ export function runFailover(
   return exitCodeOf(command, (args) => main(args, io), argv, io);
 }
 
-if (require.main === module) runUnderConvention(command, (args) => main(args, processIo()));
+if (require.main === module) runCommand(command, (args) => main(args, processIo()));

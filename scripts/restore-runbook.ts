@@ -12,7 +12,6 @@
  * `runRestore` is the whole command as a function of its arguments, environment, folder, streams
  * and interrupts: the npm script calls it with the process's own, a test with its stand-ins'.
  */
-import { spawn } from "node:child_process";
 import { restorePointTime } from "../charts/constructs/restore-point";
 import { type LabConfig, loadStack } from "../config";
 import {
@@ -33,30 +32,19 @@ import {
   defineCommand,
   exitCodeOf,
   type Parsed,
-  processTerminal,
   runCommand,
   stackName,
-  type Terminal,
   UsageError,
 } from "./cli";
+import { type CommandIo, exitReport, printer, processIo, startChild } from "./child-command";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** What a run reads and writes besides its arguments. */
-export interface RestoreIo extends Terminal {
-  /** The environment of the commands it runs: `kubectl` is found on its PATH. */
-  readonly env: NodeJS.ProcessEnv;
-  /** The folder the stack files are read from and kubectl runs in. */
-  readonly cwd: string;
+export interface RestoreIo extends CommandIo {
   /** Where an interrupt (SIGINT) comes from: the process, or a caller's emitter. */
   readonly interrupts: Pick<NodeJS.EventEmitter, "on" | "off">;
 }
-
-/** A run's output, line by line, on its terminal. */
-const printer = (io: RestoreIo) => ({
-  log: (text: string) => io.stdout.write(`${text}\n`),
-  error: (text: string) => io.stderr.write(`${text}\n`),
-});
 
 const command = defineCommand({
   name: "npm run restore",
@@ -137,51 +125,9 @@ function readRequest({ values }: Parsed<typeof command.options>, io: RestoreIo):
 
 type Outcome = { ok: true; note?: string } | { ok: false; why: string };
 
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly error?: Error;
-}
-
-/** Runs one command, echoing its output as it comes and keeping it for checks. */
-function start(io: RestoreIo, argv: readonly string[], stdin?: string, echo = true) {
-  // stdin is always a pipe, ended at once when there is nothing to send: kubectl sees EOF either way.
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: io.cwd,
-    env: io.env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (echo) io.stdout.write(chunk);
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (echo) io.stderr.write(chunk);
-  });
-  // kubectl may exit before reading all of stdin; that shows in its exit code, not as EPIPE here.
-  child.stdin.on("error", () => {});
-  child.stdin.end(stdin);
-  const exited = new Promise<Exit>((resolve) => {
-    child.on("error", (error) => resolve({ code: null, signal: null, stdout, stderr, error }));
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { exited, stop: () => child.kill("SIGTERM") };
-}
-
-function failure(exit: Exit): string {
-  if (exit.error) return `${exit.error.message} (is kubectl on the PATH?)`;
-  const last = exit.stderr.trim().split("\n").pop();
-  return `exited with ${exit.signal ?? `code ${exit.code}`}${last ? `: ${last}` : ""}`;
-}
-
 async function runStep(step: RunbookStep, io: RestoreIo): Promise<Outcome> {
-  const main = start(io, step.argv, step.stdin);
-  const watch = step.failsIf && start(io, step.failsIf.argv);
+  const main = startChild(io, step.argv, { stdin: step.stdin });
+  const watch = step.failsIf && startChild(io, step.failsIf.argv);
   // The watch only decides when it succeeds; its own timeout or error says nothing about the step.
   const watchFired = watch?.exited.then((exit) =>
     exit.code === 0 ? "fired" : new Promise<never>(() => {}),
@@ -198,7 +144,7 @@ async function runStep(step: RunbookStep, io: RestoreIo): Promise<Outcome> {
   }
   const exit = first;
   const accepted = exit.code !== null && step.succeedsOnStderr?.test(exit.stderr) === true;
-  if (exit.code !== 0 && !accepted) return { ok: false, why: failure(exit) };
+  if (exit.code !== 0 && !accepted) return { ok: false, why: exitReport(step.argv, exit) };
   const checked: CheckResult | undefined = step.check?.(exit.stdout);
   if (checked && !checked.ok) return { ok: false, why: checked.message };
   return checked ? { ok: true, note: checked.message } : { ok: true };
@@ -226,8 +172,10 @@ function planText(request: Request, steps: readonly RunbookStep[]): string {
 /** The kube context the steps act on: --context, or kubectl's current one. */
 async function kubeContext(request: Request, io: RestoreIo): Promise<string> {
   if (request.options.context !== undefined) return request.options.context;
-  const exit = await start(io, ["kubectl", "config", "current-context"], undefined, false).exited;
-  if (exit.code !== 0) throw new Error(`cannot read kubectl's current context: ${failure(exit)}`);
+  const argv = ["kubectl", "config", "current-context"];
+  const exit = await startChild(io, argv, { echo: { stdout: false, stderr: false } }).exited;
+  if (exit.code !== 0)
+    throw new Error(`cannot read kubectl's current context: ${exitReport(argv, exit)}`);
   return exit.stdout.trim();
 }
 
@@ -309,17 +257,16 @@ async function runSteps(
 }
 
 /** The process's own streams, environment, folder and signals: the npm script's run. */
-function processIo(): RestoreIo {
-  return Object.assign(processTerminal(), {
-    env: process.env,
-    cwd: process.cwd(),
-    interrupts: process,
-  });
+function processRestoreIo(): RestoreIo {
+  return Object.assign(processIo(), { interrupts: process });
 }
 
 /** `npm run restore` with `argv` (its arguments, after `--`), to its exit code. */
-export function runRestore(argv: readonly string[], io: RestoreIo = processIo()): Promise<number> {
+export function runRestore(
+  argv: readonly string[],
+  io: RestoreIo = processRestoreIo(),
+): Promise<number> {
   return exitCodeOf(command, (args) => main(args, io), argv, io);
 }
 
-if (require.main === module) runCommand(command, (args) => main(args, processIo()));
+if (require.main === module) runCommand(command, (args) => main(args, processRestoreIo()));
