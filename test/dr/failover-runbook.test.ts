@@ -55,7 +55,6 @@ import {
   startAwsStandin,
 } from "../support/aws-standin";
 import { type PostgresServer, startPostgres } from "../support/postgres";
-
 import { REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 
 const stacks = ["prod", "staging"] as const;
@@ -63,6 +62,44 @@ type Stack = (typeof stacks)[number];
 const targets = new Map<Stack, FailoverTargets>();
 const configs = new Map<Stack, TargetConfig>();
 let dir: TempDir;
+
+/**
+ * The load balancer the service's name points at, for the runbook's HTTP steps: while `route`
+ * names the app's URL, requests (method and JSON body) go to it and its answer comes back; while
+ * the name points elsewhere, 502 with the reason.
+ */
+async function loadBalancerProxy(
+  route: () => { readonly app: string } | { readonly refused: string },
+): Promise<{ proxy: Server; proxyPort: number }> {
+  const proxy: Server = createServer((request, response) => {
+    const target = route();
+    if ("refused" in target) {
+      response.statusCode = 502;
+      response.end(target.refused);
+      return;
+    }
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      fetch(`${target.app}${request.url ?? "/"}`, {
+        method: request.method ?? "GET",
+        ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+      }).then(
+        async (answer) => {
+          response.statusCode = answer.status;
+          response.end(await answer.text());
+        },
+        (error: unknown) => {
+          response.statusCode = 502;
+          response.end(String(error));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const address = proxy.address();
+  return { proxy, proxyPort: typeof address === "object" && address !== null ? address.port : 0 };
+}
 
 function configOf(stack: Stack): TargetConfig {
   const config = loadStack(stack, REPO_ROOT);
@@ -483,34 +520,11 @@ async function replay(
   const kube = await serveKubectl(cluster, { cwd: dir.path, context });
   // The DR load balancer: it serves the app once the service's name points at it.
   const lbHost = `internal-k8s-${config.namespace}-pra-app-standin.elb.local`;
-  const proxy: Server = createServer((request, response) => {
-    if (model.record !== lbHost) {
-      response.statusCode = 502;
-      response.end(`the name points at ${model.record ?? "the primary"}`);
-      return;
-    }
-    let body = "";
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    request.on("end", () => {
-      const url = `${cluster.serviceUrl(config.namespace, "pra-app")}${request.url ?? "/"}`;
-      fetch(url, {
-        method: request.method ?? "GET",
-        ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
-      }).then(
-        async (answer) => {
-          response.statusCode = answer.status;
-          response.end(await answer.text());
-        },
-        (error: unknown) => {
-          response.statusCode = 502;
-          response.end(String(error));
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const address = proxy.address();
-  const proxyPort = typeof address === "object" && address !== null ? address.port : 0;
+  const { proxy, proxyPort } = await loadBalancerProxy(() =>
+    model.record === lbHost
+      ? { app: cluster.serviceUrl(config.namespace, "pra-app") }
+      : { refused: `the name points at ${model.record ?? "the primary"}` },
+  );
   const args = [
     "--stack",
     stack,
@@ -930,33 +944,11 @@ describe.each(stacks)("%s, failback replayed", (stack) => {
     for (const [context, cluster] of Object.entries(contexts))
       endpoints[context] = await serveKubectl(cluster, { cwd: dir.path, context });
     const router = await kubectlRouter(endpoints);
-    const proxy: Server = createServer((request, response) => {
-      if (model.record !== primaryLb) {
-        response.statusCode = 502;
-        response.end(`the name points at ${model.record ?? "nothing"}`);
-        return;
-      }
-      let body = "";
-      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      request.on("end", () => {
-        fetch(`${primary.serviceUrl(config.namespace, "pra-app")}${request.url ?? "/"}`, {
-          method: request.method ?? "GET",
-          ...(body ? { body, headers: { "content-type": "application/json" } } : {}),
-        }).then(
-          async (answer) => {
-            response.statusCode = answer.status;
-            response.end(await answer.text());
-          },
-          (error: unknown) => {
-            response.statusCode = 502;
-            response.end(String(error));
-          },
-        );
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const address = proxy.address();
-    const proxyPort = typeof address === "object" && address !== null ? address.port : 0;
+    const { proxy, proxyPort } = await loadBalancerProxy(() =>
+      model.record === primaryLb
+        ? { app: primary.serviceUrl(config.namespace, "pra-app") }
+        : { refused: `the name points at ${model.record ?? "nothing"}` },
+    );
     const first = Object.values(endpoints)[0];
     if (!first) throw new Error("no endpoint");
     const env = { ...first.env(aws.env()), STANDIN_KUBE_URL: router.url };
