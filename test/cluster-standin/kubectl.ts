@@ -5,11 +5,10 @@
  * (NotFound), except where kubectl itself accepts it (--ignore-not-found, wait --for=delete).
  */
 import { execFile } from "node:child_process";
-import { createServer, type Server } from "node:http";
 import { isAbsolute, join } from "node:path";
 import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
 import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
-import { installShim, parseShimRequest } from "../support/standin-request";
+import { serveShim } from "../support/standin-request";
 
 const KINDS: Readonly<Record<string, string>> = {
   deployment: "deployment",
@@ -513,43 +512,11 @@ export async function serveKubectl(
   options: KubectlOptions,
 ): Promise<StandinEndpoint> {
   const calls: string[][] = [];
-  const server: Server = createServer((request, response) => {
-    let body = "";
-    request.setEncoding("utf8");
-    request.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      const { argv, stdin } = parseShimRequest(body);
-      calls.push(argv);
-      const aborted = new AbortController();
-      // The caller was killed (a failure watch stopped once the Job completed): stop its wait.
-      response.on("close", () => {
-        if (!response.writableEnded) aborted.abort();
-      });
-      kubectl(cluster, argv, stdin, options, aborted.signal).then(
-        (outcome) => response.end(JSON.stringify(outcome)),
-        (error: unknown) =>
-          response.end(
-            JSON.stringify({ code: 1, stdout: "", stderr: `stand-in failure: ${String(error)}\n` }),
-          ),
-      );
-    });
+  const command = await serveShim("kubectl", 1, ({ argv, stdin }, aborted) => {
+    calls.push(argv);
+    return kubectl(cluster, argv, stdin, options, aborted);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  const command = installShim("kubectl", port);
-  return {
-    binDir: command.binDir,
-    calls,
-    env: command.env,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      command.remove();
-    },
-  };
+  return { binDir: command.binDir, calls, env: command.env, close: command.close };
 }
 
 /**

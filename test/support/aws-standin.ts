@@ -4,8 +4,7 @@
  * recorded and answered by `answer`, the test's model of the few AWS behaviours the runbook relies
  * on. A call the model does not know fails, as an unknown command would.
  */
-import { createServer, type Server } from "node:http";
-import { installShim, parseShimRequest } from "./standin-request";
+import { serveShim } from "./standin-request";
 
 export interface AwsCall {
   readonly argv: readonly string[];
@@ -37,36 +36,10 @@ export function flag(argv: readonly string[], name: string): string | undefined 
 
 export async function startAwsStandin(answer: (call: AwsCall) => AwsAnswer): Promise<AwsStandin> {
   const calls: AwsCall[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = "";
-    request.setEncoding("utf8");
-    request.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      const { argv, stdin } = parseShimRequest(body);
-      const call: AwsCall = stdin === undefined ? { argv } : { argv, stdin };
-      calls.push(call);
-      let reply: AwsAnswer;
-      try {
-        reply = answer(call);
-      } catch (error) {
-        reply = { code: 255, stdout: "", stderr: `stand-in failure: ${String(error)}\n` };
-      }
-      response.end(JSON.stringify(reply));
-    });
+  const command = await serveShim("aws", 255, ({ argv, stdin }) => {
+    const call: AwsCall = stdin === undefined ? { argv } : { argv, stdin };
+    calls.push(call);
+    return answer(call);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  const command = installShim("aws", port);
-  return {
-    calls,
-    env: command.env,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      command.remove();
-    },
-  };
+  return { calls, env: command.env, close: command.close };
 }

@@ -4,6 +4,7 @@
  * the cluster stand-in's and the AWS stand-in's servers.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -54,5 +55,63 @@ export function installShim(name: keyof typeof URL_VARIABLE, port: number): Shim
       [URL_VARIABLE[name]]: `http://127.0.0.1:${port}/`,
     }),
     remove: () => rmSync(binDir, { recursive: true, force: true }),
+  };
+}
+
+/** What a shimmed command prints and exits with. */
+export interface ShimReply {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Puts `name` on a PATH of its own and answers its calls on loopback: each call's request to
+ * `answer`, whose reply the shim prints. An answer that throws is the command failing with
+ * `failureCode` (kubectl 1, the AWS CLI 255); `aborted` fires when the caller was killed (a
+ * failure watch stopped once the Job completed), so a wait can stop.
+ */
+export async function serveShim(
+  name: keyof typeof URL_VARIABLE,
+  failureCode: number,
+  answer: (request: ShimRequest, aborted: AbortSignal) => ShimReply | Promise<ShimReply>,
+): Promise<ShimCommand & { readonly close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      const aborted = new AbortController();
+      response.on("close", () => {
+        if (!response.writableEnded) aborted.abort();
+      });
+      const failed = (error: unknown): ShimReply => ({
+        code: failureCode,
+        stdout: "",
+        stderr: `stand-in failure: ${String(error)}\n`,
+      });
+      new Promise<ShimReply>((resolve) => resolve(answer(parseShimRequest(body), aborted.signal)))
+        .catch(failed)
+        .then(
+          (reply) => response.end(JSON.stringify(reply)),
+          () => response.end(),
+        );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const command = installShim(
+    name,
+    typeof address === "object" && address !== null ? address.port : 0,
+  );
+  return {
+    ...command,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      command.remove();
+    },
   };
 }
