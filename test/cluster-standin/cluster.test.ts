@@ -9,7 +9,7 @@ import { synthStack } from "../../charts/stacks";
 import { loadStack } from "../../config";
 import { REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 import { Cluster } from "./cluster";
-import { kubectl } from "./kubectl";
+import { applyKustomization, kubectl } from "./kubectl";
 
 let dir: TempDir;
 let cluster: Cluster;
@@ -20,15 +20,8 @@ beforeAll(async () => {
   dir = tempDir("pra-standin-");
   synthStack(loadStack("lab", REPO_ROOT), dir.join("dist"));
   cluster = new Cluster(dir.join("cluster"));
-  expect(
-    (
-      await kubectl(cluster, ["apply", "-k", "dist"], undefined, {
-        cwd: dir.path,
-        context: "standin",
-      })
-    ).code,
-  ).toBe(0);
-  await cluster.until(() => [...cluster.pods.values()].some((p) => p.ready), 120, "app start");
+  await applyKustomization(cluster, "dist", { cwd: dir.path, context: "standin" });
+  await cluster.firstPodReady();
 }, 60_000);
 
 afterAll(async () => {

@@ -423,6 +423,19 @@ export class Cluster {
   // ---- time and controllers -------------------------------------------------------------------
 
   /**
+   * Waits (on this cluster's clock, up to two minutes) until the first pod is ready: the app's
+   * first start after an apply. Throws with `story` (the cluster's events by default) if it is not.
+   */
+  async firstPodReady(story: () => string = () => this.events.join("\n")): Promise<void> {
+    const ready = await this.until(
+      () => [...this.pods.values()].some((pod) => pod.ready),
+      120,
+      "the app's first start",
+    );
+    if (!ready) throw new Error(`the app did not start:\n${story()}`);
+  }
+
+  /**
    * Reconciles until `done()` or `timeoutSeconds` of cluster time; false on a timeout (recorded).
    * `signal` stops it when the caller goes away (kubectl killed).
    */

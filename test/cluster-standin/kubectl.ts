@@ -125,6 +125,16 @@ export interface KubectlOptions {
   readonly context: string;
 }
 
+/** `kubectl apply -k <dir>` as a user runs it; throws with kubectl's message when it is refused. */
+export async function applyKustomization(
+  cluster: Cluster,
+  dir: string,
+  options: KubectlOptions,
+): Promise<void> {
+  const applied = await kubectl(cluster, ["apply", "-k", dir], undefined, options);
+  if (applied.code !== 0) throw new Error(applied.stderr);
+}
+
 /** Runs one kubectl command against `cluster`. */
 export async function kubectl(
   cluster: Cluster,

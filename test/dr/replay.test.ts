@@ -21,7 +21,12 @@ import type { LabRunbook } from "../../dr/lab-restore-runbook";
 import { failOverCluster, labRestoreCommands, POINT_PLACEHOLDER } from "../../dr/recovery-commands";
 import { runRestore } from "../../scripts/restore-runbook";
 import { Cluster } from "../cluster-standin/cluster";
-import { kubectl, serveKubectl, type StandinEndpoint } from "../cluster-standin/kubectl";
+import {
+  applyKustomization,
+  kubectl,
+  serveKubectl,
+  type StandinEndpoint,
+} from "../cluster-standin/kubectl";
 import { copyProject, type ProjectCopy } from "../support/project-copy";
 import { eventIds, REPO_ROOT, tempDir, type TempDir } from "../support/pra-app";
 
@@ -97,17 +102,8 @@ async function runningStack(cwd: string): Promise<Stack> {
   const endpoint = await serveKubectl(cluster, { cwd, context: CONTEXT });
   const stack: Stack = { cluster, endpoint, dir, points: [], liveBefore: [] };
   stacks.push(stack);
-  const applied = await kubectl(cluster, ["apply", "-k", join(dist.path, "lab")], undefined, {
-    cwd,
-    context: CONTEXT,
-  });
-  if (applied.code !== 0) throw new Error(applied.stderr);
-  const ready = await cluster.until(
-    () => [...cluster.pods.values()].some((pod) => pod.ready),
-    120,
-    "the app's first start",
-  );
-  if (!ready) throw new Error(`the app did not start:\n${cluster.events.join("\n")}`);
+  await applyKustomization(cluster, join(dist.path, "lab"), { cwd, context: CONTEXT });
+  await cluster.firstPodReady();
   await write(stack, 3);
   await nextPoint(stack);
   await write(stack, 2);

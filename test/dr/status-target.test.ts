@@ -21,6 +21,7 @@ import { freshnessLimit, type RestorePointStatus, stackStatus, statusText } from
 import { cloudSettingsData } from "../../infra/kubernetes/cloud-settings";
 import { Cluster } from "../cluster-standin/cluster";
 import {
+  applyKustomization,
   kubectl,
   runStatusScript,
   serveKubectl,
@@ -93,11 +94,7 @@ beforeAll(async () => {
     rewrite: (value) => value.replace(/sslmode=verify-full&sslrootcert=[^&]*/, "sslmode=disable"),
   };
   endpoint = await serveKubectl(cluster, { cwd: dir.path, context: CONTEXT });
-  const applied = await kubectl(cluster, ["apply", "-k", `dist/${staging.stack}`], undefined, {
-    cwd: dir.path,
-    context: CONTEXT,
-  });
-  if (applied.code !== 0) throw new Error(applied.stderr);
+  await applyKustomization(cluster, `dist/${staging.stack}`, { cwd: dir.path, context: CONTEXT });
   // What Pulumi adds beside the synced charts: the pra-cloud ConfigMap (bucket, KMS key, region).
   const cloud: Manifest = {
     apiVersion: "v1",
@@ -111,12 +108,7 @@ beforeAll(async () => {
   };
   cluster.apply([cloud], NS);
   if (!cluster.syncExternalSecret(NS, "pra-database")) throw new Error(story());
-  const ready = await cluster.until(
-    () => [...cluster.pods.values()].some((pod) => pod.ready),
-    120,
-    "the app's first start",
-  );
-  if (!ready) throw new Error(`the app did not start:\n${story()}`);
+  await cluster.firstPodReady(story);
   const url = cluster.serviceUrl(NS, "pra-app");
   for (let i = 0; i < 3; i++) {
     const response = await fetch(`${url}/events`, {

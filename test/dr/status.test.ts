@@ -12,6 +12,7 @@ import { freshnessLimit, readAlerts, stackStatus, statusText } from "../../dr/st
 import { debianTool } from "../../scripts/debian-tools";
 import { Cluster } from "../cluster-standin/cluster";
 import {
+  applyKustomization,
   kubectl,
   runStatusScript,
   serveKubectl,
@@ -38,17 +39,8 @@ beforeAll(async () => {
   synthStack(lab, join(dir.path, "dist", "lab"));
   cluster = new Cluster(join(dir.path, "volumes"));
   endpoint = await serveKubectl(cluster, { cwd: dir.path, context: CONTEXT });
-  const applied = await kubectl(cluster, ["apply", "-k", "dist/lab"], undefined, {
-    cwd: dir.path,
-    context: CONTEXT,
-  });
-  if (applied.code !== 0) throw new Error(applied.stderr);
-  const ready = await cluster.until(
-    () => [...cluster.pods.values()].some((pod) => pod.ready),
-    120,
-    "the app's first start",
-  );
-  if (!ready) throw new Error(`the app did not start:\n${cluster.events.join("\n")}`);
+  await applyKustomization(cluster, "dist/lab", { cwd: dir.path, context: CONTEXT });
+  await cluster.firstPodReady();
   // Past one restore-test interval: backups and a restore test have run.
   await cluster.advance(lab.restoreTest.intervalSeconds + 61);
 }, 120_000);
