@@ -330,3 +330,14 @@ test("without --yes it names the kube context and runs nothing unless told yes",
   expect(get("confirmed").code).toBe(0);
   expect(get("confirmed").calls).toEqual(SUCCESS);
 });
+
+test("without kubectl on the PATH: the run stops at once, naming the missing program (exit 1)", async () => {
+  const env = { ...process.env, PATH: join(ROOT, "no-such-dir") };
+  const result = await restore(["--stack", "lab", "--yes"], env, undefined, false);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain("cannot read kubectl's current context");
+  expect(result.stderr).toContain("(is kubectl on the PATH?)");
+  const named = await restore(["--stack", "lab", "--yes", "--context", "kind-pra"], env, "", false);
+  expect(named.code).toBe(1);
+  expect(named.stderr).toMatch(/why: spawn kubectl ENOENT \(is kubectl on the PATH\?\)/);
+});
