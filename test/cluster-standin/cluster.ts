@@ -119,6 +119,14 @@ export interface Outcome {
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A Deployment's desired replicas: the API server defaults a missing `spec.replicas` to 1 (the
+ * target's Deployment leaves it to its autoscaler), so every reader of the stand-in gets the same.
+ */
+export function replicasOf(deployment: ManifestOf<"Deployment">): number {
+  return deployment.spec?.replicas ?? 1;
+}
+
 /** In-process CLI runs share process.env and stdout: one at a time, across every cluster. */
 let containerQueue: Promise<unknown> = Promise.resolve();
 
@@ -604,7 +612,7 @@ export class Cluster {
           pod.owner.name === deployment.metadata.name,
       );
       const live = owned.filter((pod) => pod.deletingSince === undefined);
-      const replicas = deployment.spec?.replicas ?? 1;
+      const replicas = replicasOf(deployment);
       for (const pod of live.slice(replicas)) this.deletePod(namespace, pod.name);
       const recreate = deployment.spec?.strategy?.type === "Recreate";
       if (live.length < replicas && !(recreate && owned.length > live.length)) {

@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { isAbsolute, join } from "node:path";
 import { isKind, type Manifest, manifestsFromYaml } from "../../charts/manifest";
-import { Cluster, KubectlError, notFound, type Outcome, type Pod } from "./cluster";
+import { Cluster, KubectlError, notFound, type Outcome, type Pod, replicasOf } from "./cluster";
 import { serveShim } from "../support/standin-request";
 
 const KINDS: Readonly<Record<string, string>> = {
@@ -247,7 +247,7 @@ async function dispatch(
       const ready = await cluster.until(
         () => {
           const deployment = cluster.deployments.get(`${namespace}/${name}`);
-          const replicas = deployment?.spec?.replicas ?? 1;
+          const replicas = deployment ? replicasOf(deployment) : 1;
           const pods = ownedBy(cluster, namespace, name);
           return pods.length === replicas && pods.every((pod) => pod.ready);
         },
@@ -497,9 +497,8 @@ function describe(cluster: Cluster, kind: string, namespace: string, name: strin
         pod.deletingSince === undefined,
     );
     const readyReplicas = pods.filter((pod) => pod.ready).length;
-    // The API server defaults spec.replicas to 1: the target's Deployment leaves it to its
-    // autoscaler, and a reader (npm run status) must not take the missing field for zero.
-    const spec = { ...deployment.spec, replicas: deployment.spec?.replicas ?? 1 };
+    // A reader (npm run status) must not take the missing field for zero: see replicasOf.
+    const spec = { ...deployment.spec, replicas: replicasOf(deployment) };
     return { ...deployment, spec, status: { replicas: pods.length, readyReplicas } };
   }
   if (kind === "cronjob") return cluster.cronJobs.get(id);
